@@ -1,0 +1,380 @@
+// ringkit/byte_ring.hpp: single-producer/single-consumer byte ring with split halves.
+//
+// make_byte_ring(capacity) returns a ByteWriter and a ByteReader that share one page-aligned
+// buffer (capacity: a power of two). Each half is single-owner; the two halves may live on
+// different threads, and the storage is freed when both are gone. writable()/readable() return
+// the free/filled bytes as at most two spans, in order, valid until the next commit()/consume()
+// on the same half. io_slices() hands them to readv/writev as iovecs and commits/consumes what
+// the call returned; it does not call back when there is nothing to offer (ring_full /
+// ring_empty), so a zero-byte readv is never mistaken for EOF.
+//
+//   auto [writer, reader] = *ringkit::make_byte_ring(64 * 1024);
+//   writer.io_slices([&](std::span<iovec> iov, std::size_t) {
+//     return ::readv(fd, iov.data(), static_cast<int>(iov.size()));
+//   });
+//
+// Layout (capacity C, counters are free-running 64-bit and wrap at 2^64):
+//
+//   shared core:  | tail (writer stores) | head (reader stores) | data*, C (immutable) |
+//                   one cache line each -- no false sharing between the two counters
+//   storage:      [ ....filled.... | ....free.... | ...filled... ]   index = counter & (C-1)
+//                   ^head&(C-1)      ^tail&(C-1)
+//
+// Each half keeps its own counter in a private field and a cached copy of the other half's
+// counter, reloaded (acquire) only when the cache says full/empty or a request does not fit in
+// the cached space; publishing is one release store. Thread safety: single-owner per half.
+#pragma once
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include <sys/uio.h>
+
+#include <ringkit/concepts.hpp>
+#include <ringkit/detail/config.hpp>
+#include <ringkit/error.hpp>
+#include <ringkit/result.hpp>
+#include <ringkit/segments.hpp>
+
+namespace ringkit {
+
+/// Options of make_byte_ring().
+struct ByteRingOptions {
+  /// Starting value of both position counters. Counters are free-running and wrap at 2^64; a
+  /// non-zero start resumes a stream's numbering (and lets tests exercise the wrap).
+  std::uint64_t initial_position = 0;
+};
+
+namespace detail {
+
+struct AlignedStorageDelete {
+  void operator()(std::byte* p) const noexcept;
+};
+using AlignedStorage = std::unique_ptr<std::byte, AlignedStorageDelete>;
+
+/// State shared by the two halves of a byte ring.
+struct ByteRingCore {
+  // Each counter has its own cache line: the writer stores tail_, the reader stores head_, and
+  // each only loads the other's when its cached copy runs out.
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // bytes ever written (+ start)
+  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // bytes ever consumed (+ start)
+  alignas(kCacheLine) AlignedStorage storage;               // immutable after creation
+  std::size_t capacity = 0;
+};
+
+}  // namespace detail
+
+class ByteReader;
+struct ByteRing;
+
+/// The producer half of a byte ring. Move-only; a moved-from or default-constructed writer has
+/// capacity() == 0 and offers nothing. Single-owner.
+// alignas: the cached head and the private tail are written on every call; keeping the writer
+// on its own cache line stops false sharing with a reader object placed next to it.
+class alignas(kCacheLine) ByteWriter {
+ public:
+  ByteWriter() noexcept = default;
+  ByteWriter(ByteWriter&& other) noexcept { take(other); }
+  ByteWriter& operator=(ByteWriter&& other) noexcept {
+    if (this != &other) take(other);
+    return *this;
+  }
+  ByteWriter(const ByteWriter&) = delete;
+  ByteWriter& operator=(const ByteWriter&) = delete;
+  ~ByteWriter() = default;
+
+  /// Total bytes the ring holds.
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  /// Bytes written so far plus the initial position (wraps at 2^64).
+  [[nodiscard]] std::uint64_t position() const noexcept { return tail_; }
+  /// Bytes currently filled; a hint, since the reader may consume concurrently.
+  [[nodiscard]] std::size_t size_hint() const noexcept {
+    return cap_ == 0 ? 0 : static_cast<std::size_t>(tail_ - core_->head.load(std::memory_order_relaxed));
+  }
+  /// True unless moved-from or default-constructed.
+  [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  /// True while the reader half exists (a hint: it may be destroyed concurrently).
+  [[nodiscard]] bool reader_alive() const noexcept { return owner_.use_count() > 1; }
+
+  /// The free space, as at most two spans in order; empty when full (would block).
+  /// The spans are invalidated by commit(), write(), io_slices() and by moving this writer.
+  [[nodiscard]] MutableSegments writable() noexcept RINGKIT_LIFETIMEBOUND {
+    if (tail_ - head_cache_ == cap_ && cap_ != 0) refresh();
+    return free_segments();
+  }
+
+  /// Publishes the first `n` bytes of writable() to the reader.
+  /// Returns Errc::over_commit and publishes nothing if `n` exceeds the free space.
+  [[nodiscard]] Errc commit(std::size_t n) noexcept {
+    if (n == 0) return Errc::ok;
+    if (n > free_cached()) [[unlikely]] {
+      if (n > cap_) return Errc::over_commit;
+      refresh();
+      if (n > free_cached()) return Errc::over_commit;
+    }
+    publish(n);
+    return Errc::ok;
+  }
+
+  /// Copies as much of `src` as fits and publishes it; returns the bytes copied (0 when full).
+  [[nodiscard]] std::size_t write(std::span<const std::byte> src) noexcept {
+    std::size_t free = free_cached();
+    if (free < src.size()) [[unlikely]] {
+      if (cap_ == 0) return 0;
+      refresh();
+      free = free_cached();
+    }
+    const std::size_t n = free < src.size() ? free : src.size();
+    if (n == 0) return 0;
+    const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
+    const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
+    std::memcpy(data_ + idx, src.data(), first);
+    std::memcpy(data_, src.data() + first, n - first);
+    publish(n);
+    return n;
+  }
+  /// Same as write(span), for raw memory.
+  [[nodiscard]] std::size_t write(const void* src, std::size_t len) noexcept {
+    return write(std::span<const std::byte>(static_cast<const std::byte*>(src), len));
+  }
+
+  /// Offers the free space to `f(std::span<iovec> iov, std::size_t total)` and commits what `f`
+  /// returns (e.g. readv's result). `f` is not called when the ring is full (ring_full).
+  /// A negative return commits nothing (callback_error); more than `total` commits nothing
+  /// (over_report). The cached head is always refreshed first so `f` sees all the free space.
+  template <class F>
+    requires std::invocable<F&, std::span<iovec>, std::size_t> &&
+             std::convertible_to<std::invoke_result_t<F&, std::span<iovec>, std::size_t>,
+                                 std::ptrdiff_t>
+  [[nodiscard]] SliceResult io_slices(F&& f) {
+    if (cap_ == 0) return {0, Errc::ring_full};
+    if (tail_ - head_cache_ != 0) refresh();  // an empty ring cannot gain space
+    const MutableSegments seg = free_segments();
+    if (seg.empty()) return {0, Errc::ring_full};
+    iovec iov[2];
+    const std::size_t count = seg.to_iovecs(std::span<iovec, 2>(iov));
+    const std::size_t total = seg.bytes();
+    const auto r = static_cast<std::ptrdiff_t>(std::invoke(f, std::span<iovec>(iov, count), total));
+    if (r < 0) return {0, Errc::callback_error};
+    if (static_cast<std::size_t>(r) > total) return {0, Errc::over_report};
+    if (r > 0) publish(static_cast<std::size_t>(r));
+    return {static_cast<std::size_t>(r), Errc::ok};
+  }
+
+ private:
+  friend Result<ByteRing> make_byte_ring(std::size_t, const ByteRingOptions&);
+
+  ByteWriter(std::shared_ptr<detail::ByteRingCore> core, std::uint64_t start) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->storage.get()),
+        cap_(core_->capacity),
+        tail_(start),
+        head_cache_(start) {}
+
+  void take(ByteWriter& o) noexcept {
+    owner_ = std::move(o.owner_);
+    core_ = std::exchange(o.core_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    tail_ = std::exchange(o.tail_, 0);
+    head_cache_ = std::exchange(o.head_cache_, 0);
+  }
+  [[nodiscard]] std::size_t free_cached() const noexcept {
+    return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
+  }
+  void refresh() noexcept {
+    head_cache_ = core_->head.load(std::memory_order_acquire);  // (A2) pairs with (R2) in ByteReader::release()
+  }
+  void publish(std::size_t n) noexcept {
+    tail_ += n;
+    core_->tail.store(tail_, std::memory_order_release);  // (R1) publish bytes; pairs with (A1) in ByteReader::refresh()
+  }
+  [[nodiscard]] MutableSegments free_segments() const noexcept {
+    const std::size_t free = free_cached();
+    if (free == 0) return {};
+    const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
+    const std::size_t first = free < cap_ - idx ? free : cap_ - idx;
+    return {std::span<std::byte>(data_ + idx, first), std::span<std::byte>(data_, free - first)};
+  }
+
+  std::shared_ptr<detail::ByteRingCore> owner_;
+  detail::ByteRingCore* core_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t cap_ = 0;
+  std::uint64_t tail_ = 0;        // private copy of core_->tail (only this half stores it)
+  std::uint64_t head_cache_ = 0;  // last observed core_->head
+};
+
+/// The consumer half of a byte ring. Move-only; a moved-from or default-constructed reader has
+/// capacity() == 0 and offers nothing. Single-owner.
+// alignas: see ByteWriter.
+class alignas(kCacheLine) ByteReader {
+ public:
+  ByteReader() noexcept = default;
+  ByteReader(ByteReader&& other) noexcept { take(other); }
+  ByteReader& operator=(ByteReader&& other) noexcept {
+    if (this != &other) take(other);
+    return *this;
+  }
+  ByteReader(const ByteReader&) = delete;
+  ByteReader& operator=(const ByteReader&) = delete;
+  ~ByteReader() = default;
+
+  /// Total bytes the ring holds.
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  /// Bytes consumed so far plus the initial position (wraps at 2^64).
+  [[nodiscard]] std::uint64_t position() const noexcept { return head_; }
+  /// Bytes currently filled; a hint, since the writer may commit concurrently.
+  [[nodiscard]] std::size_t size_hint() const noexcept {
+    return cap_ == 0 ? 0 : static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
+  }
+  /// True unless moved-from or default-constructed.
+  [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  /// True while the writer half exists (a hint: it may be destroyed concurrently). A reader that
+  /// finds the ring empty and !writer_alive() has seen the end of the stream.
+  [[nodiscard]] bool writer_alive() const noexcept { return owner_.use_count() > 1; }
+
+  /// The filled bytes, as at most two spans in order; empty when empty (would block).
+  /// The spans are invalidated by consume(), read(), io_slices() and by moving this reader.
+  [[nodiscard]] ConstSegments readable() noexcept RINGKIT_LIFETIMEBOUND {
+    if (tail_cache_ == head_ && cap_ != 0) refresh();
+    return filled_segments();
+  }
+
+  /// Releases the first `n` bytes of readable() to the writer.
+  /// Returns Errc::over_consume and releases nothing if `n` exceeds the filled bytes.
+  [[nodiscard]] Errc consume(std::size_t n) noexcept {
+    if (n == 0) return Errc::ok;
+    if (n > avail_cached()) [[unlikely]] {
+      if (n > cap_) return Errc::over_consume;
+      refresh();
+      if (n > avail_cached()) return Errc::over_consume;
+    }
+    release(n);
+    return Errc::ok;
+  }
+
+  /// Copies up to dst.size() bytes out and consumes them; returns the bytes copied (0 when empty).
+  [[nodiscard]] std::size_t read(std::span<std::byte> dst) noexcept {
+    const std::size_t n = copy_out(dst);
+    if (n != 0) release(n);
+    return n;
+  }
+  /// Same as read(span), for raw memory.
+  [[nodiscard]] std::size_t read(void* dst, std::size_t len) noexcept {
+    return read(std::span<std::byte>(static_cast<std::byte*>(dst), len));
+  }
+  /// Copies up to dst.size() bytes out without consuming them; returns the bytes copied.
+  [[nodiscard]] std::size_t peek(std::span<std::byte> dst) noexcept { return copy_out(dst); }
+
+  /// Offers the filled bytes to `f(std::span<iovec> iov, std::size_t total)` and consumes what
+  /// `f` returns (e.g. writev's result). `f` is not called when the ring is empty (ring_empty).
+  /// A negative return consumes nothing (callback_error); more than `total` consumes nothing
+  /// (over_report). The cached tail is always refreshed first so `f` sees all the data.
+  template <class F>
+    requires std::invocable<F&, std::span<iovec>, std::size_t> &&
+             std::convertible_to<std::invoke_result_t<F&, std::span<iovec>, std::size_t>,
+                                 std::ptrdiff_t>
+  [[nodiscard]] SliceResult io_slices(F&& f) {
+    if (cap_ == 0) return {0, Errc::ring_empty};
+    if (tail_cache_ - head_ != cap_) refresh();  // a full ring cannot gain data
+    const ConstSegments seg = filled_segments();
+    if (seg.empty()) return {0, Errc::ring_empty};
+    iovec iov[2];
+    const std::size_t count = seg.to_iovecs(std::span<iovec, 2>(iov));
+    const std::size_t total = seg.bytes();
+    const auto r = static_cast<std::ptrdiff_t>(std::invoke(f, std::span<iovec>(iov, count), total));
+    if (r < 0) return {0, Errc::callback_error};
+    if (static_cast<std::size_t>(r) > total) return {0, Errc::over_report};
+    if (r > 0) release(static_cast<std::size_t>(r));
+    return {static_cast<std::size_t>(r), Errc::ok};
+  }
+
+ private:
+  friend Result<ByteRing> make_byte_ring(std::size_t, const ByteRingOptions&);
+
+  ByteReader(std::shared_ptr<detail::ByteRingCore> core, std::uint64_t start) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->storage.get()),
+        cap_(core_->capacity),
+        head_(start),
+        tail_cache_(start) {}
+
+  void take(ByteReader& o) noexcept {
+    owner_ = std::move(o.owner_);
+    core_ = std::exchange(o.core_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    head_ = std::exchange(o.head_, 0);
+    tail_cache_ = std::exchange(o.tail_cache_, 0);
+  }
+  [[nodiscard]] std::size_t avail_cached() const noexcept {
+    return static_cast<std::size_t>(tail_cache_ - head_);
+  }
+  void refresh() noexcept {
+    tail_cache_ = core_->tail.load(std::memory_order_acquire);  // (A1) pairs with (R1) in ByteWriter::publish()
+  }
+  void release(std::size_t n) noexcept {
+    head_ += n;
+    core_->head.store(head_, std::memory_order_release);  // (R2) free space; pairs with (A2) in ByteWriter::refresh()
+  }
+  [[nodiscard]] std::size_t copy_out(std::span<std::byte> dst) noexcept {
+    std::size_t avail = avail_cached();
+    if (avail < dst.size()) {
+      if (cap_ == 0) return 0;
+      refresh();
+      avail = avail_cached();
+    }
+    const std::size_t n = avail < dst.size() ? avail : dst.size();
+    if (n == 0) return 0;
+    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
+    const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
+    std::memcpy(dst.data(), data_ + idx, first);
+    std::memcpy(dst.data() + first, data_, n - first);
+    return n;
+  }
+  [[nodiscard]] ConstSegments filled_segments() const noexcept {
+    const std::size_t avail = avail_cached();
+    if (avail == 0) return {};
+    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
+    const std::size_t first = avail < cap_ - idx ? avail : cap_ - idx;
+    return {std::span<const std::byte>(data_ + idx, first),
+            std::span<const std::byte>(data_, avail - first)};
+  }
+
+  std::shared_ptr<detail::ByteRingCore> owner_;
+  detail::ByteRingCore* core_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t cap_ = 0;
+  std::uint64_t head_ = 0;        // private copy of core_->head (only this half stores it)
+  std::uint64_t tail_cache_ = 0;  // last observed core_->tail
+};
+
+/// The two halves of one byte ring: `auto [writer, reader] = *make_byte_ring(cap);`
+struct ByteRing {
+  ByteWriter writer;
+  ByteReader reader;
+};
+
+/// Largest capacity make_byte_ring() accepts.
+inline constexpr std::size_t kMaxByteRingCapacity = std::size_t{1} << 40;
+
+/// Creates a byte ring of `capacity` bytes (a power of two, 1 .. kMaxByteRingCapacity) with
+/// page-aligned storage. Errors: Errc::invalid_capacity; ENOMEM (system category).
+[[nodiscard]] Result<ByteRing> make_byte_ring(std::size_t capacity,
+                                              const ByteRingOptions& options = {});
+
+static_assert(byte_writer<ByteWriter>);
+static_assert(byte_reader<ByteReader>);
+
+}  // namespace ringkit

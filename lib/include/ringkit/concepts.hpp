@@ -1,0 +1,69 @@
+// ringkit/concepts.hpp: the concepts that let I/O and adapters be written once for every ring kind.
+//
+// byte_writer — the producer half of a byte ring (ByteWriter, and later MirrorByteRing's writer):
+//   w.writable()        -> a range of std::span<std::byte>, at most two, in order (free space)
+//   w.commit(n)         -> Errc: publishes n bytes of writable(); over_commit publishes nothing
+//   w.write(span)       -> std::size_t bytes copied in (may be fewer than asked)
+//   w.io_slices(f)      -> SliceResult: f(std::span<iovec>, total) -> ssize_t; commits the result
+//   w.capacity()        -> std::size_t
+// byte_reader — the consumer half (ByteReader, ...):
+//   r.readable()        -> a range of std::span<const std::byte>, at most two, in order (data)
+//   r.consume(n)        -> Errc: releases n bytes of readable(); over_consume releases nothing
+//   r.read(span), r.peek(span) -> std::size_t bytes copied out (peek keeps them)
+//   r.io_slices(f)      -> SliceResult, as above, consuming the result
+//   r.capacity()        -> std::size_t
+// ring_element<T> — trivially copyable and sizeof(T) divides the 4 KiB page (mirrored rings).
+//
+// Thread safety: n/a (compile-time only).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <ranges>
+#include <span>
+#include <type_traits>
+
+#include <sys/uio.h>
+
+#include <ringkit/error.hpp>
+#include <ringkit/segments.hpp>
+
+namespace ringkit {
+namespace detail {
+/// A callable of the shape io_slices() takes, used only to state the concepts.
+struct IoSlicesProbe {
+  std::ptrdiff_t operator()(std::span<iovec> /*iov*/, std::size_t /*total*/) const noexcept {
+    return 0;
+  }
+};
+}  // namespace detail
+
+template <class W>
+concept byte_writer = requires(W& w, std::size_t n, std::span<const std::byte> src) {
+  { w.writable() } -> std::ranges::sized_range;
+  requires std::convertible_to<std::ranges::range_value_t<decltype(w.writable())>,
+                               std::span<std::byte>>;
+  { w.commit(n) } -> std::same_as<Errc>;
+  { w.write(src) } -> std::same_as<std::size_t>;
+  { w.io_slices(detail::IoSlicesProbe{}) } -> std::same_as<SliceResult>;
+  { w.capacity() } -> std::convertible_to<std::size_t>;
+};
+
+template <class R>
+concept byte_reader = requires(R& r, std::size_t n, std::span<std::byte> dst) {
+  { r.readable() } -> std::ranges::sized_range;
+  requires std::convertible_to<std::ranges::range_value_t<decltype(r.readable())>,
+                               std::span<const std::byte>>;
+  { r.consume(n) } -> std::same_as<Errc>;
+  { r.read(dst) } -> std::same_as<std::size_t>;
+  { r.peek(dst) } -> std::same_as<std::size_t>;
+  { r.io_slices(detail::IoSlicesProbe{}) } -> std::same_as<SliceResult>;
+  { r.capacity() } -> std::convertible_to<std::size_t>;
+};
+
+/// Elements of mirrored rings and channels: copied as bytes, and a whole number of them fit a page.
+template <class T>
+concept ring_element = std::is_trivially_copyable_v<T> && sizeof(T) > 0 && (4096 % sizeof(T)) == 0;
+
+}  // namespace ringkit

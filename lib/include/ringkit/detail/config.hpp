@@ -1,0 +1,29 @@
+// ringkit/detail/config.hpp: internal configuration constants and macros (not API: ringkit::detail).
+//
+// Included by the public headers; users need not include it themselves.
+#pragma once
+
+#include <cstddef>
+
+namespace ringkit {
+
+/// Size of a cache line on the targets ringkit supports (x86-64, aarch64 with 64-byte lines).
+/// ringkit uses its own constant, not std::hardware_destructive_interference_size: g++ 12 warns
+/// about it in headers (-Winterference-size) and clang 14 + libstdc++ does not declare it.
+inline constexpr std::size_t kCacheLine = 64;
+
+/// Alignment of ring storage. Storage is page-aligned so that readv/writev and io_uring fixed
+/// buffers see whole pages; 4 KiB is the smallest page size of every supported target.
+inline constexpr std::size_t kStorageAlign = 4096;
+
+}  // namespace ringkit
+
+// RINGKIT_LIFETIMEBOUND marks parameters (or `this`) that returned views borrow from.
+#if defined(__clang__) && defined(__has_cpp_attribute)
+#if __has_cpp_attribute(clang::lifetimebound)
+#define RINGKIT_LIFETIMEBOUND [[clang::lifetimebound]]
+#endif
+#endif
+#ifndef RINGKIT_LIFETIMEBOUND
+#define RINGKIT_LIFETIMEBOUND
+#endif

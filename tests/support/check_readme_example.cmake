@@ -1,0 +1,17 @@
+# Fails unless README.md contains tests/examples/readme_example.cpp verbatim, between
+# "<!-- readme_example:begin -->" + "```cpp" and "```" + "<!-- readme_example:end -->".
+file(READ ${README} readme)
+file(READ ${EXAMPLE} example)
+string(FIND "${readme}" "<!-- readme_example:begin -->\n```cpp\n" begin)
+string(FIND "${readme}" "```\n<!-- readme_example:end -->" end)
+if(begin EQUAL -1 OR end EQUAL -1)
+  message(FATAL_ERROR "README.md lacks the readme_example markers")
+endif()
+string(LENGTH "<!-- readme_example:begin -->\n```cpp\n" skip)
+math(EXPR start "${begin} + ${skip}")
+math(EXPR len "${end} - ${start}")
+string(SUBSTRING "${readme}" ${start} ${len} snippet)
+if(NOT snippet STREQUAL example)
+  message(FATAL_ERROR "README.md example differs from ${EXAMPLE}; copy the file into the README")
+endif()
+message(STATUS "README example matches ${EXAMPLE}")
