@@ -1,14 +1,14 @@
 // make_byte_ring(): allocation and validation for the split-halves byte ring.
-#include <ringkit/byte_ring.hpp>
-
 #include <cerrno>
 #include <new>
+
+#include <ringkit/byte_ring.hpp>
 
 namespace ringkit {
 namespace detail {
 
 void AlignedStorageDelete::operator()(std::byte* p) const noexcept {
-  ::operator delete(p, std::align_val_t{kStorageAlign});
+  ::operator delete (p, std::align_val_t{kStorageAlign});
 }
 
 }  // namespace detail
@@ -20,7 +20,7 @@ Result<ByteRing> make_byte_ring(std::size_t capacity, const ByteRingOptions& opt
   // Round the allocation up to whole pages so small rings still get page-aligned, unshared pages.
   const std::size_t alloc = (capacity + kStorageAlign - 1) & ~(kStorageAlign - 1);
   auto* raw = static_cast<std::byte*>(
-      ::operator new(alloc, std::align_val_t{kStorageAlign}, std::nothrow));
+      ::operator new (alloc, std::align_val_t{kStorageAlign}, std::nothrow));
   if (raw == nullptr) return unexpected_errno(ENOMEM);
   detail::AlignedStorage storage(raw);
 

@@ -1,6 +1,4 @@
 // TCP helpers: socket/bind/listen/connect with every step checked.
-#include <ringkit/net/tcp.hpp>
-
 #include <cerrno>
 
 #include <arpa/inet.h>
@@ -8,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+
+#include <ringkit/net/tcp.hpp>
 
 namespace ringkit::net {
 namespace {

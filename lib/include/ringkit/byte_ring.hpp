@@ -66,7 +66,7 @@ struct ByteRingCore {
   // each only loads the other's when its cached copy runs out.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // bytes ever written (+ start)
   alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // bytes ever consumed (+ start)
-  alignas(kCacheLine) AlignedStorage storage;               // immutable after creation
+  alignas(kCacheLine) AlignedStorage storage;              // immutable after creation
   std::size_t capacity = 0;
 };
 
@@ -97,7 +97,9 @@ class alignas(kCacheLine) ByteWriter {
   [[nodiscard]] std::uint64_t position() const noexcept { return tail_; }
   /// Bytes currently filled; a hint, since the reader may consume concurrently.
   [[nodiscard]] std::size_t size_hint() const noexcept {
-    return cap_ == 0 ? 0 : static_cast<std::size_t>(tail_ - core_->head.load(std::memory_order_relaxed));
+    if (cap_ == 0) return 0;
+    // (X1) relaxed: a hint only, no bytes are read through it.
+    return static_cast<std::size_t>(tail_ - core_->head.load(std::memory_order_relaxed));
   }
   /// True unless moved-from or default-constructed.
   [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
@@ -150,10 +152,7 @@ class alignas(kCacheLine) ByteWriter {
   /// returns (e.g. readv's result). `f` is not called when the ring is full (ring_full).
   /// A negative return commits nothing (callback_error); more than `total` commits nothing
   /// (over_report). The cached head is always refreshed first so `f` sees all the free space.
-  template <class F>
-    requires std::invocable<F&, std::span<iovec>, std::size_t> &&
-             std::convertible_to<std::invoke_result_t<F&, std::span<iovec>, std::size_t>,
-                                 std::ptrdiff_t>
+  template <slice_callback F>
   [[nodiscard]] SliceResult io_slices(F&& f) {
     if (cap_ == 0) return {0, Errc::ring_full};
     if (tail_ - head_cache_ != 0) refresh();  // an empty ring cannot gain space
@@ -192,11 +191,13 @@ class alignas(kCacheLine) ByteWriter {
     return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
   }
   void refresh() noexcept {
-    head_cache_ = core_->head.load(std::memory_order_acquire);  // (A2) pairs with (R2) in ByteReader::release()
+    // (A2) observe freed space; pairs with (R2) in ByteReader::release().
+    head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void publish(std::size_t n) noexcept {
     tail_ += n;
-    core_->tail.store(tail_, std::memory_order_release);  // (R1) publish bytes; pairs with (A1) in ByteReader::refresh()
+    // (R1) publish the bytes; pairs with (A1) in ByteReader::refresh().
+    core_->tail.store(tail_, std::memory_order_release);
   }
   [[nodiscard]] MutableSegments free_segments() const noexcept {
     const std::size_t free = free_cached();
@@ -235,7 +236,9 @@ class alignas(kCacheLine) ByteReader {
   [[nodiscard]] std::uint64_t position() const noexcept { return head_; }
   /// Bytes currently filled; a hint, since the writer may commit concurrently.
   [[nodiscard]] std::size_t size_hint() const noexcept {
-    return cap_ == 0 ? 0 : static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
+    if (cap_ == 0) return 0;
+    // (X2) relaxed: a hint only, no bytes are read through it.
+    return static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
   }
   /// True unless moved-from or default-constructed.
   [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
@@ -280,10 +283,7 @@ class alignas(kCacheLine) ByteReader {
   /// `f` returns (e.g. writev's result). `f` is not called when the ring is empty (ring_empty).
   /// A negative return consumes nothing (callback_error); more than `total` consumes nothing
   /// (over_report). The cached tail is always refreshed first so `f` sees all the data.
-  template <class F>
-    requires std::invocable<F&, std::span<iovec>, std::size_t> &&
-             std::convertible_to<std::invoke_result_t<F&, std::span<iovec>, std::size_t>,
-                                 std::ptrdiff_t>
+  template <slice_callback F>
   [[nodiscard]] SliceResult io_slices(F&& f) {
     if (cap_ == 0) return {0, Errc::ring_empty};
     if (tail_cache_ - head_ != cap_) refresh();  // a full ring cannot gain data
@@ -322,11 +322,13 @@ class alignas(kCacheLine) ByteReader {
     return static_cast<std::size_t>(tail_cache_ - head_);
   }
   void refresh() noexcept {
-    tail_cache_ = core_->tail.load(std::memory_order_acquire);  // (A1) pairs with (R1) in ByteWriter::publish()
+    // (A1) observe published bytes; pairs with (R1) in ByteWriter::publish().
+    tail_cache_ = core_->tail.load(std::memory_order_acquire);
   }
   void release(std::size_t n) noexcept {
     head_ += n;
-    core_->head.store(head_, std::memory_order_release);  // (R2) free space; pairs with (A2) in ByteWriter::refresh()
+    // (R2) hand the space back; pairs with (A2) in ByteWriter::refresh().
+    core_->head.store(head_, std::memory_order_release);
   }
   [[nodiscard]] std::size_t copy_out(std::span<std::byte> dst) noexcept {
     std::size_t avail = avail_cached();

@@ -20,6 +20,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <ranges>
 #include <span>
 #include <type_traits>
@@ -38,6 +39,12 @@ struct IoSlicesProbe {
   }
 };
 }  // namespace detail
+
+/// A callable io_slices() accepts: f(std::span<iovec> iov, std::size_t total) -> ssize_t-like
+/// (bytes transferred, or negative for an error).
+template <class F>
+concept slice_callback = std::invocable<F&, std::span<iovec>, std::size_t> &&
+    std::convertible_to<std::invoke_result_t<F&, std::span<iovec>, std::size_t>, std::ptrdiff_t>;
 
 template <class W>
 concept byte_writer = requires(W& w, std::size_t n, std::span<const std::byte> src) {

@@ -44,11 +44,10 @@ class [[nodiscard]] Result {
   // NOLINTNEXTLINE(google-explicit-constructor): implicit like std::expected
   Result(Unexpected u) noexcept : v_(std::in_place_index<1>, u.error) {}
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> &&
-             (!std::is_same_v<std::remove_cvref_t<U>, Result>) &&
-             (!std::is_same_v<std::remove_cvref_t<U>, Unexpected>)
-  // NOLINTNEXTLINE(google-explicit-constructor)
-  Result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
+  requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, Result>)&&(
+      !std::is_same_v<std::remove_cvref_t<U>, Unexpected>)
+      // NOLINTNEXTLINE(google-explicit-constructor)
+      Result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
       : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <class... Args>
   explicit Result(std::in_place_t, Args&&... args)

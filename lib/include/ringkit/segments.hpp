@@ -1,4 +1,5 @@
-// ringkit/segments.hpp: Segments, the at-most-two spans that describe a ring's free or filled bytes.
+// ringkit/segments.hpp: Segments, the at-most-two spans that describe a ring's free or filled
+// bytes.
 //
 // A ring region that wraps is two spans, in order; one that does not is one span. Segments is a
 // fixed-size, allocation-free range of std::span whose end() never shows an empty segment

@@ -1,4 +1,5 @@
-// ringkit/detail/config.hpp: internal configuration constants and macros (not API: ringkit::detail).
+// ringkit/detail/config.hpp: internal configuration constants and macros (not API:
+// ringkit::detail).
 //
 // Included by the public headers; users need not include it themselves.
 #pragma once

@@ -21,8 +21,8 @@ namespace ringkit::net {
 /// Options of listen_tcp().
 struct ListenOptions {
   int backlog = 1024;
-  bool reuse_port = false;   ///< SO_REUSEPORT, for one listener per thread
-  bool non_blocking = false; ///< O_NONBLOCK on the listening socket
+  bool reuse_port = false;    ///< SO_REUSEPORT, for one listener per thread
+  bool non_blocking = false;  ///< O_NONBLOCK on the listening socket
 };
 
 /// Binds and listens on `host`:`port` (IPv4 dotted quad; port 0 picks an ephemeral port).
