@@ -68,6 +68,9 @@ struct ByteRingCore {
   alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // bytes ever consumed (+ start)
   alignas(kCacheLine) AlignedStorage storage;              // immutable after creation
   std::size_t capacity = 0;
+  // Set once when a half is closed or destroyed; read rarely (end-of-stream checks).
+  std::atomic<bool> writer_open{true};
+  std::atomic<bool> reader_open{true};
 };
 
 }  // namespace detail
@@ -84,12 +87,28 @@ class alignas(kCacheLine) ByteWriter {
   ByteWriter() noexcept = default;
   ByteWriter(ByteWriter&& other) noexcept { take(other); }
   ByteWriter& operator=(ByteWriter&& other) noexcept {
-    if (this != &other) take(other);
+    if (this != &other) {
+      close();
+      take(other);
+    }
     return *this;
   }
   ByteWriter(const ByteWriter&) = delete;
   ByteWriter& operator=(const ByteWriter&) = delete;
-  ~ByteWriter() = default;
+  ~ByteWriter() { close(); }
+
+  /// Ends the stream: everything committed so far stays readable, then the reader sees
+  /// writer_alive() == false. Leaves this writer empty (capacity() == 0). Idempotent.
+  void close() noexcept {
+    if (core_ == nullptr) return;
+    // (R3) end of stream after the last publish; pairs with (A3) in ByteReader::writer_alive().
+    core_->writer_open.store(false, std::memory_order_release);
+    core_ = nullptr;
+    data_ = nullptr;
+    cap_ = 0;
+    tail_ = head_cache_ = 0;
+    owner_.reset();
+  }
 
   /// Total bytes the ring holds.
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
@@ -103,8 +122,11 @@ class alignas(kCacheLine) ByteWriter {
   }
   /// True unless moved-from or default-constructed.
   [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
-  /// True while the reader half exists (a hint: it may be destroyed concurrently).
-  [[nodiscard]] bool reader_alive() const noexcept { return owner_.use_count() > 1; }
+  /// True until the reader half is closed or destroyed (writing more is then pointless).
+  [[nodiscard]] bool reader_alive() const noexcept {
+    // (A4) pairs with (R4) in ByteReader::close().
+    return core_ != nullptr && core_->reader_open.load(std::memory_order_acquire);
+  }
 
   /// The free space, as at most two spans in order; empty when full (would block).
   /// The spans are invalidated by commit(), write(), io_slices() and by moving this writer.
@@ -223,12 +245,28 @@ class alignas(kCacheLine) ByteReader {
   ByteReader() noexcept = default;
   ByteReader(ByteReader&& other) noexcept { take(other); }
   ByteReader& operator=(ByteReader&& other) noexcept {
-    if (this != &other) take(other);
+    if (this != &other) {
+      close();
+      take(other);
+    }
     return *this;
   }
   ByteReader(const ByteReader&) = delete;
   ByteReader& operator=(const ByteReader&) = delete;
-  ~ByteReader() = default;
+  ~ByteReader() { close(); }
+
+  /// Stops reading: the writer then sees reader_alive() == false. Leaves this reader empty
+  /// (capacity() == 0). Idempotent.
+  void close() noexcept {
+    if (core_ == nullptr) return;
+    // (R4) pairs with (A4) in ByteWriter::reader_alive().
+    core_->reader_open.store(false, std::memory_order_release);
+    core_ = nullptr;
+    data_ = nullptr;
+    cap_ = 0;
+    head_ = tail_cache_ = 0;
+    owner_.reset();
+  }
 
   /// Total bytes the ring holds.
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
@@ -242,9 +280,13 @@ class alignas(kCacheLine) ByteReader {
   }
   /// True unless moved-from or default-constructed.
   [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
-  /// True while the writer half exists (a hint: it may be destroyed concurrently). A reader that
-  /// finds the ring empty and !writer_alive() has seen the end of the stream.
-  [[nodiscard]] bool writer_alive() const noexcept { return owner_.use_count() > 1; }
+  /// True until the writer half is closed or destroyed. Everything the writer committed before
+  /// closing is visible once this returns false, so a reader that sees !writer_alive() and then
+  /// an empty ring has reached the end of the stream.
+  [[nodiscard]] bool writer_alive() const noexcept {
+    // (A3) pairs with (R3) in ByteWriter::close().
+    return core_ != nullptr && core_->writer_open.load(std::memory_order_acquire);
+  }
 
   /// The filled bytes, as at most two spans in order; empty when empty (would block).
   /// The spans are invalidated by consume(), read(), io_slices() and by moving this reader.

@@ -71,6 +71,6 @@ concept byte_reader = requires(R& r, std::size_t n, std::span<std::byte> dst) {
 
 /// Elements of mirrored rings and channels: copied as bytes, and a whole number of them fit a page.
 template <class T>
-concept ring_element = std::is_trivially_copyable_v<T> && sizeof(T) > 0 && (4096 % sizeof(T)) == 0;
+concept ring_element = std::is_trivially_copyable_v<T> &&(4096 % sizeof(T)) == 0;
 
 }  // namespace ringkit

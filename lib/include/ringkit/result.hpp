@@ -32,6 +32,14 @@ struct Unexpected {
   return {std::error_code(err, std::system_category())};
 }
 
+namespace detail {
+/// A constructor argument for Result<T>'s value: converts to T and is not a Result or Unexpected.
+template <class U, class T, class Self>
+concept value_arg =
+    std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, Self> &&
+    !std::is_same_v<std::remove_cvref_t<U>, Unexpected>;
+}  // namespace detail
+
 template <class T>
 class [[nodiscard]] Result {
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported");
@@ -43,11 +51,11 @@ class [[nodiscard]] Result {
 
   // NOLINTNEXTLINE(google-explicit-constructor): implicit like std::expected
   Result(Unexpected u) noexcept : v_(std::in_place_index<1>, u.error) {}
-  template <class U = T>
-  requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, Result>)&&(
-      !std::is_same_v<std::remove_cvref_t<U>, Unexpected>)
-      // NOLINTNEXTLINE(google-explicit-constructor)
-      Result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
+  // Implicit like std::expected; value_arg excludes Result and Unexpected, so this does not hide
+  // the copy/move constructors.
+  template <detail::value_arg<T, Result> U = T>
+  // NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
+  Result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
       : v_(std::in_place_index<0>, std::forward<U>(value)) {}
   template <class... Args>
   explicit Result(std::in_place_t, Args&&... args)

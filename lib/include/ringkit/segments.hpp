@@ -57,7 +57,7 @@ class Segments {
   [[nodiscard]] constexpr std::span<Byte> second() const noexcept { return parts_[1]; }
 
   /// Fills `out` with the non-empty segments as iovecs; returns how many were written.
-  constexpr std::size_t to_iovecs(std::span<iovec, 2> out) const noexcept {
+  [[nodiscard]] constexpr std::size_t to_iovecs(std::span<iovec, 2> out) const noexcept {
     for (std::size_t i = 0; i < count_; ++i) {
       // iovec has no const variant; writev never writes through iov_base.
       out[i].iov_base = const_cast<std::byte*>(parts_[i].data());  // NOLINT(*-const-cast)
