@@ -3,12 +3,15 @@
 // g++ 12 and clang 14 (libstdc++ 12) have no <expected> in C++20, so ringkit carries this subset
 // with the same spelling: has_value(), operator bool, *, ->, error(), value_or(), and value(),
 // which throws std::system_error. Swapping to std::expected later is mechanical.
-// Errors are built with ringkit::unexpected(ec) (std::unexpected's shape).
+// Errors are built with ringkit::unexpected(ec) (std::unexpected's shape). Beyond std::expected,
+// an error may carry a static string naming the failing call (context(), e.g. "memfd_create"),
+// and message() joins the two: "memfd_create: Too many open files".
 //
 // Hot paths never return Result: they return counts, bool or the 1-byte Errc (STYLE rule 9).
 // Thread safety: thread-compatible, like any value type.
 #pragma once
 
+#include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -21,16 +24,30 @@ namespace ringkit {
 /// Holds the error of a failed Result (std::unexpected's role).
 struct Unexpected {
   std::error_code error;
+  const char* context = nullptr;  ///< static string naming the failing call, or nullptr
 };
 
-/// Wraps `ec` so it converts to any Result<T> in the error state.
-[[nodiscard]] inline Unexpected unexpected(std::error_code ec) noexcept { return {ec}; }
-/// Same, for ringkit's own conditions.
-[[nodiscard]] inline Unexpected unexpected(Errc e) noexcept { return {make_error_code(e)}; }
-/// Same, for a system call's errno.
-[[nodiscard]] inline Unexpected unexpected_errno(int err) noexcept {
-  return {std::error_code(err, std::system_category())};
+/// Wraps `ec` so it converts to any Result<T> in the error state; `context` (a string literal)
+/// names the failing call.
+[[nodiscard]] inline Unexpected unexpected(std::error_code ec,
+                                           const char* context = nullptr) noexcept {
+  return {ec, context};
 }
+/// Same, for ringkit's own conditions.
+[[nodiscard]] inline Unexpected unexpected(Errc e, const char* context = nullptr) noexcept {
+  return {make_error_code(e), context};
+}
+/// Same, for a system call's errno.
+[[nodiscard]] inline Unexpected unexpected_errno(int err, const char* context = nullptr) noexcept {
+  return {std::error_code(err, std::system_category()), context};
+}
+
+namespace detail {
+[[nodiscard]] inline std::string join_message(const std::error_code& ec, const char* context) {
+  if (context == nullptr || *context == '\0') return ec.message();
+  return std::string(context) + ": " + ec.message();
+}
+}  // namespace detail
 
 namespace detail {
 /// A constructor argument for Result<T>'s value: converts to T and is not a Result or Unexpected.
@@ -50,7 +67,7 @@ class [[nodiscard]] Result {
   using error_type = std::error_code;
 
   // NOLINTNEXTLINE(google-explicit-constructor): implicit like std::expected
-  Result(Unexpected u) noexcept : v_(std::in_place_index<1>, u.error) {}
+  Result(Unexpected u) noexcept : v_(std::in_place_index<1>, u) {}
   // Implicit like std::expected; value_arg excludes Result and Unexpected, so this does not hide
   // the copy/move constructors.
   template <detail::value_arg<T, Result> U = T>
@@ -71,7 +88,7 @@ class [[nodiscard]] Result {
   [[nodiscard]] T* operator->() noexcept { return std::get_if<0>(&v_); }
   [[nodiscard]] const T* operator->() const noexcept { return std::get_if<0>(&v_); }
 
-  /// Returns the value or throws std::system_error(error()).
+  /// Returns the value or throws std::system_error(error(), context()).
   [[nodiscard]] T& value() & {
     check();
     return **this;
@@ -97,14 +114,26 @@ class [[nodiscard]] Result {
   /// The error; std::error_code{} when has_value().
   [[nodiscard]] std::error_code error() const noexcept {
     const auto* e = std::get_if<1>(&v_);
-    return e != nullptr ? *e : std::error_code{};
+    return e != nullptr ? e->error : std::error_code{};
+  }
+  /// The failing call's name, or "" when none was given or has_value().
+  [[nodiscard]] const char* context() const noexcept {
+    const auto* e = std::get_if<1>(&v_);
+    return e != nullptr && e->context != nullptr ? e->context : "";
+  }
+  /// "context: error message" (or just the message); "" when has_value().
+  [[nodiscard]] std::string message() const {
+    const auto* e = std::get_if<1>(&v_);
+    return e != nullptr ? detail::join_message(e->error, e->context) : std::string();
   }
 
  private:
   void check() const {
-    if (!has_value()) throw std::system_error(*std::get_if<1>(&v_));
+    if (has_value()) return;
+    if (*context() == '\0') throw std::system_error(error());
+    throw std::system_error(error(), context());
   }
-  std::variant<T, std::error_code> v_;
+  std::variant<T, Unexpected> v_;
 };
 
 /// Result of an operation with no value: success or an error_code.
@@ -116,18 +145,29 @@ class [[nodiscard]] Result<void> {
 
   Result() noexcept = default;
   // NOLINTNEXTLINE(google-explicit-constructor)
-  Result(Unexpected u) noexcept : ec_(u.error) {}
+  Result(Unexpected u) noexcept : ec_(u.error), context_(u.context) {}
 
   [[nodiscard]] bool has_value() const noexcept { return !ec_; }
   explicit operator bool() const noexcept { return has_value(); }
-  /// Throws std::system_error(error()) on failure.
+  /// Throws std::system_error(error(), context()) on failure.
   void value() const {
-    if (ec_) throw std::system_error(ec_);
+    if (!ec_) return;
+    if (*context() == '\0') throw std::system_error(ec_);
+    throw std::system_error(ec_, context());
   }
   [[nodiscard]] std::error_code error() const noexcept { return ec_; }
+  /// The failing call's name, or "".
+  [[nodiscard]] const char* context() const noexcept {
+    return ec_ && context_ != nullptr ? context_ : "";
+  }
+  /// "context: error message" (or just the message); "" on success.
+  [[nodiscard]] std::string message() const {
+    return ec_ ? detail::join_message(ec_, context_) : std::string();
+  }
 
  private:
   std::error_code ec_;
+  const char* context_ = nullptr;
 };
 
 }  // namespace ringkit
