@@ -1,8 +1,9 @@
-// make_byte_ring(): allocation and validation for the split-halves byte ring.
+// Byte ring creation: validation and storage (plain page-aligned, or a mirror region).
 #include <cerrno>
 #include <new>
 
 #include <ringkit/byte_ring.hpp>
+#include <ringkit/mirror_ring.hpp>
 
 namespace ringkit {
 namespace detail {
@@ -11,33 +12,63 @@ void AlignedStorageDelete::operator()(std::byte* p) const noexcept {
   ::operator delete (p, std::align_val_t{kStorageAlign});
 }
 
-}  // namespace detail
-
-Result<ByteRing> make_byte_ring(std::size_t capacity, const ByteRingOptions& options) {
+Result<std::shared_ptr<ByteRingCore>> make_byte_ring_core(std::size_t capacity, std::uint64_t start,
+                                                          const MirrorMode* mode,
+                                                          const MirrorOptions& mo) {
   if (capacity == 0 || (capacity & (capacity - 1)) != 0 || capacity > kMaxByteRingCapacity) {
-    return unexpected(Errc::invalid_capacity);
+    return unexpected(Errc::invalid_capacity, "byte ring capacity");
+  }
+  std::shared_ptr<ByteRingCore> core;
+  try {
+    core = std::make_shared<ByteRingCore>();
+  } catch (const std::bad_alloc&) {
+    return unexpected_errno(ENOMEM, "byte ring core");
+  }
+  core->capacity = capacity;
+  core->tail.store(start, std::memory_order_relaxed);  // (X5) the halves are not shared yet
+  core->head.store(start, std::memory_order_relaxed);  // (X5)
+
+  if (mode != nullptr && *mode != MirrorMode::never) {
+    if (capacity % MirrorRegion::page_size() != 0) {
+      return unexpected(Errc::not_page_multiple, "mirrored ring capacity");
+    }
+    auto region = MirrorRegion::create(capacity, mo);
+    if (region) {
+      core->region = std::move(*region);
+      core->data = core->region.data();
+      core->mirrored = true;
+      return core;
+    }
+    if (*mode == MirrorMode::required) return unexpected(region.error(), region.context());
+    // automatic: fall through to the plain two-segment layout.
   }
   // Round the allocation up to whole pages so small rings still get page-aligned, unshared pages.
   const std::size_t alloc = (capacity + kStorageAlign - 1) & ~(kStorageAlign - 1);
   auto* raw = static_cast<std::byte*>(
       ::operator new (alloc, std::align_val_t{kStorageAlign}, std::nothrow));
-  if (raw == nullptr) return unexpected_errno(ENOMEM);
-  detail::AlignedStorage storage(raw);
+  if (raw == nullptr) return unexpected_errno(ENOMEM, "byte ring storage");
+  core->storage.reset(raw);
+  core->data = raw;
+  return core;
+}
 
-  std::shared_ptr<detail::ByteRingCore> core;
-  try {
-    core = std::make_shared<detail::ByteRingCore>();
-  } catch (const std::bad_alloc&) {
-    return unexpected_errno(ENOMEM);
-  }
-  core->storage = std::move(storage);
-  core->capacity = capacity;
-  core->tail.store(options.initial_position, std::memory_order_relaxed);
-  core->head.store(options.initial_position, std::memory_order_relaxed);
-  // The halves are handed to other threads by the caller (thread creation or a queue), which
-  // provides the happens-before edge for these relaxed initial stores.
-  ByteRing ring{ByteWriter(core, options.initial_position),
-                ByteReader(std::move(core), options.initial_position)};
+}  // namespace detail
+
+Result<ByteRing> make_byte_ring(std::size_t capacity, const ByteRingOptions& options) {
+  auto core = detail::make_byte_ring_core(capacity, options.initial_position, nullptr, {});
+  if (!core) return unexpected(core.error(), core.context());
+  // The caller hands the halves to other threads (thread creation, a queue...), which provides
+  // the happens-before edge for the relaxed initial stores (X5).
+  ByteRing ring{ByteWriter(*core), ByteReader(std::move(*core))};
+  return ring;
+}
+
+Result<MirrorByteRing> make_mirror_byte_ring(std::size_t capacity,
+                                             const MirrorRingOptions& options) {
+  auto core = detail::make_byte_ring_core(capacity, options.initial_position, &options.mode,
+                                          options.region);
+  if (!core) return unexpected(core.error(), core.context());
+  MirrorByteRing ring{MirrorByteWriter(*core), MirrorByteReader(std::move(*core))};
   return ring;
 }
 

@@ -22,7 +22,8 @@
 //
 // Each half keeps its own counter in a private field and a cached copy of the other half's
 // counter, reloaded (acquire) only when the cache says full/empty or a request does not fit in
-// the cached space; publishing is one release store. Thread safety: single-owner per half.
+// the cached space; publishing is one release store. The halves are also the mirrored ring's
+// (ringkit/mirror_ring.hpp): one template, two layouts. Thread safety: single-owner per half.
 #pragma once
 
 #include <atomic>
@@ -41,6 +42,7 @@
 #include <ringkit/concepts.hpp>
 #include <ringkit/detail/config.hpp>
 #include <ringkit/error.hpp>
+#include <ringkit/mirror.hpp>
 #include <ringkit/result.hpp>
 #include <ringkit/segments.hpp>
 
@@ -62,51 +64,72 @@ using AlignedStorage = std::unique_ptr<std::byte, AlignedStorageDelete>;
 
 /// State shared by the two halves of a byte ring.
 struct ByteRingCore {
-  // Each counter has its own cache line: the writer stores tail_, the reader stores head_, and
+  // Each counter has its own cache line: the writer stores tail, the reader stores head, and
   // each only loads the other's when its cached copy runs out.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // bytes ever written (+ start)
   alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // bytes ever consumed (+ start)
-  alignas(kCacheLine) AlignedStorage storage;              // immutable after creation
+  // Immutable after creation (own line, read-shared by both halves).
+  alignas(kCacheLine) std::byte* data = nullptr;
   std::size_t capacity = 0;
+  bool mirrored = false;   // data()[i] aliases data()[i + capacity]
+  AlignedStorage storage;  // plain rings
+  MirrorRegion region;     // mirrored rings
   // Set once when a half is closed or destroyed; read rarely (end-of-stream checks).
   std::atomic<bool> writer_open{true};
   std::atomic<bool> reader_open{true};
 };
 
-}  // namespace detail
+/// Creates the shared core with plain page-aligned storage (mirror == nullptr) or a mirror
+/// region per mirror's mode. Capacity must be a power of two (mirrored: >= the page size).
+[[nodiscard]] Result<std::shared_ptr<ByteRingCore>> make_byte_ring_core(std::size_t capacity,
+                                                                        std::uint64_t start,
+                                                                        const MirrorMode* mode,
+                                                                        const MirrorOptions& mo);
 
-class ByteReader;
-struct ByteRing;
-
-/// The producer half of a byte ring. Move-only; a moved-from or default-constructed writer has
-/// capacity() == 0 and offers nothing. Single-owner.
+/// The producer half. `Mirror` selects the view type: two segments (ByteWriter) or one
+/// contiguous span (MirrorByteWriter). Move-only; a moved-from, closed or default-constructed
+/// writer has capacity() == 0 and offers nothing. Single-owner.
 // alignas: the cached head and the private tail are written on every call; keeping the writer
 // on its own cache line stops false sharing with a reader object placed next to it.
-class alignas(kCacheLine) ByteWriter {
+template <bool Mirror>
+class alignas(kCacheLine) BasicByteWriter {
  public:
-  ByteWriter() noexcept = default;
-  ByteWriter(ByteWriter&& other) noexcept { take(other); }
-  ByteWriter& operator=(ByteWriter&& other) noexcept {
+  /// What writable() returns: MutableSegments, or one std::span<std::byte> for mirrored rings.
+  using view_type = std::conditional_t<Mirror, std::span<std::byte>, MutableSegments>;
+
+  BasicByteWriter() noexcept = default;
+  /// Internal: attaches to a core made by make_byte_ring()/make_mirror_byte_ring().
+  explicit BasicByteWriter(std::shared_ptr<ByteRingCore> core) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->data),
+        cap_(core_->capacity),
+        tail_(core_->tail.load(std::memory_order_relaxed)),  // (X3) before the halves are shared
+        head_cache_(tail_),
+        mirrored_(Mirror && core_->mirrored) {}
+  BasicByteWriter(BasicByteWriter&& other) noexcept { take(other); }
+  BasicByteWriter& operator=(BasicByteWriter&& other) noexcept {
     if (this != &other) {
       close();
       take(other);
     }
     return *this;
   }
-  ByteWriter(const ByteWriter&) = delete;
-  ByteWriter& operator=(const ByteWriter&) = delete;
-  ~ByteWriter() { close(); }
+  BasicByteWriter(const BasicByteWriter&) = delete;
+  BasicByteWriter& operator=(const BasicByteWriter&) = delete;
+  ~BasicByteWriter() { close(); }
 
   /// Ends the stream: everything committed so far stays readable, then the reader sees
   /// writer_alive() == false. Leaves this writer empty (capacity() == 0). Idempotent.
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R3) end of stream after the last publish; pairs with (A3) in ByteReader::writer_alive().
+    // (R3) end of stream after the last publish; pairs with (A3) in reader's writer_alive().
     core_->writer_open.store(false, std::memory_order_release);
     core_ = nullptr;
     data_ = nullptr;
     cap_ = 0;
     tail_ = head_cache_ = 0;
+    mirrored_ = false;
     owner_.reset();
   }
 
@@ -120,22 +143,30 @@ class alignas(kCacheLine) ByteWriter {
     // (X1) relaxed: a hint only, no bytes are read through it.
     return static_cast<std::size_t>(tail_ - core_->head.load(std::memory_order_relaxed));
   }
-  /// True unless moved-from or default-constructed.
+  /// True unless moved-from, closed or default-constructed.
   [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  /// True when the storage is double-mapped (writable() is then all the free space in one span);
+  /// false for plain rings and for mirrored rings that fell back (MirrorMode::automatic).
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   /// True until the reader half is closed or destroyed (writing more is then pointless).
   [[nodiscard]] bool reader_alive() const noexcept {
-    // (A4) pairs with (R4) in ByteReader::close().
+    // (A4) pairs with (R4) in the reader's close().
     return core_ != nullptr && core_->reader_open.load(std::memory_order_acquire);
   }
 
-  /// The free space, as at most two spans in order; empty when full (would block).
-  /// The spans are invalidated by commit(), write(), io_slices() and by moving this writer.
-  [[nodiscard]] MutableSegments writable() noexcept RINGKIT_LIFETIMEBOUND {
+  /// The free space: at most two spans in order (ByteWriter), or one contiguous span
+  /// (MirrorByteWriter; when !mirrored() it ends at the wrap: io_slices() offers both parts).
+  /// Empty when full (would block). Invalidated by commit(), write(), io_slices(), moving.
+  [[nodiscard]] view_type writable() noexcept RINGKIT_LIFETIMEBOUND {
     if (tail_ - head_cache_ == cap_ && cap_ != 0) refresh();
-    return free_segments();
+    if constexpr (Mirror) {
+      return free_segments().first();
+    } else {
+      return free_segments();
+    }
   }
 
-  /// Publishes the first `n` bytes of writable() to the reader.
+  /// Publishes the first `n` bytes of the free space to the reader.
   /// Returns Errc::over_commit and publishes nothing if `n` exceeds the free space.
   [[nodiscard]] Errc commit(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
@@ -159,9 +190,13 @@ class alignas(kCacheLine) ByteWriter {
     const std::size_t n = free < src.size() ? free : src.size();
     if (n == 0) return 0;
     const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
-    const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
-    std::memcpy(data_ + idx, src.data(), first);
-    std::memcpy(data_, src.data() + first, n - first);
+    if (Mirror && mirrored_) {
+      std::memcpy(data_ + idx, src.data(), n);
+    } else {
+      const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
+      std::memcpy(data_ + idx, src.data(), first);
+      std::memcpy(data_, src.data() + first, n - first);
+    }
     publish(n);
     return n;
   }
@@ -171,9 +206,10 @@ class alignas(kCacheLine) ByteWriter {
   }
 
   /// Offers the free space to `f(std::span<iovec> iov, std::size_t total)` and commits what `f`
-  /// returns (e.g. readv's result). `f` is not called when the ring is full (ring_full).
-  /// A negative return commits nothing (callback_error); more than `total` commits nothing
-  /// (over_report). The cached head is always refreshed first so `f` sees all the free space.
+  /// returns (e.g. readv's result); one iovec when mirrored(), else up to two. `f` is not called
+  /// when the ring is full (ring_full). A negative return commits nothing (callback_error); more
+  /// than `total` commits nothing (over_report). The cached head is refreshed first so `f` sees
+  /// all the free space.
   template <slice_callback F>
   [[nodiscard]] SliceResult io_slices(F&& f) {
     if (cap_ == 0) return {0, Errc::ring_full};
@@ -191,80 +227,87 @@ class alignas(kCacheLine) ByteWriter {
   }
 
  private:
-  friend Result<ByteRing> make_byte_ring(std::size_t, const ByteRingOptions&);
-
-  ByteWriter(std::shared_ptr<detail::ByteRingCore> core, std::uint64_t start) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->storage.get()),
-        cap_(core_->capacity),
-        tail_(start),
-        head_cache_(start) {}
-
-  void take(ByteWriter& o) noexcept {
+  void take(BasicByteWriter& o) noexcept {
     owner_ = std::move(o.owner_);
     core_ = std::exchange(o.core_, nullptr);
     data_ = std::exchange(o.data_, nullptr);
     cap_ = std::exchange(o.cap_, 0);
     tail_ = std::exchange(o.tail_, 0);
     head_cache_ = std::exchange(o.head_cache_, 0);
+    mirrored_ = std::exchange(o.mirrored_, false);
   }
   [[nodiscard]] std::size_t free_cached() const noexcept {
     return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
   }
   void refresh() noexcept {
-    // (A2) observe freed space; pairs with (R2) in ByteReader::release().
+    // (A2) observe freed space; pairs with (R2) in the reader's release().
     head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void publish(std::size_t n) noexcept {
     tail_ += n;
-    // (R1) publish the bytes; pairs with (A1) in ByteReader::refresh().
+    // (R1) publish the bytes; pairs with (A1) in the reader's refresh().
     core_->tail.store(tail_, std::memory_order_release);
   }
   [[nodiscard]] MutableSegments free_segments() const noexcept {
     const std::size_t free = free_cached();
     if (free == 0) return {};
     const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
+    if (Mirror && mirrored_) return {std::span<std::byte>(data_ + idx, free)};
     const std::size_t first = free < cap_ - idx ? free : cap_ - idx;
     return {std::span<std::byte>(data_ + idx, first), std::span<std::byte>(data_, free - first)};
   }
 
-  std::shared_ptr<detail::ByteRingCore> owner_;
-  detail::ByteRingCore* core_ = nullptr;
+  std::shared_ptr<ByteRingCore> owner_;
+  ByteRingCore* core_ = nullptr;
   std::byte* data_ = nullptr;
   std::size_t cap_ = 0;
   std::uint64_t tail_ = 0;        // private copy of core_->tail (only this half stores it)
   std::uint64_t head_cache_ = 0;  // last observed core_->head
+  bool mirrored_ = false;
 };
 
-/// The consumer half of a byte ring. Move-only; a moved-from or default-constructed reader has
-/// capacity() == 0 and offers nothing. Single-owner.
-// alignas: see ByteWriter.
-class alignas(kCacheLine) ByteReader {
+/// The consumer half; see BasicByteWriter. Move-only; a moved-from, closed or
+/// default-constructed reader has capacity() == 0 and offers nothing. Single-owner.
+// alignas: see BasicByteWriter.
+template <bool Mirror>
+class alignas(kCacheLine) BasicByteReader {
  public:
-  ByteReader() noexcept = default;
-  ByteReader(ByteReader&& other) noexcept { take(other); }
-  ByteReader& operator=(ByteReader&& other) noexcept {
+  /// What readable() returns: ConstSegments, or one std::span<const std::byte> (mirrored rings).
+  using view_type = std::conditional_t<Mirror, std::span<const std::byte>, ConstSegments>;
+
+  BasicByteReader() noexcept = default;
+  /// Internal: attaches to a core made by make_byte_ring()/make_mirror_byte_ring().
+  explicit BasicByteReader(std::shared_ptr<ByteRingCore> core) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->data),
+        cap_(core_->capacity),
+        head_(core_->head.load(std::memory_order_relaxed)),  // (X4) before the halves are shared
+        tail_cache_(head_),
+        mirrored_(Mirror && core_->mirrored) {}
+  BasicByteReader(BasicByteReader&& other) noexcept { take(other); }
+  BasicByteReader& operator=(BasicByteReader&& other) noexcept {
     if (this != &other) {
       close();
       take(other);
     }
     return *this;
   }
-  ByteReader(const ByteReader&) = delete;
-  ByteReader& operator=(const ByteReader&) = delete;
-  ~ByteReader() { close(); }
+  BasicByteReader(const BasicByteReader&) = delete;
+  BasicByteReader& operator=(const BasicByteReader&) = delete;
+  ~BasicByteReader() { close(); }
 
   /// Stops reading: the writer then sees reader_alive() == false. Leaves this reader empty
   /// (capacity() == 0). Idempotent.
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R4) pairs with (A4) in ByteWriter::reader_alive().
+    // (R4) pairs with (A4) in the writer's reader_alive().
     core_->reader_open.store(false, std::memory_order_release);
     core_ = nullptr;
     data_ = nullptr;
     cap_ = 0;
     head_ = tail_cache_ = 0;
+    mirrored_ = false;
     owner_.reset();
   }
 
@@ -278,24 +321,31 @@ class alignas(kCacheLine) ByteReader {
     // (X2) relaxed: a hint only, no bytes are read through it.
     return static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
   }
-  /// True unless moved-from or default-constructed.
+  /// True unless moved-from, closed or default-constructed.
   [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  /// True when the storage is double-mapped (readable() is then all the data in one span).
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   /// True until the writer half is closed or destroyed. Everything the writer committed before
   /// closing is visible once this returns false, so a reader that sees !writer_alive() and then
   /// an empty ring has reached the end of the stream.
   [[nodiscard]] bool writer_alive() const noexcept {
-    // (A3) pairs with (R3) in ByteWriter::close().
+    // (A3) pairs with (R3) in the writer's close().
     return core_ != nullptr && core_->writer_open.load(std::memory_order_acquire);
   }
 
-  /// The filled bytes, as at most two spans in order; empty when empty (would block).
-  /// The spans are invalidated by consume(), read(), io_slices() and by moving this reader.
-  [[nodiscard]] ConstSegments readable() noexcept RINGKIT_LIFETIMEBOUND {
+  /// The filled bytes: at most two spans in order (ByteReader), or one contiguous span
+  /// (MirrorByteReader; when !mirrored() it ends at the wrap: io_slices() offers both parts).
+  /// Empty when empty (would block). Invalidated by consume(), read(), io_slices(), moving.
+  [[nodiscard]] view_type readable() noexcept RINGKIT_LIFETIMEBOUND {
     if (tail_cache_ == head_ && cap_ != 0) refresh();
-    return filled_segments();
+    if constexpr (Mirror) {
+      return filled_segments().first();
+    } else {
+      return filled_segments();
+    }
   }
 
-  /// Releases the first `n` bytes of readable() to the writer.
+  /// Releases the first `n` filled bytes to the writer.
   /// Returns Errc::over_consume and releases nothing if `n` exceeds the filled bytes.
   [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
@@ -322,9 +372,10 @@ class alignas(kCacheLine) ByteReader {
   [[nodiscard]] std::size_t peek(std::span<std::byte> dst) noexcept { return copy_out(dst); }
 
   /// Offers the filled bytes to `f(std::span<iovec> iov, std::size_t total)` and consumes what
-  /// `f` returns (e.g. writev's result). `f` is not called when the ring is empty (ring_empty).
-  /// A negative return consumes nothing (callback_error); more than `total` consumes nothing
-  /// (over_report). The cached tail is always refreshed first so `f` sees all the data.
+  /// `f` returns (e.g. writev's result); one iovec when mirrored(), else up to two. `f` is not
+  /// called when the ring is empty (ring_empty). A negative return consumes nothing
+  /// (callback_error); more than `total` consumes nothing (over_report). The cached tail is
+  /// refreshed first so `f` sees all the data.
   template <slice_callback F>
   [[nodiscard]] SliceResult io_slices(F&& f) {
     if (cap_ == 0) return {0, Errc::ring_empty};
@@ -342,34 +393,25 @@ class alignas(kCacheLine) ByteReader {
   }
 
  private:
-  friend Result<ByteRing> make_byte_ring(std::size_t, const ByteRingOptions&);
-
-  ByteReader(std::shared_ptr<detail::ByteRingCore> core, std::uint64_t start) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->storage.get()),
-        cap_(core_->capacity),
-        head_(start),
-        tail_cache_(start) {}
-
-  void take(ByteReader& o) noexcept {
+  void take(BasicByteReader& o) noexcept {
     owner_ = std::move(o.owner_);
     core_ = std::exchange(o.core_, nullptr);
     data_ = std::exchange(o.data_, nullptr);
     cap_ = std::exchange(o.cap_, 0);
     head_ = std::exchange(o.head_, 0);
     tail_cache_ = std::exchange(o.tail_cache_, 0);
+    mirrored_ = std::exchange(o.mirrored_, false);
   }
   [[nodiscard]] std::size_t avail_cached() const noexcept {
     return static_cast<std::size_t>(tail_cache_ - head_);
   }
   void refresh() noexcept {
-    // (A1) observe published bytes; pairs with (R1) in ByteWriter::publish().
+    // (A1) observe published bytes; pairs with (R1) in the writer's publish().
     tail_cache_ = core_->tail.load(std::memory_order_acquire);
   }
   void release(std::size_t n) noexcept {
     head_ += n;
-    // (R2) hand the space back; pairs with (A2) in ByteWriter::refresh().
+    // (R2) hand the space back; pairs with (A2) in the writer's refresh().
     core_->head.store(head_, std::memory_order_release);
   }
   [[nodiscard]] std::size_t copy_out(std::span<std::byte> dst) noexcept {
@@ -382,27 +424,40 @@ class alignas(kCacheLine) ByteReader {
     const std::size_t n = avail < dst.size() ? avail : dst.size();
     if (n == 0) return 0;
     const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
-    const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
-    std::memcpy(dst.data(), data_ + idx, first);
-    std::memcpy(dst.data() + first, data_, n - first);
+    if (Mirror && mirrored_) {
+      std::memcpy(dst.data(), data_ + idx, n);
+    } else {
+      const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
+      std::memcpy(dst.data(), data_ + idx, first);
+      std::memcpy(dst.data() + first, data_, n - first);
+    }
     return n;
   }
   [[nodiscard]] ConstSegments filled_segments() const noexcept {
     const std::size_t avail = avail_cached();
     if (avail == 0) return {};
     const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
+    if (Mirror && mirrored_) return {std::span<const std::byte>(data_ + idx, avail)};
     const std::size_t first = avail < cap_ - idx ? avail : cap_ - idx;
     return {std::span<const std::byte>(data_ + idx, first),
             std::span<const std::byte>(data_, avail - first)};
   }
 
-  std::shared_ptr<detail::ByteRingCore> owner_;
-  detail::ByteRingCore* core_ = nullptr;
-  std::byte* data_ = nullptr;
+  std::shared_ptr<ByteRingCore> owner_;
+  ByteRingCore* core_ = nullptr;
+  const std::byte* data_ = nullptr;
   std::size_t cap_ = 0;
   std::uint64_t head_ = 0;        // private copy of core_->head (only this half stores it)
   std::uint64_t tail_cache_ = 0;  // last observed core_->tail
+  bool mirrored_ = false;
 };
+
+}  // namespace detail
+
+/// The producer half of a two-segment byte ring.
+using ByteWriter = detail::BasicByteWriter<false>;
+/// The consumer half of a two-segment byte ring.
+using ByteReader = detail::BasicByteReader<false>;
 
 /// The two halves of one byte ring: `auto [writer, reader] = *make_byte_ring(cap);`
 struct ByteRing {

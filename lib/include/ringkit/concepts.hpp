@@ -1,13 +1,14 @@
 // ringkit/concepts.hpp: the concepts that let I/O and adapters be written once for every ring kind.
 //
 // byte_writer — the producer half of a byte ring (ByteWriter, and later MirrorByteRing's writer):
-//   w.writable()        -> a range of std::span<std::byte>, at most two, in order (free space)
+//   w.writable()        -> the free space: MutableSegments (<= 2 spans, in order) or one
+//                          std::span<std::byte> (mirrored); segments_of() normalises both
 //   w.commit(n)         -> Errc: publishes n bytes of writable(); over_commit publishes nothing
 //   w.write(span)       -> std::size_t bytes copied in (may be fewer than asked)
 //   w.io_slices(f)      -> SliceResult: f(std::span<iovec>, total) -> ssize_t; commits the result
 //   w.capacity()        -> std::size_t
 // byte_reader — the consumer half (ByteReader, ...):
-//   r.readable()        -> a range of std::span<const std::byte>, at most two, in order (data)
+//   r.readable()        -> the data: ConstSegments or one std::span<const std::byte>
 //   r.consume(n)        -> Errc: releases n bytes of readable(); over_consume releases nothing
 //   r.read(span), r.peek(span) -> std::size_t bytes copied out (peek keeps them)
 //   r.io_slices(f)      -> SliceResult, as above, consuming the result
@@ -48,9 +49,7 @@ concept slice_callback = std::invocable<F&, std::span<iovec>, std::size_t> &&
 
 template <class W>
 concept byte_writer = requires(W& w, std::size_t n, std::span<const std::byte> src) {
-  { w.writable() } -> std::ranges::sized_range;
-  requires std::convertible_to<std::ranges::range_value_t<decltype(w.writable())>,
-                               std::span<std::byte>>;
+  { segments_of(w.writable()) } -> std::same_as<MutableSegments>;
   { w.commit(n) } -> std::same_as<Errc>;
   { w.write(src) } -> std::same_as<std::size_t>;
   { w.io_slices(detail::IoSlicesProbe{}) } -> std::same_as<SliceResult>;
@@ -59,9 +58,7 @@ concept byte_writer = requires(W& w, std::size_t n, std::span<const std::byte> s
 
 template <class R>
 concept byte_reader = requires(R& r, std::size_t n, std::span<std::byte> dst) {
-  { r.readable() } -> std::ranges::sized_range;
-  requires std::convertible_to<std::ranges::range_value_t<decltype(r.readable())>,
-                               std::span<const std::byte>>;
+  { segments_of(r.readable()) } -> std::same_as<ConstSegments>;
   { r.consume(n) } -> std::same_as<Errc>;
   { r.read(dst) } -> std::same_as<std::size_t>;
   { r.peek(dst) } -> std::same_as<std::size_t>;

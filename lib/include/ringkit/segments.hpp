@@ -74,6 +74,17 @@ class Segments {
 using MutableSegments = Segments<std::byte>;
 using ConstSegments = Segments<const std::byte>;
 
+/// Normalises a ring view to Segments: the two-segment rings return Segments already, the
+/// mirrored rings return one span. Generic code (adapters, I/O) calls segments_of(x.readable()).
+[[nodiscard]] constexpr MutableSegments segments_of(const MutableSegments& s) noexcept { return s; }
+[[nodiscard]] constexpr ConstSegments segments_of(const ConstSegments& s) noexcept { return s; }
+[[nodiscard]] constexpr MutableSegments segments_of(std::span<std::byte> s) noexcept {
+  return MutableSegments(s);
+}
+[[nodiscard]] constexpr ConstSegments segments_of(std::span<const std::byte> s) noexcept {
+  return ConstSegments(s);
+}
+
 /// What an io_slices() call did: `bytes` committed (writer) or consumed (reader), and why not more.
 /// errc is Errc::ok (bytes may be 0 when the callback returned 0, e.g. readv at EOF),
 /// ring_full / ring_empty (callback not called: nothing to offer, would block),
