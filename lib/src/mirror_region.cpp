@@ -1,7 +1,7 @@
 // MirrorRegion: the memfd double-mapping dance, every step checked and undone on failure.
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <fstream>
+#include <string>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -43,12 +43,14 @@ std::size_t MirrorRegion::page_size() noexcept {
 std::size_t MirrorRegion::huge_page_size() noexcept {
   static const std::size_t kHuge = [] {
     std::size_t kib = 0;
-    if (std::FILE* f = std::fopen("/proc/meminfo", "re")) {
-      char line[256];
-      while (std::fgets(line, sizeof line, f) != nullptr) {
-        if (std::sscanf(line, "Hugepagesize: %zu kB", &kib) == 1) break;
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    while (meminfo >> key) {
+      if (key == "Hugepagesize:") {
+        meminfo >> kib;
+        break;
       }
-      std::fclose(f);
+      meminfo.ignore(4096, '\n');
     }
     return kib * 1024;
   }();

@@ -1,0 +1,833 @@
+// ringkit/channel.hpp: SPSC and MPSC channels of trivially copyable T on mirrored rings.
+//
+// make_spsc<T>(capacity) -> {SpscProducer, SpscConsumer}: move-only single-owner halves.
+// make_mpsc<T>(capacity) -> {MpscProducer, MpscConsumer}: producers are cheap copyable handles
+// (one per thread), the consumer is move-only.
+//
+//   auto [tx, rx] = *ringkit::make_spsc<Order>(4096);
+//   tx.push_slice(batch);                          // one copy, contiguous even across the wrap
+//   for (const Order& o : rx.readable_slice()) handle(o);
+//   (void)rx.advance(n);
+//
+// Non-blocking calls (try_push, push_slice, try_pop, readable_slice/advance) never wait and are
+// the hot path. Blocking calls (push, pop, and the *_for variants with a timeout) spin briefly,
+// then sleep on a futex, so an idle side uses ~0% CPU; the hot path pays only a compiler barrier
+// and one relaxed load of a read-mostly word for that (see detail/wait.hpp). A side whose peer
+// is gone is told so: pop() returns false once every producer is gone and the ring is drained;
+// push() returns false when the consumer is gone.
+//
+// Storage is mirrored when possible (mirrored() says so): slices are whole across the wrap.
+// On fallback storage, readable_slice()/writable_slice() end at the wrap while push_slice() and
+// pop_slice() still copy everything that fits. T: ring_element (trivially copyable, sizeof(T)
+// divides 4 KiB); capacity is rounded up to a power of two and whole pages.
+//
+// Thread safety: SpscProducer/SpscConsumer/MpscConsumer are single-owner; each MpscProducer
+// handle is single-owner, and any number of handles (copies) may push concurrently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include <ringkit/concepts.hpp>
+#include <ringkit/detail/config.hpp>
+#include <ringkit/detail/typed_storage.hpp>
+#include <ringkit/detail/wait.hpp>
+#include <ringkit/error.hpp>
+#include <ringkit/mirror_queue.hpp>
+#include <ringkit/result.hpp>
+
+namespace ringkit {
+namespace detail {
+
+using Clock = std::chrono::steady_clock;
+
+[[nodiscard]] inline Clock::time_point deadline_after(std::chrono::nanoseconds t) noexcept {
+  const auto now = Clock::now();
+  if (t.count() < 0) return now;
+  if (t >= Clock::time_point::max() - now) return Clock::time_point::max();
+  return now + t;
+}
+
+/// Copies `n` elements into ring slots starting at counter `pos` (one memcpy when mirrored).
+template <class T>
+void copy_in(T* data, std::size_t cap, bool mirrored, std::uint64_t pos, const T* src,
+             std::size_t n) noexcept {
+  const std::size_t idx = static_cast<std::size_t>(pos) & (cap - 1);
+  const std::size_t first = mirrored ? n : std::min(n, cap - idx);
+  std::memcpy(static_cast<void*>(data + idx), src, first * sizeof(T));
+  if (n > first) std::memcpy(static_cast<void*>(data), src + first, (n - first) * sizeof(T));
+}
+
+/// Copies `n` elements out of ring slots starting at counter `pos`.
+template <class T>
+void copy_out(const T* data, std::size_t cap, bool mirrored, std::uint64_t pos, T* dst,
+              std::size_t n) noexcept {
+  const std::size_t idx = static_cast<std::size_t>(pos) & (cap - 1);
+  const std::size_t first = mirrored ? n : std::min(n, cap - idx);
+  std::memcpy(static_cast<void*>(dst), data + idx, first * sizeof(T));
+  if (n > first) std::memcpy(static_cast<void*>(dst + first), data, (n - first) * sizeof(T));
+}
+
+/// Shared state of an SPSC channel.
+template <class T>
+struct SpscCore {
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // producer stores (R1)
+  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // consumer stores (R2)
+  // Read on every publish, written only around sleeps: a read-mostly line of its own.
+  alignas(kCacheLine) WaitSlot data_ready;      // consumer sleeps here
+  WaitSlot space_ready;                         // producer sleeps here
+  alignas(kCacheLine) TypedStorage<T> storage;  // immutable after creation
+  std::atomic<bool> producer_open{true};
+  std::atomic<bool> consumer_open{true};
+};
+
+/// Shared state of an MPSC channel.
+template <class T>
+struct MpscCore {
+  alignas(kCacheLine) std::atomic<std::uint64_t> reserve{0};  // producers CAS (C1)
+  alignas(kCacheLine) std::atomic<std::uint64_t> commit{0};   // producers store in order (R1)
+  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};     // consumer stores (R2)
+  alignas(kCacheLine) WaitSlot data_ready;                    // consumer sleeps here
+  WaitSlot space_ready;                                       // producers sleep here (full)
+  WaitSlot commit_turn;                                       // producers wait for their turn
+  alignas(kCacheLine) TypedStorage<T> storage;                // immutable after creation
+  std::atomic<std::uint32_t> producers{1};                    // live producer handles
+  std::atomic<bool> consumer_open{true};
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// SPSC
+// ---------------------------------------------------------------------------------------------
+
+/// The sending half of an SPSC channel. Move-only, single-owner.
+// alignas: the private tail and cached head are written on every push (no false sharing with
+// the consumer object if both halves sit side by side).
+template <ring_element T>
+class alignas(kCacheLine) SpscProducer {
+ public:
+  SpscProducer() noexcept = default;
+  explicit SpscProducer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->storage.data()),
+        cap_(core_->storage.capacity()),
+        mirrored_(core_->storage.mirrored()),
+        tail_(core_->tail.load(std::memory_order_relaxed)),  // (X1) not shared yet
+        head_cache_(tail_) {}
+  SpscProducer(SpscProducer&& o) noexcept { take(o); }
+  SpscProducer& operator=(SpscProducer&& o) noexcept {
+    if (this != &o) {
+      close();
+      take(o);
+    }
+    return *this;
+  }
+  SpscProducer(const SpscProducer&) = delete;
+  SpscProducer& operator=(const SpscProducer&) = delete;
+  ~SpscProducer() { close(); }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
+  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+  /// False once the consumer is closed or destroyed.
+  [[nodiscard]] bool consumer_alive() const noexcept {
+    // (A3) pairs with (R3) in SpscConsumer::close().
+    return core_ != nullptr && core_->consumer_open.load(std::memory_order_acquire);
+  }
+
+  /// Appends `v`; false when full.
+  [[nodiscard]] bool try_push(const T& v) noexcept {
+    if (tail_ - head_cache_ == cap_) [[unlikely]] {
+      if (core_ == nullptr) return false;
+      refresh();
+      if (tail_ - head_cache_ == cap_) return false;
+    }
+    std::memcpy(static_cast<void*>(data_ + (static_cast<std::size_t>(tail_) & (cap_ - 1))), &v,
+                sizeof(T));
+    publish(1);
+    return true;
+  }
+  /// Appends as many elements of `src` as fit in one batch; returns how many (0 when full).
+  [[nodiscard]] std::size_t push_slice(std::span<const T> src) noexcept {
+    std::size_t free = free_cached();
+    if (free < src.size()) [[unlikely]] {
+      if (core_ == nullptr) return 0;
+      refresh();
+      free = free_cached();
+    }
+    const std::size_t n = std::min(free, src.size());
+    if (n == 0) return 0;
+    detail::copy_in(data_, cap_, mirrored_, tail_, src.data(), n);
+    publish(n);
+    return n;
+  }
+  /// The free slots in one span (when !mirrored(): up to the wrap); fill, then commit(n).
+  [[nodiscard]] std::span<T> writable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+    if (free_cached() == 0 && core_ != nullptr) refresh();
+    const std::size_t free = free_cached();
+    if (free == 0) return {};
+    const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
+    return {data_ + idx, mirrored_ ? free : std::min(free, cap_ - idx)};
+  }
+  /// Publishes the first `n` slots of writable_slice(). Errc::over_commit (nothing published)
+  /// if n exceeds the free space.
+  [[nodiscard]] Errc commit(std::size_t n) noexcept {
+    if (n == 0) return Errc::ok;
+    if (n > free_cached()) {
+      if (core_ == nullptr || n > cap_) return Errc::over_commit;
+      refresh();
+      if (n > free_cached()) return Errc::over_commit;
+    }
+    publish(n);
+    return Errc::ok;
+  }
+
+  /// Appends `v`, waiting while full; false if the consumer is gone.
+  [[nodiscard]] bool push(const T& v) noexcept {
+    return push_until(v, detail::Clock::time_point::max());
+  }
+  /// Appends `v`, waiting at most `timeout`; false on timeout or if the consumer is gone.
+  [[nodiscard]] bool push_for(const T& v, std::chrono::nanoseconds timeout) noexcept {
+    return push_until(v, detail::deadline_after(timeout));
+  }
+
+  /// Ends the stream (the consumer drains what was pushed, then pop() returns false).
+  void close() noexcept {
+    if (core_ == nullptr) return;
+    // (R4) pairs with (A4) in SpscConsumer::producer_alive().
+    core_->producer_open.store(false, std::memory_order_release);
+    core_->data_ready.wake_all();
+    core_ = nullptr;
+    data_ = nullptr;
+    cap_ = 0;
+    tail_ = head_cache_ = 0;
+    owner_.reset();
+  }
+
+ private:
+  bool push_until(const T& v, detail::Clock::time_point deadline) noexcept {
+    for (;;) {
+      if (!consumer_alive()) return false;
+      if (try_push(v)) return true;
+      const bool ready = core_->space_ready.wait(
+          [this] {
+            refresh();
+            return tail_ - head_cache_ != cap_ ||
+                   !core_->consumer_open.load(std::memory_order_acquire);  // (A3)
+          },
+          deadline);
+      if (!ready) return false;
+    }
+  }
+  [[nodiscard]] std::size_t free_cached() const noexcept {
+    return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
+  }
+  void refresh() noexcept {
+    // (A2) observe freed slots; pairs with (R2) in SpscConsumer::release().
+    head_cache_ = core_->head.load(std::memory_order_acquire);
+  }
+  void publish(std::size_t n) noexcept {
+    tail_ += n;
+    // (R1) publish the elements; pairs with (A1) in SpscConsumer::refresh().
+    core_->tail.store(tail_, std::memory_order_release);
+    core_->data_ready.notify();
+  }
+  void take(SpscProducer& o) noexcept {
+    owner_ = std::move(o.owner_);
+    core_ = std::exchange(o.core_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    mirrored_ = std::exchange(o.mirrored_, false);
+    tail_ = std::exchange(o.tail_, 0);
+    head_cache_ = std::exchange(o.head_cache_, 0);
+  }
+
+  std::shared_ptr<detail::SpscCore<T>> owner_;
+  detail::SpscCore<T>* core_ = nullptr;
+  T* data_ = nullptr;
+  std::size_t cap_ = 0;
+  bool mirrored_ = false;
+  std::uint64_t tail_ = 0;
+  std::uint64_t head_cache_ = 0;
+};
+
+/// The receiving half of an SPSC channel. Move-only, single-owner.
+template <ring_element T>
+class alignas(kCacheLine) SpscConsumer {
+ public:
+  SpscConsumer() noexcept = default;
+  explicit SpscConsumer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->storage.data()),
+        cap_(core_->storage.capacity()),
+        mirrored_(core_->storage.mirrored()),
+        head_(core_->head.load(std::memory_order_relaxed)),  // (X2) not shared yet
+        tail_cache_(head_) {}
+  SpscConsumer(SpscConsumer&& o) noexcept { take(o); }
+  SpscConsumer& operator=(SpscConsumer&& o) noexcept {
+    if (this != &o) {
+      close();
+      take(o);
+    }
+    return *this;
+  }
+  SpscConsumer(const SpscConsumer&) = delete;
+  SpscConsumer& operator=(const SpscConsumer&) = delete;
+  ~SpscConsumer() { close(); }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
+  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+  /// False once the producer is closed or destroyed (what it pushed before stays readable).
+  [[nodiscard]] bool producer_alive() const noexcept {
+    // (A4) pairs with (R4) in SpscProducer::close().
+    return core_ != nullptr && core_->producer_open.load(std::memory_order_acquire);
+  }
+
+  /// Removes the front element into `out`; false when empty.
+  [[nodiscard]] bool try_pop(T& out) noexcept {
+    if (tail_cache_ == head_) [[unlikely]] {
+      if (core_ == nullptr) return false;
+      refresh();
+      if (tail_cache_ == head_) return false;
+    }
+    std::memcpy(static_cast<void*>(&out), data_ + (static_cast<std::size_t>(head_) & (cap_ - 1)),
+                sizeof(T));
+    release(1);
+    return true;
+  }
+  /// Removes and returns the front element; std::nullopt when empty.
+  [[nodiscard]] std::optional<T> try_pop() noexcept {
+    T v;
+    if (!try_pop(v)) return std::nullopt;
+    return v;
+  }
+  /// Copies up to out.size() elements out and removes them; returns how many.
+  [[nodiscard]] std::size_t pop_slice(std::span<T> out) noexcept {
+    std::size_t avail = avail_cached();
+    if (avail < out.size()) {
+      if (core_ == nullptr) return 0;
+      refresh();
+      avail = avail_cached();
+    }
+    const std::size_t n = std::min(avail, out.size());
+    if (n == 0) return 0;
+    detail::copy_out(data_, cap_, mirrored_, head_, out.data(), n);
+    release(n);
+    return n;
+  }
+  /// The available elements in one span (when !mirrored(): up to the wrap); then advance(n).
+  /// Reloads the producer's counter only when the cached view is empty.
+  [[nodiscard]] std::span<const T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+    if (tail_cache_ == head_ && core_ != nullptr) refresh();
+    const std::size_t avail = avail_cached();
+    if (avail == 0) return {};
+    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
+    return {data_ + idx, mirrored_ ? avail : std::min(avail, cap_ - idx)};
+  }
+  /// Removes the first `n` elements. Errc::over_consume (nothing removed) if n > available.
+  [[nodiscard]] Errc advance(std::size_t n) noexcept {
+    if (n == 0) return Errc::ok;
+    if (n > avail_cached()) {
+      if (core_ == nullptr || n > cap_) return Errc::over_consume;
+      refresh();
+      if (n > avail_cached()) return Errc::over_consume;
+    }
+    release(n);
+    return Errc::ok;
+  }
+  /// Elements available now (reloads the producer's counter).
+  [[nodiscard]] std::size_t size_hint() noexcept {
+    if (core_ == nullptr) return 0;
+    refresh();
+    return avail_cached();
+  }
+
+  /// Removes the front element into `out`, waiting while empty; false once the producer is gone
+  /// and everything it pushed has been popped.
+  [[nodiscard]] bool pop(T& out) noexcept {
+    return pop_until(out, detail::Clock::time_point::max());
+  }
+  /// Same with a timeout; false on timeout or end of stream.
+  [[nodiscard]] bool pop_for(T& out, std::chrono::nanoseconds timeout) noexcept {
+    return pop_until(out, detail::deadline_after(timeout));
+  }
+
+  /// Stops receiving (the producer's push() then returns false).
+  void close() noexcept {
+    if (core_ == nullptr) return;
+    // (R3) pairs with (A3) in SpscProducer::consumer_alive().
+    core_->consumer_open.store(false, std::memory_order_release);
+    core_->space_ready.wake_all();
+    core_ = nullptr;
+    data_ = nullptr;
+    cap_ = 0;
+    head_ = tail_cache_ = 0;
+    owner_.reset();
+  }
+
+ private:
+  bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
+    for (;;) {
+      if (core_ == nullptr) return false;
+      if (try_pop(out)) return true;
+      // Read "closed" before re-checking the ring: everything pushed before close() is then
+      // visible (A4 happens after the producer's last R1).
+      if (!producer_alive()) return try_pop(out);
+      const bool ready = core_->data_ready.wait(
+          [this] {
+            refresh();
+            return tail_cache_ != head_ ||
+                   !core_->producer_open.load(std::memory_order_acquire);  // (A4)
+          },
+          deadline);
+      if (!ready) return false;
+    }
+  }
+  [[nodiscard]] std::size_t avail_cached() const noexcept {
+    return static_cast<std::size_t>(tail_cache_ - head_);
+  }
+  void refresh() noexcept {
+    // (A1) observe published elements; pairs with (R1) in SpscProducer::publish().
+    tail_cache_ = core_->tail.load(std::memory_order_acquire);
+  }
+  void release(std::size_t n) noexcept {
+    head_ += n;
+    // (R2) hand the slots back; pairs with (A2) in SpscProducer::refresh().
+    core_->head.store(head_, std::memory_order_release);
+    core_->space_ready.notify();
+  }
+  void take(SpscConsumer& o) noexcept {
+    owner_ = std::move(o.owner_);
+    core_ = std::exchange(o.core_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    mirrored_ = std::exchange(o.mirrored_, false);
+    head_ = std::exchange(o.head_, 0);
+    tail_cache_ = std::exchange(o.tail_cache_, 0);
+  }
+
+  std::shared_ptr<detail::SpscCore<T>> owner_;
+  detail::SpscCore<T>* core_ = nullptr;
+  const T* data_ = nullptr;
+  std::size_t cap_ = 0;
+  bool mirrored_ = false;
+  std::uint64_t head_ = 0;
+  std::uint64_t tail_cache_ = 0;
+};
+
+/// Both halves of an SPSC channel: `auto [tx, rx] = *make_spsc<T>(n);`
+template <ring_element T>
+struct SpscChannel {
+  SpscProducer<T> producer;
+  SpscConsumer<T> consumer;
+};
+
+/// Creates an SPSC channel of at least `capacity` elements. Errors: Errc::invalid_capacity;
+/// with MirrorMode::required, the mapping's error.
+template <ring_element T>
+[[nodiscard]] Result<SpscChannel<T>> make_spsc(std::size_t capacity,
+                                               const RingOptions& options = {}) {
+  auto st = detail::TypedStorage<T>::create(capacity, options.mode, options.region);
+  if (!st) return unexpected(st.error(), st.context());
+  std::shared_ptr<detail::SpscCore<T>> core;
+  try {
+    core = std::make_shared<detail::SpscCore<T>>();
+  } catch (const std::bad_alloc&) {
+    return unexpected_errno(ENOMEM, "make_spsc");
+  }
+  core->storage = std::move(*st);
+  core->tail.store(options.initial_position, std::memory_order_relaxed);  // (X3) not shared yet
+  core->head.store(options.initial_position, std::memory_order_relaxed);  // (X3)
+  SpscChannel<T> ch{SpscProducer<T>(core), SpscConsumer<T>(std::move(core))};
+  return ch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MPSC
+// ---------------------------------------------------------------------------------------------
+
+/// A sending handle of an MPSC channel: copy it for each producing thread.
+///
+/// Design: producers reserve slots by CAS on a free-running 64-bit reserve cursor (C1): a
+/// reservation of n slots at counter r succeeds only if r + n - head <= capacity, so the
+/// cursor never laps the consumer and counters never wrap into ambiguity (the ABA of wrapped
+/// indices cannot happen). Each producer copies its elements into its slots (one memcpy, even
+/// across the wrap, when mirrored), then commits IN ORDER: it waits until the commit cursor
+/// equals r and stores r + n (R1), so the consumer always sees a gap-free prefix [head,
+/// commit). A batch (push_slice) is one reservation and one commit. A producer stalled between
+/// reserve and commit (preempted) holds up later committers only: they spin briefly, then
+/// sleep on the commit_turn futex until it commits (never an endless spin). head is cached
+/// per handle and reloaded (A2) only when the cached view says full.
+template <ring_element T>
+class alignas(kCacheLine) MpscProducer {
+ public:
+  MpscProducer() noexcept = default;
+  explicit MpscProducer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->storage.data()),
+        cap_(core_->storage.capacity()),
+        mirrored_(core_->storage.mirrored()),
+        head_cache_(core_->head.load(std::memory_order_relaxed)) {}  // (X4) a stale head is safe
+  MpscProducer(const MpscProducer& o) noexcept
+      : owner_(o.owner_),
+        core_(o.core_),
+        data_(o.data_),
+        cap_(o.cap_),
+        mirrored_(o.mirrored_),
+        head_cache_(o.head_cache_) {
+    // (X5) relaxed: a new handle is made from a live one, which keeps the count above zero.
+    if (core_ != nullptr) core_->producers.fetch_add(1, std::memory_order_relaxed);
+  }
+  MpscProducer(MpscProducer&& o) noexcept { take(o); }
+  MpscProducer& operator=(const MpscProducer& o) noexcept {
+    if (this != &o) {
+      MpscProducer copy(o);
+      *this = std::move(copy);
+    }
+    return *this;
+  }
+  MpscProducer& operator=(MpscProducer&& o) noexcept {
+    if (this != &o) {
+      close();
+      take(o);
+    }
+    return *this;
+  }
+  ~MpscProducer() { close(); }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
+  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+  /// False once the consumer is closed or destroyed.
+  [[nodiscard]] bool consumer_alive() const noexcept {
+    // (A3) pairs with (R3) in MpscConsumer::close().
+    return core_ != nullptr && core_->consumer_open.load(std::memory_order_acquire);
+  }
+
+  /// Appends `v`; false when full.
+  [[nodiscard]] bool try_push(const T& v) noexcept {
+    return push_slice(std::span<const T>(&v, 1)) == 1;
+  }
+  /// Appends as many elements of `src` as fit, in one reservation and one commit (they stay
+  /// together and in order); returns how many (0 when full).
+  [[nodiscard]] std::size_t push_slice(std::span<const T> src) noexcept {
+    if (core_ == nullptr || src.empty()) return 0;
+    std::uint64_t r = core_->reserve.load(std::memory_order_relaxed);  // (C0) CAS seed
+    std::size_t n = 0;
+    for (;;) {
+      n = std::min(src.size(), free_at(r));
+      if (n < src.size()) {
+        refresh();
+        // Reload the cursor after head (A2 orders it): head <= reserve, so free_at() is exact.
+        r = core_->reserve.load(std::memory_order_relaxed);  // (C0)
+        n = std::min(src.size(), free_at(r));
+        if (n == 0) return 0;
+      }
+      // (C1) relaxed: the reservation orders nothing by itself; slots are protected by (A2)
+      // (they were released by the consumer) and published by (R1).
+      if (core_->reserve.compare_exchange_weak(r, r + n, std::memory_order_relaxed,
+                                               std::memory_order_relaxed)) {
+        break;
+      }
+    }
+    detail::copy_in(data_, cap_, mirrored_, r, src.data(), n);
+    commit_in_order(r, n);
+    return n;
+  }
+  /// Appends every element of `src` or none (false when they do not all fit now).
+  [[nodiscard]] bool try_push_all(std::span<const T> src) noexcept {
+    if (core_ == nullptr || src.size() > cap_) return false;
+    if (src.empty()) return true;
+    std::uint64_t r = core_->reserve.load(std::memory_order_relaxed);  // (C0)
+    for (;;) {
+      if (free_at(r) < src.size()) {
+        refresh();
+        r = core_->reserve.load(std::memory_order_relaxed);  // (C0) after head, see push_slice
+        if (free_at(r) < src.size()) return false;
+      }
+      if (core_->reserve.compare_exchange_weak(r, r + src.size(), std::memory_order_relaxed,
+                                               std::memory_order_relaxed)) {  // (C1)
+        break;
+      }
+    }
+    detail::copy_in(data_, cap_, mirrored_, r, src.data(), src.size());
+    commit_in_order(r, src.size());
+    return true;
+  }
+
+  /// Appends `v`, waiting while full; false if the consumer is gone.
+  [[nodiscard]] bool push(const T& v) noexcept {
+    return push_until(v, detail::Clock::time_point::max());
+  }
+  /// Same with a timeout; false on timeout or if the consumer is gone.
+  [[nodiscard]] bool push_for(const T& v, std::chrono::nanoseconds timeout) noexcept {
+    return push_until(v, detail::deadline_after(timeout));
+  }
+
+  /// Drops this handle; when the last handle goes, the consumer sees the end of the stream.
+  void close() noexcept {
+    if (core_ == nullptr) return;
+    // (R4) acq_rel: the last producer's decrement publishes every earlier commit; pairs with
+    // (A4) in MpscConsumer::producers_alive().
+    if (core_->producers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      core_->data_ready.wake_all();
+    }
+    core_ = nullptr;
+    data_ = nullptr;
+    cap_ = 0;
+    head_cache_ = 0;
+    owner_.reset();
+  }
+
+ private:
+  bool push_until(const T& v, detail::Clock::time_point deadline) noexcept {
+    for (;;) {
+      if (!consumer_alive()) return false;
+      if (try_push(v)) return true;
+      const bool ready = core_->space_ready.wait(
+          [this] {
+            refresh();
+            return free_at(core_->reserve.load(std::memory_order_relaxed)) != 0 ||  // (C0)
+                   !core_->consumer_open.load(std::memory_order_acquire);           // (A3)
+          },
+          deadline);
+      if (!ready) return false;
+    }
+  }
+  /// Free slots for a reservation at counter `r` according to the cached head (0 if stale).
+  [[nodiscard]] std::size_t free_at(std::uint64_t r) const noexcept {
+    const std::uint64_t used = r - head_cache_;
+    return used >= cap_ ? 0 : cap_ - static_cast<std::size_t>(used);
+  }
+  void refresh() noexcept {
+    // (A2) observe released slots; pairs with (R2) in MpscConsumer::release().
+    head_cache_ = core_->head.load(std::memory_order_acquire);
+  }
+  void commit_in_order(std::uint64_t r, std::size_t n) noexcept {
+    // (A5) acquire: the previous committer's elements must happen-before our (R1), so the
+    // consumer's (A1) covers them too. Pairs with (R1) of the producer before us.
+    if (core_->commit.load(std::memory_order_acquire) != r) [[unlikely]] {
+      (void)core_->commit_turn.wait(
+          [this, r] { return core_->commit.load(std::memory_order_acquire) == r; },  // (A5)
+          detail::Clock::time_point::max());
+    }
+    // (R1) publish [r, r + n); pairs with (A1) in MpscConsumer::refresh() and (A5) above.
+    core_->commit.store(r + n, std::memory_order_release);
+    core_->commit_turn.notify();
+    core_->data_ready.notify();
+  }
+  void take(MpscProducer& o) noexcept {
+    owner_ = std::move(o.owner_);
+    core_ = std::exchange(o.core_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    mirrored_ = std::exchange(o.mirrored_, false);
+    head_cache_ = std::exchange(o.head_cache_, 0);
+  }
+
+  std::shared_ptr<detail::MpscCore<T>> owner_;
+  detail::MpscCore<T>* core_ = nullptr;
+  T* data_ = nullptr;
+  std::size_t cap_ = 0;
+  bool mirrored_ = false;
+  std::uint64_t head_cache_ = 0;
+};
+
+/// The receiving half of an MPSC channel. Move-only, single-owner.
+template <ring_element T>
+class alignas(kCacheLine) MpscConsumer {
+ public:
+  MpscConsumer() noexcept = default;
+  explicit MpscConsumer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
+      : owner_(std::move(core)),
+        core_(owner_.get()),
+        data_(core_->storage.data()),
+        cap_(core_->storage.capacity()),
+        mirrored_(core_->storage.mirrored()),
+        head_(core_->head.load(std::memory_order_relaxed)),  // (X6) not shared yet
+        commit_cache_(head_) {}
+  MpscConsumer(MpscConsumer&& o) noexcept { take(o); }
+  MpscConsumer& operator=(MpscConsumer&& o) noexcept {
+    if (this != &o) {
+      close();
+      take(o);
+    }
+    return *this;
+  }
+  MpscConsumer(const MpscConsumer&) = delete;
+  MpscConsumer& operator=(const MpscConsumer&) = delete;
+  ~MpscConsumer() { close(); }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
+  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+  /// False once every producer handle is gone (what they pushed stays readable).
+  [[nodiscard]] bool producers_alive() const noexcept {
+    // (A4) pairs with (R4) in MpscProducer::close().
+    return core_ != nullptr && core_->producers.load(std::memory_order_acquire) != 0;
+  }
+
+  /// Removes the front element into `out`; false when empty.
+  [[nodiscard]] bool try_pop(T& out) noexcept {
+    if (commit_cache_ == head_) [[unlikely]] {
+      if (core_ == nullptr) return false;
+      refresh();
+      if (commit_cache_ == head_) return false;
+    }
+    std::memcpy(static_cast<void*>(&out), data_ + (static_cast<std::size_t>(head_) & (cap_ - 1)),
+                sizeof(T));
+    release(1);
+    return true;
+  }
+  [[nodiscard]] std::optional<T> try_pop() noexcept {
+    T v;
+    if (!try_pop(v)) return std::nullopt;
+    return v;
+  }
+  /// Copies up to out.size() elements out and removes them; returns how many.
+  [[nodiscard]] std::size_t pop_slice(std::span<T> out) noexcept {
+    std::size_t avail = avail_cached();
+    if (avail < out.size()) {
+      if (core_ == nullptr) return 0;
+      refresh();
+      avail = avail_cached();
+    }
+    const std::size_t n = std::min(avail, out.size());
+    if (n == 0) return 0;
+    detail::copy_out(data_, cap_, mirrored_, head_, out.data(), n);
+    release(n);
+    return n;
+  }
+  /// The committed elements in one span (when !mirrored(): up to the wrap); then advance(n).
+  [[nodiscard]] std::span<const T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+    if (commit_cache_ == head_ && core_ != nullptr) refresh();
+    const std::size_t avail = avail_cached();
+    if (avail == 0) return {};
+    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
+    return {data_ + idx, mirrored_ ? avail : std::min(avail, cap_ - idx)};
+  }
+  /// Removes the first `n` elements. Errc::over_consume (nothing removed) if n > available.
+  [[nodiscard]] Errc advance(std::size_t n) noexcept {
+    if (n == 0) return Errc::ok;
+    if (n > avail_cached()) {
+      if (core_ == nullptr || n > cap_) return Errc::over_consume;
+      refresh();
+      if (n > avail_cached()) return Errc::over_consume;
+    }
+    release(n);
+    return Errc::ok;
+  }
+
+  /// Removes the front element, waiting while empty; false once every producer is gone and
+  /// the ring is drained.
+  [[nodiscard]] bool pop(T& out) noexcept {
+    return pop_until(out, detail::Clock::time_point::max());
+  }
+  /// Same with a timeout; false on timeout or end of stream.
+  [[nodiscard]] bool pop_for(T& out, std::chrono::nanoseconds timeout) noexcept {
+    return pop_until(out, detail::deadline_after(timeout));
+  }
+
+  /// Stops receiving (producers' push() then returns false).
+  void close() noexcept {
+    if (core_ == nullptr) return;
+    // (R3) pairs with (A3) in MpscProducer::consumer_alive().
+    core_->consumer_open.store(false, std::memory_order_release);
+    core_->space_ready.wake_all();
+    core_ = nullptr;
+    data_ = nullptr;
+    cap_ = 0;
+    head_ = commit_cache_ = 0;
+    owner_.reset();
+  }
+
+ private:
+  bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
+    for (;;) {
+      if (core_ == nullptr) return false;
+      if (try_pop(out)) return true;
+      if (!producers_alive()) return try_pop(out);
+      const bool ready = core_->data_ready.wait(
+          [this] {
+            refresh();
+            return commit_cache_ != head_ ||
+                   core_->producers.load(std::memory_order_acquire) == 0;  // (A4)
+          },
+          deadline);
+      if (!ready) return false;
+    }
+  }
+  [[nodiscard]] std::size_t avail_cached() const noexcept {
+    return static_cast<std::size_t>(commit_cache_ - head_);
+  }
+  void refresh() noexcept {
+    // (A1) observe committed elements; pairs with (R1) in MpscProducer::commit_in_order().
+    commit_cache_ = core_->commit.load(std::memory_order_acquire);
+  }
+  void release(std::size_t n) noexcept {
+    head_ += n;
+    // (R2) hand the slots back; pairs with (A2) in MpscProducer::refresh().
+    core_->head.store(head_, std::memory_order_release);
+    core_->space_ready.notify();
+  }
+  void take(MpscConsumer& o) noexcept {
+    owner_ = std::move(o.owner_);
+    core_ = std::exchange(o.core_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    mirrored_ = std::exchange(o.mirrored_, false);
+    head_ = std::exchange(o.head_, 0);
+    commit_cache_ = std::exchange(o.commit_cache_, 0);
+  }
+
+  std::shared_ptr<detail::MpscCore<T>> owner_;
+  detail::MpscCore<T>* core_ = nullptr;
+  const T* data_ = nullptr;
+  std::size_t cap_ = 0;
+  bool mirrored_ = false;
+  std::uint64_t head_ = 0;
+  std::uint64_t commit_cache_ = 0;
+};
+
+/// A producer handle and the consumer of an MPSC channel: `auto [tx, rx] = *make_mpsc<T>(n);`
+template <ring_element T>
+struct MpscChannel {
+  MpscProducer<T> producer;
+  MpscConsumer<T> consumer;
+};
+
+/// Creates an MPSC channel of at least `capacity` elements. Errors: Errc::invalid_capacity;
+/// with MirrorMode::required, the mapping's error.
+template <ring_element T>
+[[nodiscard]] Result<MpscChannel<T>> make_mpsc(std::size_t capacity,
+                                               const RingOptions& options = {}) {
+  auto st = detail::TypedStorage<T>::create(capacity, options.mode, options.region);
+  if (!st) return unexpected(st.error(), st.context());
+  std::shared_ptr<detail::MpscCore<T>> core;
+  try {
+    core = std::make_shared<detail::MpscCore<T>>();
+  } catch (const std::bad_alloc&) {
+    return unexpected_errno(ENOMEM, "make_mpsc");
+  }
+  core->storage = std::move(*st);
+  // (X7) not shared yet.
+  core->reserve.store(options.initial_position, std::memory_order_relaxed);
+  core->commit.store(options.initial_position, std::memory_order_relaxed);
+  core->head.store(options.initial_position, std::memory_order_relaxed);
+  MpscChannel<T> ch{MpscProducer<T>(core), MpscConsumer<T>(std::move(core))};
+  return ch;
+}
+
+}  // namespace ringkit
