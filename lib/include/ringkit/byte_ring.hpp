@@ -79,6 +79,10 @@ struct ByteRingCore {
   std::atomic<bool> reader_open{true};
 };
 
+/// Internal access to a half's storage for adapters that own both halves of one ring
+/// (ringkit::net's DynamicBuffer): not API.
+struct RingAccess;
+
 /// Creates the shared core with plain page-aligned storage (mirror == nullptr) or a mirror
 /// region per mirror's mode. Capacity must be a power of two (mirrored: >= the page size).
 [[nodiscard]] Result<std::shared_ptr<ByteRingCore>> make_byte_ring_core(std::size_t capacity,
@@ -93,6 +97,8 @@ struct ByteRingCore {
 // on its own cache line stops false sharing with a reader object placed next to it.
 template <bool Mirror>
 class alignas(kCacheLine) BasicByteWriter {
+  friend struct RingAccess;
+
  public:
   /// What writable() returns: MutableSegments, or one std::span<std::byte> for mirrored rings.
   using view_type = std::conditional_t<Mirror, std::span<std::byte>, MutableSegments>;
@@ -271,6 +277,8 @@ class alignas(kCacheLine) BasicByteWriter {
 // alignas: see BasicByteWriter.
 template <bool Mirror>
 class alignas(kCacheLine) BasicByteReader {
+  friend struct RingAccess;
+
  public:
   /// What readable() returns: ConstSegments, or one std::span<const std::byte> (mirrored rings).
   using view_type = std::conditional_t<Mirror, std::span<const std::byte>, ConstSegments>;
@@ -450,6 +458,14 @@ class alignas(kCacheLine) BasicByteReader {
   std::uint64_t head_ = 0;        // private copy of core_->head (only this half stores it)
   std::uint64_t tail_cache_ = 0;  // last observed core_->tail
   bool mirrored_ = false;
+};
+
+struct RingAccess {
+  /// Start of the ring's storage (nullptr for an empty half).
+  template <bool M>
+  [[nodiscard]] static std::byte* storage(const BasicByteWriter<M>& w) noexcept {
+    return w.data_;
+  }
 };
 
 }  // namespace detail

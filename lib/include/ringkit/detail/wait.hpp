@@ -55,7 +55,7 @@ class SpinPhase {
  private:
   static void yield() noexcept;
   static constexpr unsigned kPauses = 128;
-  static constexpr unsigned kYields = 16;
+  static constexpr unsigned kYields = 1;
   unsigned n_ = 0;
 };
 
