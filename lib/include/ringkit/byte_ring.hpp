@@ -172,6 +172,13 @@ class alignas(kCacheLine) BasicByteWriter {
     }
   }
 
+  /// The free space as Segments for both ring kinds: one span when mirrored(), else up to two
+  /// (a mirrored ring in fallback shows both parts here). Generic code (adapters) uses this.
+  [[nodiscard]] MutableSegments writable_segments() noexcept RINGKIT_LIFETIMEBOUND {
+    if (tail_ - head_cache_ == cap_ && cap_ != 0) refresh();
+    return free_segments();
+  }
+
   /// Publishes the first `n` bytes of the free space to the reader.
   /// Returns Errc::over_commit and publishes nothing if `n` exceeds the free space.
   [[nodiscard]] Errc commit(std::size_t n) noexcept {
@@ -351,6 +358,13 @@ class alignas(kCacheLine) BasicByteReader {
     } else {
       return filled_segments();
     }
+  }
+
+  /// The filled bytes as Segments for both ring kinds: one span when mirrored(), else up to
+  /// two (a mirrored ring in fallback shows both parts here). Generic code uses this.
+  [[nodiscard]] ConstSegments readable_segments() noexcept RINGKIT_LIFETIMEBOUND {
+    if (tail_cache_ == head_ && cap_ != 0) refresh();
+    return filled_segments();
   }
 
   /// Releases the first `n` filled bytes to the writer.

@@ -3,12 +3,14 @@
 // byte_writer — the producer half of a byte ring (ByteWriter, and later MirrorByteRing's writer):
 //   w.writable()        -> the free space: MutableSegments (<= 2 spans, in order) or one
 //                          std::span<std::byte> (mirrored); segments_of() normalises both
+//   w.writable_segments() -> MutableSegments of all the free space (both parts on fallback)
 //   w.commit(n)         -> Errc: publishes n bytes of writable(); over_commit publishes nothing
 //   w.write(span)       -> std::size_t bytes copied in (may be fewer than asked)
 //   w.io_slices(f)      -> SliceResult: f(std::span<iovec>, total) -> ssize_t; commits the result
 //   w.capacity()        -> std::size_t
 // byte_reader — the consumer half (ByteReader, ...):
 //   r.readable()        -> the data: ConstSegments or one std::span<const std::byte>
+//   r.readable_segments() -> ConstSegments of all the data (both parts on fallback)
 //   r.consume(n)        -> Errc: releases n bytes of readable(); over_consume releases nothing
 //   r.read(span), r.peek(span) -> std::size_t bytes copied out (peek keeps them)
 //   r.io_slices(f)      -> SliceResult, as above, consuming the result
@@ -50,6 +52,7 @@ concept slice_callback = std::invocable<F&, std::span<iovec>, std::size_t> &&
 template <class W>
 concept byte_writer = requires(W& w, std::size_t n, std::span<const std::byte> src) {
   { segments_of(w.writable()) } -> std::same_as<MutableSegments>;
+  { w.writable_segments() } -> std::same_as<MutableSegments>;
   { w.commit(n) } -> std::same_as<Errc>;
   { w.write(src) } -> std::same_as<std::size_t>;
   { w.io_slices(detail::IoSlicesProbe{}) } -> std::same_as<SliceResult>;
@@ -59,6 +62,7 @@ concept byte_writer = requires(W& w, std::size_t n, std::span<const std::byte> s
 template <class R>
 concept byte_reader = requires(R& r, std::size_t n, std::span<std::byte> dst) {
   { segments_of(r.readable()) } -> std::same_as<ConstSegments>;
+  { r.readable_segments() } -> std::same_as<ConstSegments>;
   { r.consume(n) } -> std::same_as<Errc>;
   { r.read(dst) } -> std::same_as<std::size_t>;
   { r.peek(dst) } -> std::same_as<std::size_t>;

@@ -82,14 +82,14 @@ using MutableRingBuffers = RingBuffers<asio::mutable_buffer>;
 /// The reader's data as a ConstBufferSequence (invalidated like reader.readable()).
 template <byte_reader Reader>
 [[nodiscard]] ConstRingBuffers readable_buffers(Reader& reader) noexcept {
-  return ConstRingBuffers(segments_of(reader.readable()));
+  return ConstRingBuffers(reader.readable_segments());
 }
 
 /// The writer's free space as a MutableBufferSequence (invalidated like writer.writable()).
 /// Reads into it must be followed by writer.commit(bytes_read).
 template <byte_writer Writer>
 [[nodiscard]] MutableRingBuffers writable_buffers(Writer& writer) noexcept {
-  return MutableRingBuffers(segments_of(writer.writable()));
+  return MutableRingBuffers(writer.writable_segments());
 }
 
 template <class Ring>
