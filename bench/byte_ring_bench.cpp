@@ -16,10 +16,16 @@
 //     beast_flat      boost::beast::flat_buffer prepare/commit/data/consume with read/write
 //     asio_streambuf  asio::streambuf prepare/commit/data/consume with read/write
 //
-// Pair the results with tools/bench_ratios.py:
-//   byte_ring_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Pair the results with tools/bench_ratios.py (about a minute on 2 cores):
+//   byte_ring_bench --benchmark_repetitions=15 --benchmark_min_time=0.2
+//                   --benchmark_enable_random_interleaving=true
+//                   --benchmark_report_aggregates_only=true
 //                   --benchmark_out=r.json --benchmark_out_format=json
 //   tools/bench_ratios.py r.json
+// On a shared machine, interleaving spreads background load over all implementations, and the
+// ctx_invol counter (involuntary context switches during the run) marks disturbed repetitions:
+// a preempted spinning thread stalls its partner, so such a repetition says nothing about the
+// ring.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
