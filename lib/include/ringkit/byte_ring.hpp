@@ -204,11 +204,12 @@ class alignas(kCacheLine) BasicByteWriter {
     if (n == 0) return 0;
     const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
     if (Mirror && mirrored_) {
-      std::memcpy(data_ + idx, src.data(), n);
+      copy_bytes(data_ + idx, src.data(), n);
     } else {
       const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
-      std::memcpy(data_ + idx, src.data(), first);
-      std::memcpy(data_, src.data() + first, n - first);
+      copy_bytes(data_ + idx, src.data(), first);
+      if (n != first) [[unlikely]]
+        copy_bytes(data_, src.data() + first, n - first);
     }
     publish(n);
     return n;
@@ -447,11 +448,12 @@ class alignas(kCacheLine) BasicByteReader {
     if (n == 0) return 0;
     const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
     if (Mirror && mirrored_) {
-      std::memcpy(dst.data(), data_ + idx, n);
+      copy_bytes(dst.data(), data_ + idx, n);
     } else {
       const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
-      std::memcpy(dst.data(), data_ + idx, first);
-      std::memcpy(dst.data() + first, data_, n - first);
+      copy_bytes(dst.data(), data_ + idx, first);
+      if (n != first) [[unlikely]]
+        copy_bytes(dst.data() + first, data_, n - first);
     }
     return n;
   }

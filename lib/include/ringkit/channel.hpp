@@ -61,8 +61,9 @@ void copy_in(T* data, std::size_t cap, bool mirrored, std::uint64_t pos, const T
              std::size_t n) noexcept {
   const std::size_t idx = static_cast<std::size_t>(pos) & (cap - 1);
   const std::size_t first = mirrored ? n : std::min(n, cap - idx);
-  std::memcpy(static_cast<void*>(data + idx), src, first * sizeof(T));
-  if (n > first) std::memcpy(static_cast<void*>(data), src + first, (n - first) * sizeof(T));
+  copy_bytes(data + idx, src, first * sizeof(T));
+  if (n > first) [[unlikely]]
+    copy_bytes(data, src + first, (n - first) * sizeof(T));
 }
 
 /// Copies `n` elements out of ring slots starting at counter `pos`.
@@ -71,8 +72,9 @@ void copy_out(const T* data, std::size_t cap, bool mirrored, std::uint64_t pos, 
               std::size_t n) noexcept {
   const std::size_t idx = static_cast<std::size_t>(pos) & (cap - 1);
   const std::size_t first = mirrored ? n : std::min(n, cap - idx);
-  std::memcpy(static_cast<void*>(dst), data + idx, first * sizeof(T));
-  if (n > first) std::memcpy(static_cast<void*>(dst + first), data, (n - first) * sizeof(T));
+  copy_bytes(dst, data + idx, first * sizeof(T));
+  if (n > first) [[unlikely]]
+    copy_bytes(dst + first, data, (n - first) * sizeof(T));
 }
 
 /// Shared state of an SPSC channel.

@@ -74,6 +74,34 @@ class Segments {
 using MutableSegments = Segments<std::byte>;
 using ConstSegments = Segments<const std::byte>;
 
+namespace detail {
+/// memcpy that keeps small copies inline: records of a few bytes are the common case on the
+/// hot path, and a call into libc's memcpy costs more than the copy itself there.
+inline void copy_bytes(void* dst, const void* src, std::size_t n) noexcept {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  if (n <= 16) {
+    if (n >= 8) {  // two overlapping 8-byte moves
+      std::uint64_t a, b;
+      __builtin_memcpy(&a, s, 8);
+      __builtin_memcpy(&b, s + n - 8, 8);
+      __builtin_memcpy(d, &a, 8);
+      __builtin_memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+      std::uint32_t a, b;
+      __builtin_memcpy(&a, s, 4);
+      __builtin_memcpy(&b, s + n - 4, 4);
+      __builtin_memcpy(d, &a, 4);
+      __builtin_memcpy(d + n - 4, &b, 4);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) d[i] = s[i];
+    }
+    return;
+  }
+  __builtin_memcpy(d, s, n);
+}
+}  // namespace detail
+
 /// Normalises a ring view to Segments: the two-segment rings return Segments already, the
 /// mirrored rings return one span. Generic code (adapters, I/O) calls segments_of(x.readable()).
 [[nodiscard]] constexpr MutableSegments segments_of(const MutableSegments& s) noexcept { return s; }
