@@ -295,6 +295,7 @@ int main(int argc, char** argv) {
           break;
         case ringkit::io::IoStatus::error:
         case ringkit::io::IoStatus::ring_empty:
+        case ringkit::io::IoStatus::cancelled:
           fail("producer: readv: " + r.error().message());
           return;
       }

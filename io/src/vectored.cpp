@@ -17,6 +17,8 @@ const char* to_string(IoStatus s) noexcept {
       return "ring_full";
     case IoStatus::ring_empty:
       return "ring_empty";
+    case IoStatus::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

@@ -41,6 +41,8 @@ const char* describe(Errc e) noexcept {
       return "size must be a multiple of the page size";
     case Errc::unsupported:
       return "not supported on this platform or kernel";
+    case Errc::busy:
+      return "an operation on this ring half is already in flight";
   }
   return "unknown ringkit error";
 }

@@ -28,6 +28,7 @@ enum class Errc : std::uint8_t {
   invalid_argument,   ///< an argument is out of its documented range
   not_page_multiple,  ///< a size must be a multiple of the page size
   unsupported,        ///< the platform or kernel lacks a required feature
+  busy,               ///< an operation on this ring half is already in flight
 };
 
 /// True when `e` is Errc::ok.

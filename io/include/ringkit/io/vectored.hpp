@@ -37,6 +37,7 @@ enum class IoStatus : std::uint8_t {
   error,        ///< the call failed; `err` holds errno
   ring_full,    ///< read_some: the ring has no free space, no system call was made
   ring_empty,   ///< write_some/send_some: the ring has no data, no system call was made
+  cancelled,    ///< (io_uring) the operation was cancelled before it completed
 };
 
 /// Short description of a status ("ok", "would_block", ...).

@@ -1,0 +1,279 @@
+// ringkit/io/uring.hpp: an io_uring engine whose buffers are ring halves (liburing).
+//
+// Uring::create() sets up one io_uring (SINGLE_ISSUER and COOP_TASKRUN when the kernel has
+// them, SQPOLL on request; each falls back gracefully). Operations take ring halves directly:
+// readv(fd, writer) reads into the writer's free space (one iovec for a mirrored ring, up to
+// two otherwise) and commits exactly the bytes read on completion; writev(fd, reader) writes the
+// reader's data and consumes what was written; recv/send do the same with one span (mirrored
+// rings). accept (multishot), connect, close, timeout and cancel complete the set.
+//
+//   auto ring = *ringkit::io::Uring::create();
+//   (void)ring.readv(sock, writer, [&](const ringkit::io::OpResult& r) {
+//     if (r.status == ringkit::io::IoStatus::eof) ...;   // bytes are already committed on ok
+//   });
+//   while (running) (void)ring.run_once(std::chrono::milliseconds(100));
+//
+// Ownership: while a readv/recv is in flight the engine owns that writer's free space; the
+// caller must not commit into it (or destroy/move the half) until the handler has run. A second
+// read on the same writer (or write on the same reader) while one is in flight is rejected with
+// Errc::busy, not undefined behaviour. The iovecs live in the operation's state until its
+// completion. Completion handlers are stored in place (a slab of op states, no heap allocation
+// per operation); a handler larger than kHandlerBytes does not compile. Submissions are batched:
+// one io_uring_enter per run_once().
+//
+// If io_uring is unavailable (ENOSYS, EPERM, /proc/sys/kernel/io_uring_disabled), create()
+// returns that error with context "io_uring_queue_init_params".
+//
+// Thread safety: single-owner — one thread submits and runs completions (handlers run inside
+// run_once() on that thread).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <ringkit/concepts.hpp>
+#include <ringkit/error.hpp>
+#include <ringkit/io/vectored.hpp>
+#include <ringkit/result.hpp>
+
+namespace ringkit::io {
+
+/// Options of Uring::create().
+struct UringOptions {
+  unsigned entries = 256;  ///< submission queue size (power of two; rounded by the kernel)
+  bool sqpoll = false;     ///< kernel-side submission polling thread
+  unsigned sqpoll_idle_ms = 1000;
+  /// IORING_SETUP_SINGLE_ISSUER when available: only the creating thread may then submit, so
+  /// it is off by default (create and run the ring on the same thread before turning it on).
+  bool single_issuer = false;
+  bool coop_taskrun = true;  ///< IORING_SETUP_COOP_TASKRUN when available
+  unsigned max_ops = 0;      ///< in-flight operation slots; 0 = 2 x entries
+};
+
+/// What a completed operation reports to its handler.
+struct OpResult {
+  std::size_t bytes = 0;           ///< readv/writev/recv/send: bytes committed/consumed
+  IoStatus status = IoStatus::ok;  ///< ok, eof (read of 0), would_block, error, cancelled
+  int err = 0;                     ///< errno when status == error
+  int fd = -1;                     ///< accept: the new descriptor (caller owns it)
+  bool more = false;               ///< multishot accept: more completions will follow
+
+  [[nodiscard]] bool ok() const noexcept { return status == IoStatus::ok; }
+  [[nodiscard]] std::error_code error() const noexcept {
+    return status == IoStatus::error ? std::error_code(err, std::system_category())
+                                     : std::error_code{};
+  }
+};
+
+/// Identifies an in-flight operation (for cancel()).
+struct OpId {
+  std::uint64_t value = 0;
+  [[nodiscard]] bool valid() const noexcept { return value != 0; }
+};
+
+/// Result of a submission: errc == ok and the op's id, or why nothing was submitted
+/// (busy: that half already has an op in flight; ring_full / ring_empty: nothing to offer;
+/// invalid_argument: no free op slot, or a bad argument).
+struct [[nodiscard]] Submit {
+  Errc errc = Errc::ok;
+  OpId id{};
+  explicit operator bool() const noexcept { return errc == Errc::ok; }
+};
+
+/// Largest completion handler stored in place.
+inline constexpr std::size_t kHandlerBytes = 64;
+
+namespace detail {
+
+/// A callable a completion handler can be built from (and not the handler type itself).
+template <class F, class Self>
+concept op_callable = !std::is_same_v<std::remove_cvref_t<F>, Self> &&
+                      std::is_invocable_v<std::remove_cvref_t<F>&, const OpResult&> &&
+                      std::is_nothrow_constructible_v<std::remove_cvref_t<F>, F&&>;
+
+/// A move-only void(const OpResult&) callable stored in place (no heap).
+class OpHandler {
+ public:
+  OpHandler() noexcept = default;
+  template <op_callable<OpHandler> F>
+  // The concept excludes OpHandler itself. NOLINTNEXTLINE(bugprone-forwarding-reference-overload)
+  explicit OpHandler(F&& f) noexcept {
+    using Fn = std::remove_cvref_t<F>;
+    static_assert(sizeof(Fn) <= kHandlerBytes,
+                  "ringkit::io::Uring: completion handler too large to store in place; capture "
+                  "less (e.g. a pointer to your connection object)");
+    static_assert(alignof(Fn) <= alignof(std::max_align_t), "over-aligned handler");
+    static_assert(std::is_nothrow_move_constructible_v<Fn>, "handler must be nothrow-movable");
+    ::new (static_cast<void*>(buf_)) Fn(std::forward<F>(f));
+    call_ = [](void* p, const OpResult& r) { (*static_cast<Fn*>(p))(r); };
+    manage_ = [](void* dst, void* src) noexcept {
+      if (dst != nullptr) ::new (dst) Fn(std::move(*static_cast<Fn*>(src)));
+      static_cast<Fn*>(src)->~Fn();
+    };
+  }
+  OpHandler(OpHandler&& o) noexcept { take(o); }
+  OpHandler& operator=(OpHandler&& o) noexcept {
+    if (this != &o) {
+      reset();
+      take(o);
+    }
+    return *this;
+  }
+  OpHandler(const OpHandler&) = delete;
+  OpHandler& operator=(const OpHandler&) = delete;
+  ~OpHandler() { reset(); }
+
+  explicit operator bool() const noexcept { return call_ != nullptr; }
+  void operator()(const OpResult& r) { call_(buf_, r); }
+  void reset() noexcept {
+    if (manage_ != nullptr) manage_(nullptr, buf_);
+    call_ = nullptr;
+    manage_ = nullptr;
+  }
+
+ private:
+  void take(OpHandler& o) noexcept {
+    if (o.manage_ != nullptr) o.manage_(buf_, o.buf_);
+    call_ = std::exchange(o.call_, nullptr);
+    manage_ = std::exchange(o.manage_, nullptr);
+  }
+  alignas(std::max_align_t) unsigned char buf_[kHandlerBytes]{};
+  void (*call_)(void*, const OpResult&) = nullptr;
+  void (*manage_)(void*, void*) noexcept = nullptr;
+};
+
+/// Commits (writer) or consumes (reader) `n` bytes on the half behind `half`.
+using AdvanceFn = Errc (*)(void* half, std::size_t n) noexcept;
+
+template <class W>
+Errc commit_thunk(void* half, std::size_t n) noexcept {
+  return static_cast<W*>(half)->commit(n);
+}
+template <class R>
+Errc consume_thunk(void* half, std::size_t n) noexcept {
+  return static_cast<R*>(half)->consume(n);
+}
+
+enum class OpKind : std::uint8_t { readv, writev, accept, connect, close, timeout, cancel };
+
+}  // namespace detail
+
+class Uring {
+ public:
+  Uring() noexcept;
+  Uring(Uring&&) noexcept;
+  Uring& operator=(Uring&&) noexcept;
+  Uring(const Uring&) = delete;
+  Uring& operator=(const Uring&) = delete;
+  /// Closes the ring; operations still in flight are abandoned (their handlers never run).
+  ~Uring();
+
+  /// Sets up an io_uring. Errors keep their errno; context() names the failing call.
+  [[nodiscard]] static Result<Uring> create(const UringOptions& options = {});
+
+  /// Which optional setup flags the kernel accepted.
+  [[nodiscard]] bool has_single_issuer() const noexcept;
+  [[nodiscard]] bool has_coop_taskrun() const noexcept;
+  [[nodiscard]] bool has_sqpoll() const noexcept;
+
+  /// Reads from `fd` into the writer's free space (readv; one iovec when mirrored) and commits
+  /// exactly the bytes read before calling `f`. ring_full if there is no free space (nothing
+  /// submitted, `f` not called); busy if a read on this writer is already in flight.
+  template <byte_writer W, class F>
+  Submit readv(int fd, W& writer, F&& f) {
+    iovec iov[2];
+    const std::size_t n = writer.writable_segments().to_iovecs(std::span<iovec, 2>(iov));
+    if (n == 0) return {Errc::ring_full, {}};
+    return submit_vectored(detail::OpKind::readv, fd, iov, n, &writer, &detail::commit_thunk<W>,
+                           detail::OpHandler(std::forward<F>(f)));
+  }
+  /// Writes the reader's data to `fd` (writev) and consumes what was written before calling
+  /// `f`. ring_empty if there is no data; busy if a write on this reader is in flight.
+  template <byte_reader R, class F>
+  Submit writev(int fd, R& reader, F&& f) {
+    iovec iov[2];
+    const std::size_t n = reader.readable_segments().to_iovecs(std::span<iovec, 2>(iov));
+    if (n == 0) return {Errc::ring_empty, {}};
+    return submit_vectored(detail::OpKind::writev, fd, iov, n, &reader, &detail::consume_thunk<R>,
+                           detail::OpHandler(std::forward<F>(f)));
+  }
+  /// recv(2)-style read into one span: the whole free space of a mirrored ring (the part up
+  /// to the wrap otherwise). Same contract as readv().
+  template <byte_writer W, class F>
+  Submit recv(int fd, W& writer, F&& f) {
+    iovec iov[2];
+    const std::size_t n = writer.writable_segments().to_iovecs(std::span<iovec, 2>(iov));
+    if (n == 0) return {Errc::ring_full, {}};
+    return submit_vectored(detail::OpKind::readv, fd, iov, 1, &writer, &detail::commit_thunk<W>,
+                           detail::OpHandler(std::forward<F>(f)));
+  }
+  /// send(2)-style write of one span (MSG_NOSIGNAL semantics come from sendmsg). Same
+  /// contract as writev().
+  template <byte_reader R, class F>
+  Submit send(int fd, R& reader, F&& f) {
+    iovec iov[2];
+    const std::size_t n = reader.readable_segments().to_iovecs(std::span<iovec, 2>(iov));
+    if (n == 0) return {Errc::ring_empty, {}};
+    return submit_vectored(detail::OpKind::writev, fd, iov, 1, &reader, &detail::consume_thunk<R>,
+                           detail::OpHandler(std::forward<F>(f)));
+  }
+
+  /// Multishot accept on a listening socket: `f` runs once per connection with OpResult::fd
+  /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it).
+  template <class F>
+  Submit accept(int listen_fd, F&& f) {
+    return submit_simple(detail::OpKind::accept, listen_fd, detail::OpHandler(std::forward<F>(f)),
+                         nullptr, 0, 0);
+  }
+  /// Connects `fd` to `addr` (copied into the op state).
+  template <class F>
+  Submit connect(int fd, const sockaddr* addr, socklen_t len, F&& f) {
+    return submit_simple(detail::OpKind::connect, fd, detail::OpHandler(std::forward<F>(f)), addr,
+                         len, 0);
+  }
+  /// Closes `fd` asynchronously.
+  template <class F>
+  Submit close(int fd, F&& f) {
+    return submit_simple(detail::OpKind::close, fd, detail::OpHandler(std::forward<F>(f)), nullptr,
+                         0, 0);
+  }
+  /// Completes after `after` (status ok) or when cancelled (status cancelled).
+  template <class F>
+  Submit timeout(std::chrono::nanoseconds after, F&& f) {
+    return submit_simple(detail::OpKind::timeout, -1, detail::OpHandler(std::forward<F>(f)),
+                         nullptr, 0, after.count() < 0 ? 0 : after.count());
+  }
+  /// Requests cancellation of `id`; its handler later runs with IoStatus::cancelled (or its
+  /// normal result if it completed first). invalid_argument if `id` is not in flight.
+  Errc cancel(OpId id) noexcept;
+
+  /// Submits everything queued, waits up to `timeout` for at least one completion, then runs
+  /// the handlers of all available completions. Returns how many handlers ran, or an error.
+  [[nodiscard]] Result<std::size_t> run_once(std::chrono::nanoseconds timeout);
+  /// Runs until stop() is called or no operation is in flight.
+  [[nodiscard]] Result<void> run();
+  /// Makes run() return after the current batch (call from a handler or the loop thread).
+  void stop() noexcept;
+  /// Operations in flight (submitted or queued, handler not yet run).
+  [[nodiscard]] std::size_t in_flight() const noexcept;
+
+ private:
+  struct Impl;
+  Submit submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std::size_t iovcnt,
+                         void* half, detail::AdvanceFn advance, detail::OpHandler&& handler);
+  Submit submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& handler,
+                       const sockaddr* addr, socklen_t len, std::int64_t ns);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringkit::io

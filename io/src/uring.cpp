@@ -1,0 +1,432 @@
+// The io_uring engine: setup with fallbacks, the op slab, the busy-half table, submission and
+// completion processing.
+#include <cerrno>
+#include <limits>
+#include <vector>
+
+#include <liburing.h>
+
+#include <ringkit/io/uring.hpp>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RINGKIT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RINGKIT_ASAN 1
+#endif
+#endif
+#ifdef RINGKIT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace ringkit::io {
+namespace {
+
+struct OpState {
+  detail::OpHandler handler;
+  detail::OpKind kind = detail::OpKind::readv;
+  bool live = false;
+  std::uint32_t gen = 1;
+  std::uint32_t next_free = 0;
+  unsigned iovcnt = 0;
+  iovec iov[2]{};
+  void* half = nullptr;
+  detail::AdvanceFn advance = nullptr;
+  sockaddr_storage addr{};
+  socklen_t addrlen = 0;
+  __kernel_timespec ts{};
+};
+
+constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
+
+/// Open-addressing set of the halves with an operation in flight (linear probing with
+/// backward-shift deletion; fixed capacity, no allocation after setup).
+class BusySet {
+ public:
+  explicit BusySet(std::size_t max_items) {
+    std::size_t cap = 16;
+    while (cap < 2 * max_items) cap <<= 1;
+    slots_.assign(cap, nullptr);
+  }
+  /// False if `p` is already present.
+  bool insert(void* p) noexcept {
+    std::size_t i = hash(p);
+    while (slots_[i] != nullptr) {
+      if (slots_[i] == p) return false;
+      i = (i + 1) & mask();
+    }
+    slots_[i] = p;
+    return true;
+  }
+  void erase(void* p) noexcept {
+    std::size_t i = hash(p);
+    while (slots_[i] != p) {
+      if (slots_[i] == nullptr) return;
+      i = (i + 1) & mask();
+    }
+    // Backward-shift the following cluster so lookups never stop at a hole.
+    std::size_t hole = i;
+    std::size_t j = (i + 1) & mask();
+    while (slots_[j] != nullptr) {
+      const std::size_t home = hash(slots_[j]);
+      const bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+      if (movable) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+      j = (j + 1) & mask();
+    }
+    slots_[hole] = nullptr;
+  }
+
+ private:
+  [[nodiscard]] std::size_t mask() const noexcept { return slots_.size() - 1; }
+  [[nodiscard]] std::size_t hash(void* p) const noexcept {
+    auto v = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdULL;
+    v ^= v >> 33;
+    return static_cast<std::size_t>(v) & mask();
+  }
+  std::vector<void*> slots_;
+};
+
+}  // namespace
+
+struct Uring::Impl {
+  io_uring ring{};
+  bool ring_ok = false;
+  bool single_issuer = false;
+  bool coop_taskrun = false;
+  bool sqpoll = false;
+  std::vector<OpState> ops;
+  std::uint32_t free_head = kNoSlot;
+  BusySet busy;
+  std::size_t inflight = 0;
+  bool stop = false;
+
+  explicit Impl(std::size_t max_ops) : ops(max_ops), busy(max_ops) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      ops[i].next_free = i + 1 < ops.size() ? static_cast<std::uint32_t>(i + 1) : kNoSlot;
+    }
+    free_head = ops.empty() ? kNoSlot : 0;
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  Impl(Impl&&) = delete;
+  Impl& operator=(Impl&&) = delete;
+  ~Impl() {
+    if (ring_ok) io_uring_queue_exit(&ring);
+  }
+
+  [[nodiscard]] std::uint32_t alloc() noexcept {
+    const std::uint32_t i = free_head;
+    if (i != kNoSlot) {
+      free_head = ops[i].next_free;
+      ops[i].live = true;
+      ++inflight;
+    }
+    return i;
+  }
+  void release(std::uint32_t i) noexcept {
+    OpState& op = ops[i];
+    op.live = false;
+    ++op.gen;
+    if (op.gen == 0) op.gen = 1;
+    op.half = nullptr;
+    op.advance = nullptr;
+    op.next_free = free_head;
+    free_head = i;
+    --inflight;
+  }
+  [[nodiscard]] static std::uint64_t user_data(std::uint32_t i, std::uint32_t gen) noexcept {
+    return (static_cast<std::uint64_t>(gen) << 32) | (static_cast<std::uint64_t>(i) + 1);
+  }
+  /// An SQE, submitting the queue first if it is full; nullptr if the kernel refuses.
+  [[nodiscard]] io_uring_sqe* sqe() noexcept {
+    io_uring_sqe* s = io_uring_get_sqe(&ring);
+    if (s == nullptr) {
+      (void)io_uring_submit(&ring);
+      s = io_uring_get_sqe(&ring);
+    }
+    return s;
+  }
+  void complete(const io_uring_cqe& cqe);
+};
+
+namespace {
+
+IoStatus status_of(int res, int* err) noexcept {
+  if (res == -ECANCELED) return IoStatus::cancelled;
+  if (res == -EAGAIN) return IoStatus::would_block;
+  *err = -res;
+  return IoStatus::error;
+}
+
+}  // namespace
+
+void Uring::Impl::complete(const io_uring_cqe& cqe) {
+  const std::uint64_t ud = io_uring_cqe_get_data64(&cqe);
+  if (ud == 0) return;  // internal (cancel requests)
+  const auto idx = static_cast<std::uint32_t>((ud & 0xffffffffULL) - 1);
+  const auto gen = static_cast<std::uint32_t>(ud >> 32);
+  if (idx >= ops.size() || !ops[idx].live || ops[idx].gen != gen) return;  // stale
+  OpState& op = ops[idx];
+  OpResult r;
+  bool finished = true;
+  switch (op.kind) {
+    case detail::OpKind::readv:
+    case detail::OpKind::writev:
+      busy.erase(op.half);
+      if (cqe.res > 0) {
+        const auto n = static_cast<std::size_t>(cqe.res);
+        if (op.advance(op.half, n) == Errc::ok) {
+          r.bytes = n;
+        } else {  // the kernel reported more than was offered: never commit garbage
+          r.status = IoStatus::error;
+          r.err = EIO;
+        }
+      } else if (cqe.res == 0) {
+        r.status = op.kind == detail::OpKind::readv ? IoStatus::eof : IoStatus::would_block;
+      } else {
+        r.status = status_of(cqe.res, &r.err);
+      }
+      break;
+    case detail::OpKind::accept:
+      r.more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+      finished = !r.more;
+      if (cqe.res >= 0) {
+        r.fd = cqe.res;
+      } else {
+        r.status = status_of(cqe.res, &r.err);
+      }
+      break;
+    case detail::OpKind::timeout:
+      if (cqe.res != 0 && cqe.res != -ETIME) r.status = status_of(cqe.res, &r.err);
+      break;
+    case detail::OpKind::connect:
+    case detail::OpKind::close:
+    case detail::OpKind::cancel:
+      if (cqe.res < 0) r.status = status_of(cqe.res, &r.err);
+      break;
+  }
+  if (!finished) {
+    op.handler(r);
+    return;
+  }
+  // Free the slot before running the handler, so the handler can submit on the same half.
+  detail::OpHandler h = std::move(op.handler);
+  release(idx);
+  if (h) h(r);
+}
+
+Uring::Uring() noexcept = default;
+Uring::Uring(Uring&&) noexcept = default;
+Uring& Uring::operator=(Uring&&) noexcept = default;
+Uring::~Uring() = default;
+
+Result<Uring> Uring::create(const UringOptions& options) {
+  if (options.entries == 0 || options.entries > 32768) {
+    return unexpected(Errc::invalid_argument, "Uring::create: entries");
+  }
+  const std::size_t max_ops = options.max_ops != 0 ? options.max_ops : 2 * options.entries;
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(max_ops);
+  } catch (const std::bad_alloc&) {
+    return unexpected_errno(ENOMEM, "Uring::create");
+  }
+  unsigned optional = 0;
+  if (options.single_issuer) optional |= IORING_SETUP_SINGLE_ISSUER;
+  if (options.coop_taskrun) optional |= IORING_SETUP_COOP_TASKRUN;
+  io_uring_params p{};
+  int rc = 0;
+  // Try with the optional flags, then drop them one by one (older kernels say EINVAL).
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    p = io_uring_params{};
+    p.flags = optional;
+    if (options.sqpoll) {
+      p.flags |= IORING_SETUP_SQPOLL;
+      p.sq_thread_idle = options.sqpoll_idle_ms;
+    }
+    // Room for many completions per submission (multishot accept, batches).
+    p.flags |= IORING_SETUP_CQSIZE;
+    p.cq_entries = 2 * static_cast<unsigned>(max_ops) + options.entries;
+    rc = io_uring_queue_init_params(options.entries, &impl->ring, &p);
+    if (rc != -EINVAL || optional == 0) break;
+    if ((optional & IORING_SETUP_SINGLE_ISSUER) != 0) {
+      optional &= ~IORING_SETUP_SINGLE_ISSUER;
+    } else {
+      optional &= ~IORING_SETUP_COOP_TASKRUN;
+    }
+  }
+  if (rc < 0) {
+    return unexpected_errno(-rc, rc == -EPERM ? "io_uring_queue_init_params (is io_uring "
+                                                "disabled in /proc/sys/kernel/io_uring_disabled?)"
+                                              : "io_uring_queue_init_params");
+  }
+  impl->ring_ok = true;
+  impl->single_issuer = (p.flags & IORING_SETUP_SINGLE_ISSUER) != 0;
+  impl->coop_taskrun = (p.flags & IORING_SETUP_COOP_TASKRUN) != 0;
+  impl->sqpoll = (p.flags & IORING_SETUP_SQPOLL) != 0;
+  Uring u;
+  u.impl_ = std::move(impl);
+  return u;
+}
+
+bool Uring::has_single_issuer() const noexcept { return impl_ && impl_->single_issuer; }
+bool Uring::has_coop_taskrun() const noexcept { return impl_ && impl_->coop_taskrun; }
+bool Uring::has_sqpoll() const noexcept { return impl_ && impl_->sqpoll; }
+std::size_t Uring::in_flight() const noexcept { return impl_ ? impl_->inflight : 0; }
+void Uring::stop() noexcept {
+  if (impl_) impl_->stop = true;
+}
+
+Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std::size_t iovcnt,
+                              void* half, detail::AdvanceFn advance, detail::OpHandler&& handler) {
+  if (!impl_ || fd < 0) return {Errc::invalid_argument, {}};
+#ifdef RINGKIT_ASAN
+  // The kernel's accesses are invisible to ASan: refuse iovecs that are not live memory.
+  for (std::size_t i = 0; i < iovcnt; ++i) {
+    if (__asan_region_is_poisoned(iov[i].iov_base, iov[i].iov_len) != nullptr) {
+      return {Errc::invalid_argument, {}};
+    }
+  }
+#endif
+  Impl& im = *impl_;
+  if (!im.busy.insert(half)) return {Errc::busy, {}};
+  const std::uint32_t i = im.alloc();
+  if (i == kNoSlot) {
+    im.busy.erase(half);
+    return {Errc::invalid_argument, {}};
+  }
+  io_uring_sqe* s = im.sqe();
+  if (s == nullptr) {
+    im.busy.erase(half);
+    im.release(i);
+    return {Errc::invalid_argument, {}};
+  }
+  OpState& op = im.ops[i];
+  op.kind = kind;
+  op.handler = std::move(handler);
+  op.iovcnt = static_cast<unsigned>(iovcnt);
+  for (std::size_t k = 0; k < iovcnt; ++k) op.iov[k] = iov[k];
+  op.half = half;
+  op.advance = advance;
+  if (kind == detail::OpKind::readv) {
+    io_uring_prep_readv(s, fd, op.iov, op.iovcnt, 0);
+  } else {
+    // sendmsg semantics are not needed for pipes; writev works on every fd. MSG_NOSIGNAL is
+    // not available for writev, so callers ignore SIGPIPE for sockets (documented).
+    io_uring_prep_writev(s, fd, op.iov, op.iovcnt, 0);
+  }
+  // Offset -1 ("current position") for files; sockets and pipes ignore it.
+  s->off = static_cast<__u64>(-1);
+  const std::uint64_t ud = Impl::user_data(i, op.gen);
+  io_uring_sqe_set_data64(s, ud);
+  return {Errc::ok, OpId{ud}};
+}
+
+Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& handler,
+                            const sockaddr* addr, socklen_t len, std::int64_t ns) {
+  if (!impl_) return {Errc::invalid_argument, {}};
+  if (kind != detail::OpKind::timeout && fd < 0) return {Errc::invalid_argument, {}};
+  if (kind == detail::OpKind::connect &&
+      (addr == nullptr || len == 0 || len > static_cast<socklen_t>(sizeof(sockaddr_storage)))) {
+    return {Errc::invalid_argument, {}};
+  }
+  Impl& im = *impl_;
+  const std::uint32_t i = im.alloc();
+  if (i == kNoSlot) return {Errc::invalid_argument, {}};
+  io_uring_sqe* s = im.sqe();
+  if (s == nullptr) {
+    im.release(i);
+    return {Errc::invalid_argument, {}};
+  }
+  OpState& op = im.ops[i];
+  op.kind = kind;
+  op.handler = std::move(handler);
+  switch (kind) {
+    case detail::OpKind::accept:
+      io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
+      break;
+    case detail::OpKind::connect:
+      std::memcpy(&op.addr, addr, len);
+      op.addrlen = len;
+      io_uring_prep_connect(s, fd, reinterpret_cast<const sockaddr*>(&op.addr), op.addrlen);
+      break;
+    case detail::OpKind::close:
+      io_uring_prep_close(s, fd);
+      break;
+    case detail::OpKind::timeout:
+      op.ts.tv_sec = ns / 1'000'000'000;
+      op.ts.tv_nsec = ns % 1'000'000'000;
+      io_uring_prep_timeout(s, &op.ts, 0, 0);
+      break;
+    default:
+      io_uring_prep_nop(s);
+      break;
+  }
+  const std::uint64_t ud = Impl::user_data(i, op.gen);
+  io_uring_sqe_set_data64(s, ud);
+  return {Errc::ok, OpId{ud}};
+}
+
+Errc Uring::cancel(OpId id) noexcept {
+  if (!impl_ || !id.valid()) return Errc::invalid_argument;
+  Impl& im = *impl_;
+  const auto idx = static_cast<std::uint32_t>((id.value & 0xffffffffULL) - 1);
+  const auto gen = static_cast<std::uint32_t>(id.value >> 32);
+  if (idx >= im.ops.size() || !im.ops[idx].live || im.ops[idx].gen != gen) {
+    return Errc::invalid_argument;
+  }
+  io_uring_sqe* s = im.sqe();
+  if (s == nullptr) return Errc::invalid_argument;
+  io_uring_prep_cancel64(s, id.value, 0);
+  io_uring_sqe_set_data64(s, 0);  // the cancel request's own completion is ignored
+  return Errc::ok;
+}
+
+Result<std::size_t> Uring::run_once(std::chrono::nanoseconds timeout) {
+  if (!impl_) return unexpected(Errc::invalid_argument, "Uring::run_once");
+  Impl& im = *impl_;
+  if (im.inflight == 0 && io_uring_sq_ready(&im.ring) == 0) return std::size_t{0};
+  __kernel_timespec ts{};
+  const auto ns = timeout.count() < 0 ? 0 : timeout.count();
+  ts.tv_sec = ns / 1'000'000'000;
+  ts.tv_nsec = ns % 1'000'000'000;
+  io_uring_cqe* first = nullptr;
+  int rc;
+  do {
+    rc = io_uring_submit_and_wait_timeout(&im.ring, &first, 1, &ts, nullptr);
+  } while (rc == -EINTR);
+  if (rc < 0 && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN) {
+    return unexpected_errno(-rc, "io_uring_submit_and_wait_timeout");
+  }
+  std::size_t ran = 0;
+  io_uring_cqe* cqes[64];
+  for (;;) {
+    const unsigned n = io_uring_peek_batch_cqe(&im.ring, cqes, 64);
+    if (n == 0) break;
+    for (unsigned k = 0; k < n; ++k) {
+      // Copy the CQE and advance before running the handler: handlers may submit and run.
+      const io_uring_cqe cqe = *cqes[k];
+      io_uring_cq_advance(&im.ring, 1);
+      im.complete(cqe);
+      ++ran;
+    }
+  }
+  return ran;
+}
+
+Result<void> Uring::run() {
+  if (!impl_) return unexpected(Errc::invalid_argument, "Uring::run");
+  impl_->stop = false;
+  while (!impl_->stop && (impl_->inflight != 0 || io_uring_sq_ready(&impl_->ring) != 0)) {
+    auto r = run_once(std::chrono::seconds(1));
+    if (!r) return unexpected(r.error(), r.context());
+  }
+  return {};
+}
+
+}  // namespace ringkit::io

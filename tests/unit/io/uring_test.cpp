@@ -1,0 +1,374 @@
+// Tests of ringkit/io/uring.hpp: the io_uring engine over both ring kinds.
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <ringkit/byte_ring.hpp>
+#include <ringkit/io/uring.hpp>
+#include <ringkit/mirror_ring.hpp>
+#include <ringkit/net/tcp.hpp>
+#include <ringkit/unique_fd.hpp>
+
+namespace {
+
+using namespace std::chrono_literals;
+using ringkit::Errc;
+using ringkit::UniqueFd;
+using ringkit::io::IoStatus;
+using ringkit::io::OpResult;
+using ringkit::io::Uring;
+
+/// Creates an engine or skips the test with the reason (kernel without io_uring, disabled...).
+#define RINGKIT_URING_OR_SKIP(var)                                             \
+  auto var##_r = Uring::create();                                              \
+  if (!var##_r) GTEST_SKIP() << "io_uring unavailable: " << var##_r.message(); \
+  Uring& var = *var##_r
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+struct TwoSegment {
+  static ringkit::ByteRing make(std::size_t cap) { return *ringkit::make_byte_ring(cap); }
+};
+struct Mirrored {
+  static ringkit::MirrorByteRing make(std::size_t cap) {
+    return *ringkit::make_mirror_byte_ring(cap);
+  }
+};
+
+template <class K>
+class UringRingTest : public ::testing::Test {};
+using Kinds = ::testing::Types<TwoSegment, Mirrored>;
+TYPED_TEST_SUITE(UringRingTest, Kinds);
+
+std::array<UniqueFd, 2> make_pipe() {
+  int fds[2];
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::array<UniqueFd, 2> make_socketpair() {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+TEST(Uring, CreateReportsFlags) {
+  RINGKIT_URING_OR_SKIP(ring);
+  EXPECT_EQ(ring.in_flight(), 0U);
+  auto bad = Uring::create({.entries = 0});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), Errc::invalid_argument);
+}
+
+TYPED_TEST(UringRingTest, ReadvCommitsExactlyWhatArrivedAndEof) {
+  RINGKIT_URING_OR_SKIP(ring);
+  auto [w, r] = TypeParam::make(4096);
+  auto p = make_pipe();
+  const std::string msg = "hello from io_uring";
+  ASSERT_EQ(::write(p[1].get(), msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+  OpResult got;
+  int calls = 0;
+  ASSERT_TRUE(ring.readv(p[0].get(), w, [&](const OpResult& res) {
+    got = res;
+    ++calls;
+  }));
+  // A second read on the same writer while one is in flight is rejected.
+  EXPECT_EQ(ring.readv(p[0].get(), w, [](const OpResult&) {}).errc, Errc::busy);
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::ok);
+  EXPECT_EQ(got.bytes, msg.size());
+  EXPECT_EQ(r.size_hint(), msg.size());
+  std::string out(msg.size(), '\0');
+  EXPECT_EQ(r.read(out.data(), out.size()), msg.size());
+  EXPECT_EQ(out, msg);
+
+  p[1].reset();  // EOF
+  calls = 0;
+  ASSERT_TRUE(ring.readv(p[0].get(), w, [&](const OpResult& res) {
+    got = res;
+    ++calls;
+  }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::eof);
+  EXPECT_EQ(r.size_hint(), 0U);
+  EXPECT_EQ(ring.in_flight(), 0U);
+}
+
+TYPED_TEST(UringRingTest, FullAndEmptyRingsSubmitNothing) {
+  RINGKIT_URING_OR_SKIP(ring);
+  auto [w, r] = TypeParam::make(4096);
+  auto p = make_pipe();
+  EXPECT_EQ(ring.writev(p[1].get(), r, [](const OpResult&) {}).errc, Errc::ring_empty);
+  std::vector<std::byte> fill(4096, std::byte{1});
+  ASSERT_EQ(w.write(fill), 4096U);
+  EXPECT_EQ(ring.readv(p[0].get(), w, [](const OpResult&) {}).errc, Errc::ring_full);
+  EXPECT_EQ(ring.in_flight(), 0U);
+}
+
+TYPED_TEST(UringRingTest, WrappedDataGoesOutInOrder) {
+  RINGKIT_URING_OR_SKIP(ring);
+  auto [w, r] = TypeParam::make(4096);
+  auto p = make_pipe();
+  std::vector<std::byte> a(3000), b(2000);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<std::byte>(i);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::byte>(i * 7);
+  ASSERT_EQ(w.write(a), a.size());
+  std::vector<std::byte> sink(3000);
+  ASSERT_EQ(r.read(sink), 3000U);
+  ASSERT_EQ(w.write(b), b.size());  // wraps at 4096
+  int calls = 0;
+  OpResult got;
+  ASSERT_TRUE(ring.writev(p[1].get(), r, [&](const OpResult& res) {
+    got = res;
+    ++calls;
+  }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  ASSERT_EQ(got.status, IoStatus::ok);
+  EXPECT_EQ(got.bytes, b.size());
+  std::vector<std::byte> out(b.size());
+  ASSERT_EQ(::read(p[0].get(), out.data(), out.size()), static_cast<ssize_t>(out.size()));
+  EXPECT_EQ(out, b);
+}
+
+TYPED_TEST(UringRingTest, CancelInFlightReadCommitsNothing) {
+  RINGKIT_URING_OR_SKIP(ring);
+  auto [w, r] = TypeParam::make(4096);
+  auto sp = make_socketpair();
+  OpResult got;
+  int calls = 0;
+  auto sub = ring.readv(sp[0].get(), w, [&](const OpResult& res) {
+    got = res;
+    ++calls;
+  });
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(ring.run_once(10ms));  // submitted, nothing to read yet
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(ring.cancel(sub.id), Errc::ok);
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::cancelled);
+  EXPECT_EQ(r.size_hint(), 0U);
+  EXPECT_EQ(ring.cancel(sub.id), Errc::invalid_argument);  // no longer in flight
+  // The writer is usable again.
+  EXPECT_TRUE(ring.readv(sp[0].get(), w, [&](const OpResult& res) { got = res; }));
+  const char c = 'x';
+  ASSERT_EQ(::write(sp[1].get(), &c, 1), 1);
+  while (ring.in_flight() != 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.bytes, 1U);
+}
+
+TEST(Uring, TimeoutFiresAndCanBeCancelled) {
+  RINGKIT_URING_OR_SKIP(ring);
+  OpResult a, b;
+  int calls = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ring.timeout(20ms, [&](const OpResult& res) {
+    a = res;
+    ++calls;
+  }));
+  auto s = ring.timeout(10s, [&](const OpResult& res) {
+    b = res;
+    ++calls;
+  });
+  ASSERT_TRUE(s);
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
+  EXPECT_EQ(a.status, IoStatus::ok);
+  EXPECT_EQ(ring.cancel(s.id), Errc::ok);
+  while (calls < 2) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(b.status, IoStatus::cancelled);
+}
+
+TEST(Uring, ResetPeerReportsError) {
+  RINGKIT_URING_OR_SKIP(ring);
+  ::signal(SIGPIPE, SIG_IGN);
+  auto lis = *ringkit::net::listen_tcp("127.0.0.1", 0);
+  const auto port = *ringkit::net::local_port(lis.get());
+  auto cli = *ringkit::net::connect_tcp("127.0.0.1", port);
+  auto srv = *ringkit::net::accept_tcp(lis.get());
+  // Close with unread data pending and SO_LINGER 0 -> RST.
+  linger lg{1, 0};
+  ASSERT_EQ(::setsockopt(cli.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  cli.reset();
+  auto [w, r] = *ringkit::make_byte_ring(4096);
+  std::vector<std::byte> data(4096, std::byte{7});
+  ASSERT_EQ(w.write(data), data.size());
+  OpResult got;
+  // Writes to a reset connection fail with EPIPE or ECONNRESET (first one may succeed).
+  for (int i = 0; i < 10 && got.status != IoStatus::error; ++i) {
+    if (r.size_hint() == 0) {
+      ASSERT_EQ(w.write(data), data.size());
+    }
+    int calls = 0;
+    ASSERT_TRUE(ring.writev(srv.get(), r, [&](const OpResult& res) {
+      got = res;
+      ++calls;
+    }));
+    while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  }
+  ASSERT_EQ(got.status, IoStatus::error);
+  EXPECT_TRUE(got.err == EPIPE || got.err == ECONNRESET) << got.err;
+  EXPECT_FALSE(got.error().message().empty());
+}
+
+TYPED_TEST(UringRingTest, LoopbackEcho64MiBVerifiedNoLeaks) {
+#ifdef RINGKIT_TEST_SANITIZED
+  constexpr std::size_t kTotal = std::size_t{8} << 20;
+#else
+  constexpr std::size_t kTotal = std::size_t{64} << 20;
+#endif
+  const std::size_t fds_before = open_fds();
+  {
+    RINGKIT_URING_OR_SKIP(ring);
+    auto lis = *ringkit::net::listen_tcp("127.0.0.1", 0);
+    const auto port = *ringkit::net::local_port(lis.get());
+    UniqueFd srv;
+    int accepted = 0;
+    ASSERT_TRUE(ring.accept(lis.get(), [&](const OpResult& res) {
+      if (res.ok()) {
+        srv.reset(res.fd);
+        ++accepted;
+      }
+    }));
+    auto cli = *ringkit::net::connect_tcp("127.0.0.1", port);
+    while (accepted == 0) ASSERT_TRUE(ring.run_once(1s));
+
+    // The echo server runs on the engine; the client is a plain blocking thread pair.
+    auto [w, r] = TypeParam::make(64 * 1024);
+    bool eof = false, reading = false, writing = false, failed = false;
+    std::function<void()> pump = [&] {
+      if (!reading && !eof && w.size_hint() < w.capacity()) {
+        reading = ring.readv(srv.get(), w,
+                             [&](const OpResult& res) {
+                               reading = false;
+                               if (res.status == IoStatus::eof)
+                                 eof = true;
+                               else if (!res.ok())
+                                 failed = true;
+                               pump();
+                             })
+                      .errc == Errc::ok;
+      }
+      if (!writing && r.size_hint() > 0) {
+        writing = ring.writev(srv.get(), r,
+                              [&](const OpResult& res) {
+                                writing = false;
+                                if (!res.ok()) failed = true;
+                                pump();
+                              })
+                      .errc == Errc::ok;
+      }
+      if (eof && !writing && r.size_hint() == 0) ::shutdown(srv.get(), SHUT_WR);
+    };
+    pump();
+    std::thread sender([&] {
+      std::mt19937_64 rng(7);
+      std::vector<std::uint64_t> chunk(4096);
+      std::size_t sent = 0;
+      while (sent < kTotal) {
+        for (auto& x : chunk) x = rng();
+        const auto* p = reinterpret_cast<const char*>(chunk.data());
+        std::size_t left = chunk.size() * 8;
+        while (left > 0) {
+          const ssize_t n = ::write(cli.get(), p, left);
+          if (n <= 0) return;
+          p += n;
+          left -= static_cast<std::size_t>(n);
+        }
+        sent += chunk.size() * 8;
+      }
+      ::shutdown(cli.get(), SHUT_WR);
+    });
+    std::size_t received = 0;
+    bool mismatch = false;
+    std::thread receiver([&] {
+      std::mt19937_64 rng(7);
+      std::vector<std::uint64_t> want(4096), got(4096);
+      while (received < kTotal) {
+        for (auto& x : want) x = rng();
+        auto* p = reinterpret_cast<char*>(got.data());
+        std::size_t left = got.size() * 8;
+        while (left > 0) {
+          const ssize_t n = ::read(cli.get(), p, left);
+          if (n <= 0) return;
+          p += n;
+          left -= static_cast<std::size_t>(n);
+        }
+        if (std::memcmp(got.data(), want.data(), got.size() * 8) != 0) {
+          mismatch = true;
+          return;
+        }
+        received += got.size() * 8;
+      }
+    });
+    while ((reading || writing || !eof) && !failed) ASSERT_TRUE(ring.run_once(1s));
+    sender.join();
+    receiver.join();
+    EXPECT_FALSE(failed);
+    EXPECT_FALSE(mismatch);
+    EXPECT_EQ(received, kTotal);
+    // Cancel the multishot accept so no op state is left behind.
+    srv.reset();
+  }
+  EXPECT_EQ(open_fds(), fds_before);
+}
+
+TEST(Uring, CloseAndConnect) {
+  RINGKIT_URING_OR_SKIP(ring);
+  auto lis = *ringkit::net::listen_tcp("127.0.0.1", 0);
+  const auto port = *ringkit::net::local_port(lis.get());
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  OpResult got;
+  int calls = 0;
+  ASSERT_TRUE(ring.connect(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr,
+                           [&](const OpResult& res) {
+                             got = res;
+                             ++calls;
+                           }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::ok) << got.error().message();
+  calls = 0;
+  ASSERT_TRUE(ring.close(s.release(), [&](const OpResult& res) {
+    got = res;
+    ++calls;
+  }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::ok);
+  // Connecting to a closed port is refused.
+  lis.reset();
+  UniqueFd s2(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  calls = 0;
+  ASSERT_TRUE(ring.connect(s2.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr,
+                           [&](const OpResult& res) {
+                             got = res;
+                             ++calls;
+                           }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::error);
+  EXPECT_EQ(got.err, ECONNREFUSED);
+}
+
+}  // namespace
