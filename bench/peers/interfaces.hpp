@@ -18,6 +18,40 @@
 //                                              (no call made) when nothing is buffered
 //   B::kName
 //
+// frame_buffer: a bounded byte buffer that one thread fills from a stream of length-prefixed
+// frames (support/frames.hpp) and parses in place.
+//   B b(capacity_bytes);
+//   b.fill(const std::byte* p, n) -> std::size_t  copies up to n bytes into the free space, like
+//                                                 a socket read; 0 when full
+//   b.parse(FrameDecoder& d)      -> bool         hands every complete buffered frame to
+//                                                 d.decode() as contiguous bytes (linearising
+//                                                 a frame split by the wrap if the buffer must),
+//                                                 then consumes them; false when d failed
+//   B::kName
+//
+// element_queue<T>: a bounded single-producer/single-consumer queue of T.
+//   Q q(capacity_elements);
+//   q.try_push(const T&) -> bool   producer thread only; false when full
+//   q.try_pop(T&)        -> bool   consumer thread only; false when empty
+//   Q::kName
+// batch_queue<T>: an element_queue<T> that also moves batches.
+//   q.push_batch(std::span<const T>)  -> std::size_t  as many as fit in one call, 0 when full
+//   q.consume_batch(std::span<T> scratch, f) -> std::size_t  calls f(std::span<const T>) once
+//       with up to scratch.size() elements (in place when the queue can show them contiguously,
+//       else copied into scratch), then removes them; 0 (f not called) when empty
+//
+// mpsc_queue<T>: a bounded multi-producer/single-consumer queue of T.
+//   Q q(capacity_elements, producers);
+//   auto h = q.make_producer();   any thread, before the producers start; one handle per
+//                                 producer thread, moved there
+//   h.try_push(const T&) -> bool  that producer thread only; false when full
+//   q.try_pop(T&)        -> bool  the consumer thread only; false when empty
+//   Q::kName
+// Per-producer order is FIFO for every adapter (the benchmarks check it).
+//
+// echo_buffer (bench/asio_bench.cpp): the dynamic buffer of one line-echo session on one
+// thread, with its Asio flavour (standalone or Boost) in B::net; see peers/asio_echo.hpp.
+//
 // Each peer header guards its peer with __has_include and defines RINGKIT_BENCH_HAVE_<PEER> to
 // 1 or 0, so the benchmarks build (without that peer) when a package is missing.
 // Thread safety: as documented per concept above.
@@ -26,12 +60,15 @@
 #include <cerrno>
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <string_view>
 
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <ringkit/io/vectored.hpp>
+
+#include "support/frames.hpp"
 
 namespace ringkit::bench {
 
@@ -76,5 +113,43 @@ concept pump_buffer = std::constructible_from<B, std::size_t> && requires(B& b, 
   } while (r < 0 && errno == EINTR);
   return to_io_result(r, false);
 }
+
+template <class B>
+concept frame_buffer = std::constructible_from<B, std::size_t> &&
+    requires(B& b, const std::byte* src, std::size_t n, FrameDecoder& d) {
+  { b.fill(src, n) } -> std::same_as<std::size_t>;
+  { b.parse(d) } -> std::same_as<bool>;
+  { B::kName } -> std::convertible_to<std::string_view>;
+};
+
+template <class Q, class T>
+concept element_queue = std::constructible_from<Q, std::size_t> &&
+    requires(Q& q, const T& in, T& out) {
+  { q.try_push(in) } -> std::same_as<bool>;
+  { q.try_pop(out) } -> std::same_as<bool>;
+  { Q::kName } -> std::convertible_to<std::string_view>;
+};
+
+/// What batch_queue's consume_batch() hands its elements to (used only to state the concept).
+template <class T>
+struct BatchProbe {
+  void operator()(std::span<const T> /*elements*/) const noexcept {}
+};
+
+template <class Q, class T>
+concept batch_queue = element_queue<Q, T> &&
+    requires(Q& q, std::span<const T> src, std::span<T> scratch) {
+  { q.push_batch(src) } -> std::same_as<std::size_t>;
+  { q.consume_batch(scratch, BatchProbe<T>{}) } -> std::same_as<std::size_t>;
+};
+
+template <class Q, class T>
+concept mpsc_queue = std::constructible_from<Q, std::size_t, std::size_t> &&
+    requires(Q& q, typename Q::producer_type& h, const T& in, T& out) {
+  { q.make_producer() } -> std::same_as<typename Q::producer_type>;
+  { h.try_push(in) } -> std::same_as<bool>;
+  { q.try_pop(out) } -> std::same_as<bool>;
+  { Q::kName } -> std::convertible_to<std::string_view>;
+};
 
 }  // namespace ringkit::bench

@@ -4,14 +4,34 @@
 // RingkitChannel (byte_channel): one ByteRing; write() is ByteWriter::write, read() is
 // ByteReader::read. RingkitPump (pump_buffer): io::read_some / io::write_some (readv/writev on
 // the ring's at most two segments). Thread safety: as the interfaces say.
+//
+// Frame buffers (frame_buffer): fill() is ByteWriter::write (one copy; for the mirrored ring one
+// memcpy even across the wrap). parse():
+//   RingkitMirrorFrames      (ringkit_mirror)       MirrorByteReader::readable() is all the
+//                                                   data in one span: decoded in place, then
+//                                                   consume(bytes of whole frames).
+//   RingkitTwoSegmentFrames  (ringkit_two_segment)  ByteReader::readable(): frames inside the
+//                                                   first segment are decoded in place; the one
+//                                                   frame split by the wrap is peek()ed into a
+//                                                   scratch buffer (header first, in case the
+//                                                   header itself is split) and decoded there.
+// Queues: RingkitSpsc<T> (element_queue, batch_queue) is make_spsc<T>: try_push/try_pop,
+// push_slice, and readable_slice() + advance() for batches (decoded in place, no copy out).
+// RingkitMpsc<T> (mpsc_queue) is make_mpsc<T>: one copied MpscProducer handle per producer
+// thread, try_push / try_pop.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include <ringkit/byte_ring.hpp>
+#include <ringkit/channel.hpp>
+#include <ringkit/concepts.hpp>
 #include <ringkit/io/vectored.hpp>
+#include <ringkit/mirror_ring.hpp>
 
 #include "peers/interfaces.hpp"
 
@@ -49,5 +69,138 @@ class RingkitPump {
 
 static_assert(byte_channel<RingkitChannel>);
 static_assert(pump_buffer<RingkitPump>);
+
+// ---- frame buffers --------------------------------------------------------------------------
+
+/// reader.readable(), reloading the writer's counter first.
+///
+/// Workaround: readable() reloads the writer's counter only when its cached view is empty, so
+/// once a parser leaves an incomplete frame unconsumed it keeps seeing that stale view however
+/// much the writer has committed since (a parser that waits for the rest of the frame would
+/// wait forever). io_slices() always reloads the counter; a callback that takes nothing makes
+/// it a pure reload. Drop this once readable() reloads the counter on every call.
+template <byte_reader Reader>
+[[nodiscard]] auto fresh_readable(Reader& reader) noexcept {
+  (void)reader.io_slices([](std::span<iovec>, std::size_t) noexcept -> std::ptrdiff_t { return 0; });
+  return reader.readable();
+}
+
+class RingkitMirrorFrames {
+ public:
+  static constexpr std::string_view kName = "ringkit_mirror";
+
+  explicit RingkitMirrorFrames(std::size_t capacity)
+      : ring_(make_mirror_byte_ring(capacity, {.mode = MirrorMode::required}).value()) {}
+
+  std::size_t fill(const std::byte* src, std::size_t n) noexcept {
+    return ring_.writer.write(src, n);
+  }
+  bool parse(FrameDecoder& decoder) noexcept {
+    const std::span<const std::byte> all = fresh_readable(ring_.reader);
+    const std::size_t n = decoder.decode(all);
+    return ring_.reader.consume(n) == Errc::ok && !decoder.failed();
+  }
+
+ private:
+  MirrorByteRing ring_;
+};
+
+class RingkitTwoSegmentFrames {
+ public:
+  static constexpr std::string_view kName = "ringkit_two_segment";
+
+  explicit RingkitTwoSegmentFrames(std::size_t capacity)
+      : ring_(make_byte_ring(capacity).value()), scratch_(capacity) {}
+
+  std::size_t fill(const std::byte* src, std::size_t n) noexcept {
+    return ring_.writer.write(src, n);
+  }
+  bool parse(FrameDecoder& decoder) noexcept {
+    ConstSegments segs = fresh_readable(ring_.reader);
+    for (;;) {
+      // Whole frames inside the first segment: in place.
+      const std::size_t first = segs.first().size();
+      const std::size_t done = decoder.decode(segs.first());
+      if (decoder.failed() || ring_.reader.consume(done) != Errc::ok) return false;
+      const std::size_t left = segs.bytes() - done;
+      if (segs.count() < 2 || left < kFrameHeaderBytes) return true;  // incomplete, no wrap
+      if (done != first) {
+        // The frame at the head is split by the wrap: linearise it into scratch.
+        std::byte header[kFrameHeaderBytes];
+        if (ring_.reader.peek(header) != kFrameHeaderBytes) return false;
+        const std::size_t size = decoder.frame_size(header);
+        if (size == 0) return false;
+        if (size > left) return true;  // incomplete: wait for the rest
+        const std::span<std::byte> frame(scratch_.data(), size);
+        if (ring_.reader.peek(frame) != size || decoder.decode(frame) != size) return false;
+        if (ring_.reader.consume(size) != Errc::ok) return false;
+      }
+      segs = ring_.reader.readable();  // one segment now (from the start of the storage)
+    }
+  }
+
+ private:
+  ByteRing ring_;
+  std::vector<std::byte> scratch_;
+};
+
+static_assert(frame_buffer<RingkitMirrorFrames>);
+static_assert(frame_buffer<RingkitTwoSegmentFrames>);
+
+// ---- element queues ---------------------------------------------------------------------------
+
+template <ring_element T>
+class RingkitSpsc {
+ public:
+  static constexpr std::string_view kName = "ringkit";
+
+  explicit RingkitSpsc(std::size_t capacity) : ch_(make_spsc<T>(capacity).value()) {}
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return ch_.producer.capacity(); }
+  [[nodiscard]] bool mirrored() const noexcept { return ch_.producer.mirrored(); }
+
+  bool try_push(const T& v) noexcept { return ch_.producer.try_push(v); }
+  bool try_pop(T& v) noexcept { return ch_.consumer.try_pop(v); }
+  std::size_t push_batch(std::span<const T> src) noexcept { return ch_.producer.push_slice(src); }
+  template <class F>
+  std::size_t consume_batch(std::span<T> scratch, F&& f) {
+    const std::span<const T> all = ch_.consumer.readable_slice();
+    const std::size_t n = std::min(all.size(), scratch.size());
+    if (n == 0) return 0;
+    f(all.first(n));
+    return ch_.consumer.advance(n) == Errc::ok ? n : 0;
+  }
+
+ private:
+  SpscChannel<T> ch_;  // producer and consumer are each alignas(kCacheLine)
+};
+
+template <ring_element T>
+class RingkitMpsc {
+ public:
+  static constexpr std::string_view kName = "ringkit";
+
+  class Producer {
+   public:
+    explicit Producer(const MpscProducer<T>& p) noexcept : p_(p) {}
+    bool try_push(const T& v) noexcept { return p_.try_push(v); }
+
+   private:
+    MpscProducer<T> p_;
+  };
+  using producer_type = Producer;
+
+  RingkitMpsc(std::size_t capacity, std::size_t /*producers*/)
+      : ch_(make_mpsc<T>(capacity).value()) {}
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return ch_.consumer.capacity(); }
+  [[nodiscard]] bool mirrored() const noexcept { return ch_.consumer.mirrored(); }
+
+  Producer make_producer() noexcept { return Producer(ch_.producer); }
+  bool try_pop(T& v) noexcept { return ch_.consumer.try_pop(v); }
+
+ private:
+  MpscChannel<T> ch_;
+};
 
 }  // namespace ringkit::bench
