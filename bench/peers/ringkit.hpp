@@ -81,7 +81,8 @@ static_assert(pump_buffer<RingkitPump>);
 /// it a pure reload. Drop this once readable() reloads the counter on every call.
 template <byte_reader Reader>
 [[nodiscard]] auto fresh_readable(Reader& reader) noexcept {
-  (void)reader.io_slices([](std::span<iovec>, std::size_t) noexcept -> std::ptrdiff_t { return 0; });
+  (void)reader.io_slices(
+      [](std::span<iovec>, std::size_t) noexcept -> std::ptrdiff_t { return 0; });
   return reader.readable();
 }
 
