@@ -104,6 +104,9 @@ struct Uring::Impl {
   BusySet busy;
   std::size_t inflight = 0;
   bool stop = false;
+  bool use_fixed = true;
+  std::vector<iovec> fixed;  // registered buffers, by index
+  std::uint64_t fixed_ops = 0;
 
   explicit Impl(std::size_t max_ops) : ops(max_ops), busy(max_ops) {
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -152,6 +155,16 @@ struct Uring::Impl {
     return s;
   }
   void complete(const io_uring_cqe& cqe);
+
+  /// Index of the registered buffer holding [p, p + n), or -1.
+  [[nodiscard]] int fixed_index(const void* p, std::size_t n) const noexcept {
+    const auto* b = static_cast<const std::byte*>(p);
+    for (std::size_t i = 0; i < fixed.size(); ++i) {
+      const auto* base = static_cast<const std::byte*>(fixed[i].iov_base);
+      if (b >= base && b + n <= base + fixed[i].iov_len) return static_cast<int>(i);
+    }
+    return -1;
+  }
 };
 
 namespace {
@@ -269,6 +282,7 @@ Result<Uring> Uring::create(const UringOptions& options) {
   impl->single_issuer = (p.flags & IORING_SETUP_SINGLE_ISSUER) != 0;
   impl->coop_taskrun = (p.flags & IORING_SETUP_COOP_TASKRUN) != 0;
   impl->sqpoll = (p.flags & IORING_SETUP_SQPOLL) != 0;
+  impl->use_fixed = options.use_fixed_buffers;
   Uring u;
   u.impl_ = std::move(impl);
   return u;
@@ -313,7 +327,18 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
   for (std::size_t k = 0; k < iovcnt; ++k) op.iov[k] = iov[k];
   op.half = half;
   op.advance = advance;
-  if (kind == detail::OpKind::readv) {
+  const int fixed =
+      im.use_fixed && iovcnt == 1 ? im.fixed_index(iov[0].iov_base, iov[0].iov_len) : -1;
+  if (fixed >= 0) {
+    ++im.fixed_ops;
+    if (kind == detail::OpKind::readv) {
+      io_uring_prep_read_fixed(s, fd, op.iov[0].iov_base, static_cast<unsigned>(op.iov[0].iov_len),
+                               0, fixed);
+    } else {
+      io_uring_prep_write_fixed(s, fd, op.iov[0].iov_base, static_cast<unsigned>(op.iov[0].iov_len),
+                                0, fixed);
+    }
+  } else if (kind == detail::OpKind::readv) {
     io_uring_prep_readv(s, fd, op.iov, op.iovcnt, 0);
   } else {
     // sendmsg semantics are not needed for pipes; writev works on every fd. MSG_NOSIGNAL is
@@ -371,6 +396,29 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
   io_uring_sqe_set_data64(s, ud);
   return {Errc::ok, OpId{ud}};
 }
+
+Result<void> Uring::register_buffers(std::span<const iovec> buffers) {
+  if (!impl_) return unexpected(Errc::invalid_argument, "Uring::register_buffers");
+  unregister_buffers();
+  std::vector<iovec> keep;
+  for (const iovec& b : buffers) {
+    if (b.iov_base != nullptr && b.iov_len != 0) keep.push_back(b);
+  }
+  if (keep.empty()) return {};
+  const int rc =
+      io_uring_register_buffers(&impl_->ring, keep.data(), static_cast<unsigned>(keep.size()));
+  if (rc < 0) return unexpected_errno(-rc, "io_uring_register_buffers");
+  impl_->fixed = std::move(keep);
+  return {};
+}
+
+void Uring::unregister_buffers() noexcept {
+  if (!impl_ || impl_->fixed.empty()) return;
+  (void)io_uring_unregister_buffers(&impl_->ring);
+  impl_->fixed.clear();
+}
+
+std::uint64_t Uring::fixed_ops() const noexcept { return impl_ ? impl_->fixed_ops : 0; }
 
 Errc Uring::cancel(OpId id) noexcept {
   if (!impl_ || !id.valid()) return Errc::invalid_argument;

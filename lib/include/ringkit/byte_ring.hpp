@@ -482,6 +482,10 @@ struct RingAccess {
   [[nodiscard]] static std::byte* storage(const BasicByteWriter<M>& w) noexcept {
     return w.data_;
   }
+  template <bool M>
+  [[nodiscard]] static const std::byte* storage(const BasicByteReader<M>& r) noexcept {
+    return r.data_;
+  }
 };
 
 }  // namespace detail

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <ringkit/byte_ring.hpp>
 #include <ringkit/concepts.hpp>
 #include <ringkit/error.hpp>
 #include <ringkit/io/vectored.hpp>
@@ -58,7 +59,19 @@ struct UringOptions {
   bool single_issuer = false;
   bool coop_taskrun = true;  ///< IORING_SETUP_COOP_TASKRUN when available
   unsigned max_ops = 0;      ///< in-flight operation slots; 0 = 2 x entries
+  /// Use READ_FIXED/WRITE_FIXED for single-iovec reads/writes that fall inside a buffer given
+  /// to register_buffers() (a mirrored ring's whole double mapping, see fixed_buffer()).
+  bool use_fixed_buffers = true;
 };
+
+/// The memory to register for a mirrored ring half (both views, 2 x capacity bytes), so every
+/// contiguous span it hands out lies inside one fixed buffer. Empty for a non-mirrored half.
+template <class Half>
+[[nodiscard]] iovec fixed_buffer(const Half& half) noexcept {
+  if (!half.mirrored()) return {};
+  const std::byte* base = ringkit::detail::RingAccess::storage(half);
+  return {const_cast<std::byte*>(base), 2 * half.capacity()};  // NOLINT(*-const-cast)
+}
 
 /// What a completed operation reports to its handler.
 struct OpResult {
@@ -253,6 +266,16 @@ class Uring {
     return submit_simple(detail::OpKind::timeout, -1, detail::OpHandler(std::forward<F>(f)),
                          nullptr, 0, after.count() < 0 ? 0 : after.count());
   }
+  /// Registers fixed buffers (io_uring_register_buffers), e.g. {fixed_buffer(writer),
+  /// fixed_buffer(reader)} of the mirrored rings this engine serves; replaces an earlier set.
+  /// Single-iovec reads and writes inside one of them then use READ_FIXED/WRITE_FIXED. Errors
+  /// keep the kernel's errno (context names the call): the caller falls back to plain I/O.
+  [[nodiscard]] Result<void> register_buffers(std::span<const iovec> buffers);
+  /// Drops the registered buffers (no-op when none).
+  void unregister_buffers() noexcept;
+  /// Number of operations submitted as READ_FIXED/WRITE_FIXED so far.
+  [[nodiscard]] std::uint64_t fixed_ops() const noexcept;
+
   /// Requests cancellation of `id`; its handler later runs with IoStatus::cancelled (or its
   /// normal result if it completed first). invalid_argument if `id` is not in flight.
   Errc cancel(OpId id) noexcept;
