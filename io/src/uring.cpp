@@ -35,6 +35,7 @@ struct OpState {
   sockaddr_storage addr{};
   socklen_t addrlen = 0;
   __kernel_timespec ts{};
+  msghdr msg{};
 };
 
 constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
@@ -190,6 +191,7 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
   switch (op.kind) {
     case detail::OpKind::readv:
     case detail::OpKind::writev:
+    case detail::OpKind::sendmsg:
       busy.erase(op.half);
       if (cqe.res > 0) {
         const auto n = static_cast<std::size_t>(cqe.res);
@@ -327,8 +329,9 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
   for (std::size_t k = 0; k < iovcnt; ++k) op.iov[k] = iov[k];
   op.half = half;
   op.advance = advance;
-  const int fixed =
-      im.use_fixed && iovcnt == 1 ? im.fixed_index(iov[0].iov_base, iov[0].iov_len) : -1;
+  const int fixed = im.use_fixed && iovcnt == 1 && kind != detail::OpKind::sendmsg
+                        ? im.fixed_index(iov[0].iov_base, iov[0].iov_len)
+                        : -1;
   if (fixed >= 0) {
     ++im.fixed_ops;
     if (kind == detail::OpKind::readv) {
@@ -340,13 +343,19 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
     }
   } else if (kind == detail::OpKind::readv) {
     io_uring_prep_readv(s, fd, op.iov, op.iovcnt, 0);
+  } else if (kind == detail::OpKind::sendmsg) {
+    op.msg = msghdr{};
+    op.msg.msg_iov = op.iov;
+    op.msg.msg_iovlen = op.iovcnt;
+    io_uring_prep_sendmsg(s, fd, &op.msg, MSG_NOSIGNAL);
   } else {
-    // sendmsg semantics are not needed for pipes; writev works on every fd. MSG_NOSIGNAL is
-    // not available for writev, so callers ignore SIGPIPE for sockets (documented).
+    // writev works on every fd; on a socket whose peer is gone it raises SIGPIPE unless the
+    // process ignores it: send() is the socket variant.
     io_uring_prep_writev(s, fd, op.iov, op.iovcnt, 0);
   }
-  // Offset -1 ("current position") for files; sockets and pipes ignore it.
-  s->off = static_cast<__u64>(-1);
+  // Offset -1 ("current position") for files; sockets and pipes ignore it. (Not for sendmsg,
+  // whose prep rejects a non-zero addr2/off.)
+  if (kind != detail::OpKind::sendmsg) s->off = static_cast<__u64>(-1);
   const std::uint64_t ud = Impl::user_data(i, op.gen);
   io_uring_sqe_set_data64(s, ud);
   return {Errc::ok, OpId{ud}};

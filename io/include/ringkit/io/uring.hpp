@@ -177,7 +177,16 @@ Errc consume_thunk(void* half, std::size_t n) noexcept {
   return static_cast<R*>(half)->consume(n);
 }
 
-enum class OpKind : std::uint8_t { readv, writev, accept, connect, close, timeout, cancel };
+enum class OpKind : std::uint8_t {
+  readv,
+  writev,
+  sendmsg,
+  accept,
+  connect,
+  close,
+  timeout,
+  cancel
+};
 
 }  // namespace detail
 
@@ -230,14 +239,14 @@ class Uring {
     return submit_vectored(detail::OpKind::readv, fd, iov, 1, &writer, &detail::commit_thunk<W>,
                            detail::OpHandler(std::forward<F>(f)));
   }
-  /// send(2)-style write of one span (MSG_NOSIGNAL semantics come from sendmsg). Same
-  /// contract as writev().
+  /// Socket write of all the reader's data (both segments) with sendmsg(MSG_NOSIGNAL): a peer
+  /// that is gone gives EPIPE, never SIGPIPE. Same contract as writev(); use it for sockets.
   template <byte_reader R, class F>
   Submit send(int fd, R& reader, F&& f) {
     iovec iov[2];
     const std::size_t n = reader.readable_segments().to_iovecs(std::span<iovec, 2>(iov));
     if (n == 0) return {Errc::ring_empty, {}};
-    return submit_vectored(detail::OpKind::writev, fd, iov, 1, &reader, &detail::consume_thunk<R>,
+    return submit_vectored(detail::OpKind::sendmsg, fd, iov, n, &reader, &detail::consume_thunk<R>,
                            detail::OpHandler(std::forward<F>(f)));
   }
 
