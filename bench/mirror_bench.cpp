@@ -10,6 +10,8 @@
 //   Reports bytes/s (of the stream) and items/s (frames).
 //     ringkit_mirror       MirrorByteRing: readable() is one span, decoded in place
 //     ringkit_two_segment  ByteRing: the frame split by the wrap is peek()ed into scratch first
+//     (both rings reload the writer's counter before readable(): see fresh_readable() in
+//     peers/ringkit.hpp; without it both stall with the buffer full of unseen frames)
 //     beast_flat           boost::beast::flat_buffer (limit and reserve 64 KiB): prepare/commit,
 //                          data() decoded in place, consume; prepare() moves the tail to the front
 // BM_spsc_u64/<impl>/<capacity>, BM_spsc_64B/<impl>/<capacity>: a producer thread pinned to
@@ -28,7 +30,9 @@
 //   producer's sequence arrives complete and in order. Producers are pinned to CPU 0, the
 //   consumer to CPU 1: with 2 producers they share a core (the machine has 2), so the 2P1C run
 //   measures the multi-producer protocol and its behaviour under preemption, not cross-core
-//   producer contention. Capacity 1024 elements. One iteration is one element.
+//   producer contention. Capacity 1024 elements. One iteration is one element. In the 2P1C
+//   runs ctx_invol mostly counts the producers' own yields to each other (sched_yield counts as
+//   an involuntary switch); min_share is the smaller producer's share of the elements.
 //     ringkit        make_mpsc<T>: one copied MpscProducer per producer thread
 //     moodycamel_cq  moodycamel::ConcurrentQueue<T>, pre-sized, producer + consumer tokens
 //     tbb_bounded    tbb::concurrent_bounded_queue<T> with set_capacity: try_push / try_pop

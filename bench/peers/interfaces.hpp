@@ -49,8 +49,15 @@
 //   Q::kName
 // Per-producer order is FIFO for every adapter (the benchmarks check it).
 //
-// echo_buffer (bench/asio_bench.cpp): the dynamic buffer of one line-echo session on one
-// thread, with its Asio flavour (standalone or Boost) in B::net; see peers/asio_echo.hpp.
+// echo_buffer (bench/asio_bench.cpp): the dynamic buffer of one line-echo session, used on the
+// thread that runs its io_context.
+//   B b(capacity_bytes);
+//   typename B::net                 the Asio flavour: StandaloneAsio or BoostAsio (socket type,
+//                                   async_write), see peers/asio_echo.hpp, peers/beast_echo.hpp
+//   b.async_read_line(socket, h)    async_read_until(socket, <b's dynamic buffer>, '\n', h)
+//   b.line(n)                       a ConstBufferSequence of the first n bytes (until consume)
+//   b.consume(n)                    drops the first n bytes
+//   B::kName
 //
 // Each peer header guards its peer with __has_include and defines RINGKIT_BENCH_HAVE_<PEER> to
 // 1 or 0, so the benchmarks build (without that peer) when a package is missing.
@@ -141,6 +148,14 @@ concept batch_queue = element_queue<Q, T> &&
     requires(Q& q, std::span<const T> src, std::span<T> scratch) {
   { q.push_batch(src) } -> std::same_as<std::size_t>;
   { q.consume_batch(scratch, BatchProbe<T>{}) } -> std::same_as<std::size_t>;
+};
+
+template <class B>
+concept echo_buffer = std::constructible_from<B, std::size_t> && requires(B& b, std::size_t n) {
+  typename B::net;
+  b.line(n);
+  b.consume(n);
+  { B::kName } -> std::convertible_to<std::string_view>;
 };
 
 template <class Q, class T>
