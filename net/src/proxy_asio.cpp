@@ -223,8 +223,10 @@ class AsioWorker final : public ProxyWorker {
     s.upstream.close(ignored);
     const std::size_t i = s.index;
     std::shared_ptr<AsioSession> keep = std::move(sessions_[i]);  // `s` lives until return
-    sessions_[i] = std::move(sessions_.back());
-    sessions_[i]->index = i;
+    if (i + 1 != sessions_.size()) {
+      sessions_[i] = std::move(sessions_.back());
+      sessions_[i]->index = i;
+    }
     sessions_.pop_back();
     sh_->stats.active.fetch_sub(1, std::memory_order_relaxed);
   }

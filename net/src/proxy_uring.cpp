@@ -130,7 +130,7 @@ class UringWorker final : public ProxyWorker {
   void maybe_finish(Session& s);
   void destroy(Session& s) {
     const std::size_t i = s.index;
-    sessions_[i] = std::move(sessions_.back());
+    if (i + 1 != sessions_.size()) std::swap(sessions_[i], sessions_.back());
     sessions_[i]->index = i;
     sessions_.pop_back();  // frees the session (fds close, rings unmap)
     sh_->stats.active.fetch_sub(1, std::memory_order_relaxed);
@@ -150,7 +150,7 @@ void UringWorker::open_session(UniqueFd client) {
   const MirrorRingOptions ro{.mode = o.mirrored ? MirrorMode::automatic : MirrorMode::never};
   auto up = make_mirror_byte_ring(o.ring_size, ro);
   auto down = make_mirror_byte_ring(o.ring_size, ro);
-  UniqueFd upstream(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd upstream(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!up || !down || !upstream) {
     sh_->stats.errors.fetch_add(1, std::memory_order_relaxed);
     return;  // client closes with `client`
