@@ -53,6 +53,7 @@ class UringWorker final : public ProxyWorker {
  public:
   UringWorker(WorkerSetup setup, io::Uring ring)
       : sh_(std::move(setup.shared)),
+        sessions_(),
         lis_(std::move(setup.listener)),
         upstream_(setup.upstream),
         ring_(std::move(ring)) {}
@@ -137,12 +138,14 @@ class UringWorker final : public ProxyWorker {
   }
 
   std::shared_ptr<Proxy::Shared> sh_;
+  // Sessions are declared before the engine so that the engine is destroyed first: no kernel
+  // operation can outlive the ring memory it points into.
+  std::vector<std::unique_ptr<Session>> sessions_;
   UniqueFd lis_;
   sockaddr_in upstream_;
   io::Uring ring_;
   bool accept_live_ = false;
   io::OpId accept_id_{};
-  std::vector<std::unique_ptr<Session>> sessions_;
 };
 
 void UringWorker::open_session(UniqueFd client) {

@@ -181,7 +181,7 @@ class DynamicRing {
     const std::size_t sz = size();
     if (pos >= sz) return {};
     n = std::min(n, sz - pos);
-    std::byte* base = detail::RingAccess::storage(ring_.writer);
+    std::byte* base = ringkit::detail::RingAccess::storage(ring_.writer);
     const std::size_t cap = capacity();
     const std::size_t idx = static_cast<std::size_t>(ring_.reader.position() + pos) & (cap - 1);
     if (ring_.writer.mirrored()) return {std::span<std::byte>(base + idx, n)};
