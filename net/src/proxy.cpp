@@ -87,11 +87,12 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
 
 ProxyStatsSnapshot Proxy::stats() const noexcept {
   const ProxyStats& s = shared_->stats;
-  constexpr auto r = std::memory_order_relaxed;  // counters only; no data travels with them
-  return {s.accepted.load(r),      s.active.load(r),           s.completed.load(r),
-          s.rejected.load(r),      s.upstream_refused.load(r), s.connect_timeouts.load(r),
-          s.idle_timeouts.load(r), s.errors.load(r),           s.bytes_up.load(r),
-          s.bytes_down.load(r)};
+  constexpr auto kRelaxed = std::memory_order_relaxed;  // counters only; no data travels with them
+  return {s.accepted.load(kRelaxed),         s.active.load(kRelaxed),
+          s.completed.load(kRelaxed),        s.rejected.load(kRelaxed),
+          s.upstream_refused.load(kRelaxed), s.connect_timeouts.load(kRelaxed),
+          s.idle_timeouts.load(kRelaxed),    s.errors.load(kRelaxed),
+          s.bytes_up.load(kRelaxed),         s.bytes_down.load(kRelaxed)};
 }
 
 void Proxy::stop(std::chrono::milliseconds drain) {

@@ -28,7 +28,7 @@ struct EchoOptions {
   std::uint16_t port = 0;
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
-  std::size_t ring_size = 64 * 1024;
+  std::size_t ring_size = std::size_t{64} * 1024;
 };
 
 class EchoServer {

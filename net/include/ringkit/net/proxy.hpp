@@ -46,8 +46,8 @@ struct ProxyOptions {
   std::uint16_t upstream_port = 0;
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
-  std::size_t ring_size = 256 * 1024;  ///< per direction; a power of two, >= 4096
-  bool mirrored = true;                ///< mirrored rings (fall back to two segments if refused)
+  std::size_t ring_size = std::size_t{256} * 1024;  ///< per direction; a power of two, >= 4096
+  bool mirrored = true;  ///< mirrored rings (fall back to two segments if refused)
   std::size_t max_conns = 10000;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  ///< 0: never
