@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -217,10 +218,49 @@ TEST_P(ProxyTest, ClientResetMidStreamIsCountedAndIsolated) {
   EXPECT_GE(proxy->stats().errors + proxy->stats().completed, 2U);
 }
 
+TEST_P(ProxyTest, UpstreamClosingEarlyClosesTheClient) {
+  // An upstream that reads a little, answers, and closes while the client is still sending.
+  UniqueFd lis = *ringkit::net::listen_tcp("127.0.0.1", 0);
+  const auto port = *ringkit::net::local_port(lis.get());
+  std::thread upstream([&] {
+    auto c = ringkit::net::accept_tcp(lis.get());
+    if (!c) return;
+    char buf[100];
+    (void)read_all(c->get(), buf, sizeof buf);
+    (void)write_all(c->get(), "bye", 3);
+  });  // closes the connection with unread data pending
+  auto proxy = start(port);
+  ASSERT_TRUE(proxy);
+  auto cl = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+  std::vector<char> lots(1 << 20, 'c');
+  (void)write_all(cl.get(), lots.data(), lots.size());  // may fail once the upstream is gone
+  upstream.join();
+  char reply[3];
+  ASSERT_TRUE(read_all(cl.get(), reply, 3));
+  EXPECT_EQ(std::string(reply, 3), "bye");
+  pollfd pfd{cl.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&pfd, 1, 5000), 1);  // then the client is closed (EOF or reset)
+  char x;
+  EXPECT_LE(::recv(cl.get(), &x, 1, 0), 0);
+  for (int i = 0; i < 100 && proxy->stats().active != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(proxy->stats().active, 0U);
+}
+
+/// Resident set size of this process in bytes.
+std::size_t rss_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long pages_total = 0, pages_rss = 0;
+  const int n = std::fscanf(f, "%lu %lu", &pages_total, &pages_rss);
+  std::fclose(f);
+  return n == 2 ? pages_rss * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
 TEST_P(ProxyTest, SlowReaderStaysBoundedOthersFlow) {
   EchoUpstream up;
   auto proxy = start(up.port(), {.ring_size = 64 * 1024});
   ASSERT_TRUE(proxy);
+  const std::size_t rss_before = rss_bytes();
   // The slow client writes a lot and never reads: the echo fills its socket buffers and the
   // proxy's rings, then the proxy stops reading from it (backpressure).
   auto slow = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
@@ -234,8 +274,17 @@ TEST_P(ProxyTest, SlowReaderStaysBoundedOthersFlow) {
     else
       std::this_thread::sleep_for(1ms);
   }
-  // Memory is bounded: far less than 2000 x 64 KiB was accepted from the slow client.
+  // Memory is bounded: far less than 2000 x 64 KiB was accepted from the slow client, and the
+  // process (proxy + upstream + this client) grew by little more than the two 64 KiB rings.
   EXPECT_LT(pushed, std::size_t{64} << 20);
+  const std::size_t rss_after = rss_bytes();
+#ifdef RINGKIT_TEST_SANITIZED
+  constexpr std::size_t kSlack = std::size_t{96} << 20;  // sanitizer shadow and quarantine
+#else
+  constexpr std::size_t kSlack = std::size_t{16} << 20;
+#endif
+  EXPECT_LT(rss_after, rss_before + kSlack)
+      << "RSS grew from " << rss_before << " to " << rss_after;
   // Meanwhile another connection goes at full speed with every byte verified.
   auto fast = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
   EXPECT_TRUE(echo_verified(fast.get(), 8 << 20, 5));
