@@ -1,0 +1,348 @@
+// Stress tests of the channels (ringkit/channel.hpp): one producer (SPSC) or four (MPSC) and one
+// consumer move tagged elements {producer, sequence, checksum}; the consumer checks every element
+// (checksum, per-producer FIFO order, no gap, no duplicate) and that every sequence arrived.
+// Each side mixes its APIs at random (seeded): single try_push, push_slice batches of random
+// sizes, blocking push, writable_slice+commit (SPSC) / try_push_all (MPSC); try_pop, blocking
+// pop, pop_slice, readable_slice+advance. Runs cover mirrored storage, the plain fallback
+// (MirrorMode::never) and counters starting near 2^64. Starvation is flagged: by the time half
+// of all elements arrived, every producer must have delivered some. Bounded by counts only;
+// there are no timing assertions. Busy retry loops yield, so 5 threads finish on 2 cores.
+#include <ringkit/channel.hpp>  // first: the header is self-contained
+
+// The rest, grouped.
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <ostream>
+#include <span>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <ringkit/error.hpp>
+#include <ringkit/mirror.hpp>
+#include <ringkit/mirror_queue.hpp>
+
+namespace {
+
+using ringkit::Errc;
+using ringkit::MirrorMode;
+using ringkit::RingOptions;
+using u64 = std::uint64_t;
+
+#ifdef RINGKIT_TEST_SANITIZED
+constexpr u64 kSpscCount = 1'000'000;
+constexpr u64 kPerProducer = 250'000;
+#else
+constexpr u64 kSpscCount = 2'000'000;
+constexpr u64 kPerProducer = 2'000'000;
+#endif
+constexpr std::size_t kProducers = 4;
+constexpr std::size_t kCapacity = 1024;  // 16 KiB of elements: wraps constantly
+
+/// One element: who sent it, its number in that producer's stream, and a checksum of both.
+struct Msg {
+  std::uint32_t producer;
+  std::uint32_t check;
+  u64 seq;
+};
+static_assert(sizeof(Msg) == 16);
+
+constexpr u64 mix64(u64 x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+constexpr std::uint32_t checksum(std::uint32_t producer, u64 seq) {
+  return static_cast<std::uint32_t>(mix64((u64{producer} << 56) ^ seq));
+}
+
+constexpr Msg make_msg(std::uint32_t producer, u64 seq) {
+  return {producer, checksum(producer, seq), seq};
+}
+
+/// xorshift64*: choices and batch sizes.
+class Rng {
+ public:
+  explicit Rng(u64 seed) : s_(mix64(seed) | 1) {}
+  u64 next() {
+    s_ ^= s_ >> 12;
+    s_ ^= s_ << 25;
+    s_ ^= s_ >> 27;
+    return s_ * 0x2545f4914f6cdd1dULL;
+  }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
+
+ private:
+  u64 s_;
+};
+
+/// Storage and counter variants every stress test runs on.
+struct Variant {
+  const char* name;
+  MirrorMode mode;
+  u64 start;
+};
+
+const Variant kVariants[] = {
+    {"mirrored", MirrorMode::required, 0},
+    {"fallback", MirrorMode::never, 0},
+    {"mirrored_near_2pow64", MirrorMode::required, ~u64{0} - 3 * kCapacity / 2 + 7},
+    {"fallback_near_2pow64", MirrorMode::never, ~u64{0} - kCapacity / 3},
+};
+
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
+
+/// The consumer's bookkeeping: next expected sequence per producer, first error.
+class Checker {
+ public:
+  Checker(std::size_t producers, u64 total) : next_(producers, 0), total_(total) {}
+
+  /// Checks one element; false (with error()) on the first bad one.
+  bool check(const Msg& m) {
+    if (m.producer >= next_.size()) return fail(m, "unknown producer");
+    if (m.check != checksum(m.producer, m.seq)) return fail(m, "bad checksum (torn element)");
+    if (m.seq != next_[m.producer]) {
+      return fail(m, m.seq < next_[m.producer] ? "duplicate or reordered" : "gap (lost element)");
+    }
+    ++next_[m.producer];
+    ++received_;
+    if (received_ == total_ / 2) at_half_ = next_;
+    return true;
+  }
+  [[nodiscard]] u64 received() const { return received_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] const std::vector<u64>& next() const { return next_; }
+  [[nodiscard]] const std::vector<u64>& at_half() const { return at_half_; }
+
+ private:
+  bool fail(const Msg& m, const char* what) {
+    std::ostringstream os;
+    os << what << ": element #" << received_ << " = {producer " << m.producer << ", seq " << m.seq
+       << ", check " << m.check << "}, expected seq "
+       << (m.producer < next_.size() ? next_[m.producer] : 0);
+    error_ = os.str();
+    return false;
+  }
+  std::vector<u64> next_;
+  std::vector<u64> at_half_;
+  u64 total_;
+  u64 received_ = 0;
+  std::string error_;
+};
+
+/// Producer failures, reported by the main thread after joining.
+class Errors {
+ public:
+  void add(std::string e) {
+    const std::lock_guard<std::mutex> lock(m_);
+    if (first_.empty()) first_ = std::move(e);
+  }
+  [[nodiscard]] std::string first() {
+    const std::lock_guard<std::mutex> lock(m_);
+    return first_;
+  }
+
+ private:
+  std::mutex m_;
+  std::string first_;
+};
+
+/// Pushes `src` completely with push_slice (yields while full); false if the consumer left.
+template <class Producer>
+bool push_all_slices(Producer& tx, std::span<const Msg> src) {
+  while (!src.empty()) {
+    const std::size_t k = tx.push_slice(src);
+    if (k == 0) {
+      if (!tx.consumer_alive()) return false;
+      std::this_thread::yield();
+    }
+    src = src.subspan(k);
+  }
+  return true;
+}
+
+/// Runs one producer's whole stream with a random mix of the producer APIs.
+template <class Producer>
+void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors) {
+  Rng rng(seed);
+  std::vector<Msg> batch;
+  u64 seq = 0;
+  while (seq < count) {
+    const std::size_t op = rng.below(8);
+    if (op < 2) {  // single try_push with back-off
+      const Msg m = make_msg(id, seq);
+      while (!tx.try_push(m)) {
+        if (!tx.consumer_alive()) return;
+        std::this_thread::yield();
+      }
+      ++seq;
+    } else if (op < 5) {  // a batch of random size, as many push_slice calls as it takes
+      const std::size_t n =
+          std::min<u64>(1 + rng.below(rng.below(8) == 0 ? kCapacity : 32), count - seq);
+      batch.resize(n);
+      for (std::size_t i = 0; i < n; ++i) batch[i] = make_msg(id, seq + i);
+      if (!push_all_slices(tx, batch)) return;
+      seq += n;
+    } else if (op < 7) {  // blocking push
+      if (!tx.push(make_msg(id, seq))) {
+        errors.add("producer " + std::to_string(id) + ": push() failed at seq " +
+                   std::to_string(seq));
+        return;
+      }
+      ++seq;
+    } else if constexpr (requires { tx.writable_slice(); }) {  // SPSC: fill slots in place
+      const auto s = tx.writable_slice();
+      if (s.empty()) {
+        if (!tx.consumer_alive()) return;
+        std::this_thread::yield();
+        continue;
+      }
+      const std::size_t n = std::min<u64>({s.size(), 1 + rng.below(256), count - seq});
+      for (std::size_t i = 0; i < n; ++i) s[i] = make_msg(id, seq + i);
+      if (tx.commit(n) != Errc::ok) {
+        errors.add("producer " + std::to_string(id) + ": commit(" + std::to_string(n) +
+                   ") of a writable_slice() of " + std::to_string(s.size()) + " failed");
+        return;
+      }
+      seq += n;
+    } else {  // MPSC: all-or-nothing batch
+      const std::size_t n = std::min<u64>(1 + rng.below(32), count - seq);
+      batch.resize(n);
+      for (std::size_t i = 0; i < n; ++i) batch[i] = make_msg(id, seq + i);
+      while (!tx.try_push_all(batch)) {
+        if (!tx.consumer_alive()) return;
+        std::this_thread::yield();
+      }
+      seq += n;
+    }
+  }
+}
+
+/// Receives `total` elements with a random mix of the consumer APIs, checking each.
+template <class Consumer>
+::testing::AssertionResult consume(Consumer& rx, Checker& checker, u64 total, u64 seed) {
+  Rng rng(seed);
+  std::vector<Msg> buf(kCapacity);
+  Msg m{};
+  while (checker.received() < total) {
+    const u64 left = total - checker.received();
+    switch (rng.below(4)) {
+      case 0:
+        if (rx.try_pop(m)) {
+          if (!checker.check(m)) return ::testing::AssertionFailure() << checker.error();
+        } else {
+          std::this_thread::yield();
+        }
+        break;
+      case 1:
+        if (!rx.pop(m)) {
+          return ::testing::AssertionFailure()
+                 << "pop() reported end of stream with " << left << " elements missing";
+        }
+        if (!checker.check(m)) return ::testing::AssertionFailure() << checker.error();
+        break;
+      case 2: {
+        const std::size_t want = 1 + rng.below(rng.below(8) == 0 ? kCapacity : 32);
+        const std::size_t n = rx.pop_slice(std::span(buf).first(want));
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!checker.check(buf[i])) return ::testing::AssertionFailure() << checker.error();
+        }
+        if (n == 0) std::this_thread::yield();
+        break;
+      }
+      default: {
+        const auto s = rx.readable_slice();
+        if (s.empty()) {
+          std::this_thread::yield();
+          break;
+        }
+        const std::size_t n = 1 + rng.below(s.size());
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!checker.check(s[i])) return ::testing::AssertionFailure() << checker.error();
+        }
+        if (const Errc e = rx.advance(n); e != Errc::ok) {
+          return ::testing::AssertionFailure()
+                 << "advance(" << n << ") of a readable_slice() of " << s.size() << " failed";
+        }
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class ChannelStress : public ::testing::TestWithParam<Variant> {};
+
+INSTANTIATE_TEST_SUITE_P(Storage, ChannelStress, ::testing::ValuesIn(kVariants),
+                         [](const ::testing::TestParamInfo<Variant>& p) { return p.param.name; });
+
+TEST_P(ChannelStress, SpscEveryElementInOrder) {
+  const Variant& v = GetParam();
+  auto ch =
+      ringkit::make_spsc<Msg>(kCapacity, RingOptions{.mode = v.mode, .initial_position = v.start});
+  if (!ch && v.mode == MirrorMode::required) GTEST_SKIP() << "mirroring: " << ch.message();
+  ASSERT_TRUE(ch) << ch.message();
+  auto& rx = ch->consumer;
+  ASSERT_EQ(rx.mirrored(), v.mode != MirrorMode::never);
+
+  Errors errors;
+  Checker checker(1, kSpscCount);
+  std::thread producer(produce<ringkit::SpscProducer<Msg>>, std::move(ch->producer), 0, kSpscCount,
+                       u64{0x5eed0001} ^ v.start, std::ref(errors));
+  const auto result = consume(rx, checker, kSpscCount, 0xc0ffee ^ v.start);
+  if (!result) rx.close();  // unblock the producer
+  producer.join();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(errors.first(), "");
+  EXPECT_EQ(checker.next()[0], kSpscCount) << "not every sequence arrived";
+  Msg m{};
+  EXPECT_FALSE(rx.pop(m)) << "pop() after the producer finished must report end of stream";
+  EXPECT_FALSE(rx.try_pop(m)) << "an extra element arrived";
+}
+
+TEST_P(ChannelStress, MpscFourProducersEveryElementInOrder) {
+  const Variant& v = GetParam();
+  auto ch =
+      ringkit::make_mpsc<Msg>(kCapacity, RingOptions{.mode = v.mode, .initial_position = v.start});
+  if (!ch && v.mode == MirrorMode::required) GTEST_SKIP() << "mirroring: " << ch.message();
+  ASSERT_TRUE(ch) << ch.message();
+  auto& rx = ch->consumer;
+  ASSERT_EQ(rx.mirrored(), v.mode != MirrorMode::never);
+
+  const u64 total = kProducers * kPerProducer;
+  Errors errors;
+  Checker checker(kProducers, total);
+  std::vector<std::thread> producers;
+  for (std::uint32_t id = 0; id < kProducers; ++id) {
+    // Each thread gets its own copy of the producer handle.
+    producers.emplace_back(produce<ringkit::MpscProducer<Msg>>, ch->producer, id, kPerProducer,
+                           u64{0x5eed0100} + id + v.start, std::ref(errors));
+  }
+  ch->producer.close();  // the channel stays open while the copies live
+  const auto result = consume(rx, checker, total, 0xfeed ^ v.start);
+  if (!result) rx.close();
+  for (auto& t : producers) t.join();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(errors.first(), "");
+  for (std::size_t p = 0; p < kProducers; ++p) {
+    EXPECT_EQ(checker.next()[p], kPerProducer) << "producer " << p << ": sequences missing";
+  }
+  // Starvation: half-way through, every producer must have delivered something.
+  ASSERT_EQ(checker.at_half().size(), kProducers);
+  for (std::size_t p = 0; p < kProducers; ++p) {
+    EXPECT_GT(checker.at_half()[p], 0U)
+        << "producer " << p << " starved: nothing from it after " << total / 2 << " elements";
+  }
+  Msg m{};
+  EXPECT_FALSE(rx.pop(m)) << "pop() after every producer finished must report end of stream";
+}
+
+}  // namespace
