@@ -164,7 +164,9 @@ class alignas(kCacheLine) BasicByteWriter {
   /// (MirrorByteWriter; when !mirrored() it ends at the wrap: io_slices() offers both parts).
   /// Empty when full (would block). Invalidated by commit(), write(), io_slices(), moving.
   [[nodiscard]] view_type writable() noexcept RINGKIT_LIFETIMEBOUND {
-    if (tail_ - head_cache_ == cap_ && cap_ != 0) refresh();
+    // A view must show everything: reload unless the ring already looks empty (then nothing
+    // can be freed). The hot copy paths (write, commit) keep the cache-until-short rule.
+    if (cap_ != 0 && tail_ - head_cache_ != 0) refresh();
     if constexpr (Mirror) {
       return free_segments().first();
     } else {
@@ -175,7 +177,9 @@ class alignas(kCacheLine) BasicByteWriter {
   /// The free space as Segments for both ring kinds: one span when mirrored(), else up to two
   /// (a mirrored ring in fallback shows both parts here). Generic code (adapters) uses this.
   [[nodiscard]] MutableSegments writable_segments() noexcept RINGKIT_LIFETIMEBOUND {
-    if (tail_ - head_cache_ == cap_ && cap_ != 0) refresh();
+    // A view must show everything: reload unless the ring already looks empty (then nothing
+    // can be freed). The hot copy paths (write, commit) keep the cache-until-short rule.
+    if (cap_ != 0 && tail_ - head_cache_ != 0) refresh();
     return free_segments();
   }
 
@@ -209,7 +213,8 @@ class alignas(kCacheLine) BasicByteWriter {
       const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
       copy_bytes(data_ + idx, src.data(), first);
       if (n != first) [[unlikely]]
-        copy_bytes(data_, src.data() + first, n - first);
+        std::memcpy(data_, src.data() + first,
+                    n - first);  // not copy_bytes: g++ 12 -O3 misreports -Wstringop-overflow
     }
     publish(n);
     return n;
@@ -353,7 +358,9 @@ class alignas(kCacheLine) BasicByteReader {
   /// (MirrorByteReader; when !mirrored() it ends at the wrap: io_slices() offers both parts).
   /// Empty when empty (would block). Invalidated by consume(), read(), io_slices(), moving.
   [[nodiscard]] view_type readable() noexcept RINGKIT_LIFETIMEBOUND {
-    if (tail_cache_ == head_ && cap_ != 0) refresh();
+    // A view must show everything (a parser waiting for the rest of a frame keeps calling it):
+    // reload unless the ring already looks full. read/consume keep the cache-until-short rule.
+    if (cap_ != 0 && tail_cache_ - head_ != cap_) refresh();
     if constexpr (Mirror) {
       return filled_segments().first();
     } else {
@@ -364,7 +371,9 @@ class alignas(kCacheLine) BasicByteReader {
   /// The filled bytes as Segments for both ring kinds: one span when mirrored(), else up to
   /// two (a mirrored ring in fallback shows both parts here). Generic code uses this.
   [[nodiscard]] ConstSegments readable_segments() noexcept RINGKIT_LIFETIMEBOUND {
-    if (tail_cache_ == head_ && cap_ != 0) refresh();
+    // A view must show everything (a parser waiting for the rest of a frame keeps calling it):
+    // reload unless the ring already looks full. read/consume keep the cache-until-short rule.
+    if (cap_ != 0 && tail_cache_ - head_ != cap_) refresh();
     return filled_segments();
   }
 
@@ -453,7 +462,7 @@ class alignas(kCacheLine) BasicByteReader {
       const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
       copy_bytes(dst.data(), data_ + idx, first);
       if (n != first) [[unlikely]]
-        copy_bytes(dst.data() + first, data_, n - first);
+        std::memcpy(dst.data() + first, data_, n - first);  // see write()
     }
     return n;
   }

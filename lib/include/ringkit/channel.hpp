@@ -19,7 +19,8 @@
 // Storage is mirrored when possible (mirrored() says so): slices are whole across the wrap.
 // On fallback storage, readable_slice()/writable_slice() end at the wrap while push_slice() and
 // pop_slice() still copy everything that fits. T: ring_element (trivially copyable, sizeof(T)
-// divides 4 KiB); capacity is rounded up to a power of two and whole pages.
+// divides 4 KiB); capacity is rounded up to a power of two, and to whole pages unless
+// MirrorMode::never is asked for.
 //
 // Thread safety: SpscProducer/SpscConsumer/MpscConsumer are single-owner; each MpscProducer
 // handle is single-owner, and any number of handles (copies) may push concurrently.
@@ -63,7 +64,7 @@ void copy_in(T* data, std::size_t cap, bool mirrored, std::uint64_t pos, const T
   const std::size_t first = mirrored ? n : std::min(n, cap - idx);
   copy_bytes(data + idx, src, first * sizeof(T));
   if (n > first) [[unlikely]]
-    copy_bytes(data, src + first, (n - first) * sizeof(T));
+    std::memcpy(static_cast<void*>(data), src + first, (n - first) * sizeof(T));
 }
 
 /// Copies `n` elements out of ring slots starting at counter `pos`.
@@ -74,7 +75,7 @@ void copy_out(const T* data, std::size_t cap, bool mirrored, std::uint64_t pos, 
   const std::size_t first = mirrored ? n : std::min(n, cap - idx);
   copy_bytes(dst, data + idx, first * sizeof(T));
   if (n > first) [[unlikely]]
-    copy_bytes(dst + first, data, (n - first) * sizeof(T));
+    std::memcpy(static_cast<void*>(dst + first), data, (n - first) * sizeof(T));
 }
 
 /// Shared state of an SPSC channel.
@@ -174,7 +175,7 @@ class alignas(kCacheLine) SpscProducer {
   }
   /// The free slots in one span (when !mirrored(): up to the wrap); fill, then commit(n).
   [[nodiscard]] std::span<T> writable_slice() noexcept RINGKIT_LIFETIMEBOUND {
-    if (free_cached() == 0 && core_ != nullptr) refresh();
+    if (core_ != nullptr && free_cached() != cap_) refresh();  // show all the free space
     const std::size_t free = free_cached();
     if (free == 0) return {};
     const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
@@ -329,9 +330,9 @@ class alignas(kCacheLine) SpscConsumer {
     return n;
   }
   /// The available elements in one span (when !mirrored(): up to the wrap); then advance(n).
-  /// Reloads the producer's counter only when the cached view is empty.
+  /// Always shows everything available (reloads the producer's counter unless full).
   [[nodiscard]] std::span<const T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
-    if (tail_cache_ == head_ && core_ != nullptr) refresh();
+    if (core_ != nullptr && avail_cached() != cap_) refresh();
     const std::size_t avail = avail_cached();
     if (avail == 0) return {};
     const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
@@ -714,7 +715,7 @@ class alignas(kCacheLine) MpscConsumer {
   }
   /// The committed elements in one span (when !mirrored(): up to the wrap); then advance(n).
   [[nodiscard]] std::span<const T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
-    if (commit_cache_ == head_ && core_ != nullptr) refresh();
+    if (core_ != nullptr && avail_cached() != cap_) refresh();  // show everything committed
     const std::size_t avail = avail_cached();
     if (avail == 0) return {};
     const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);

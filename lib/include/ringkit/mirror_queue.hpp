@@ -11,7 +11,8 @@
 //   for (const Msg& m : q) handle(m);
 //   (void)q.release(q.size());
 //
-// Capacity is rounded up to a power of two and to whole pages (capacity() says what it got).
+// Capacity is rounded up to a power of two, and to whole pages unless MirrorMode::never is asked
+// for (capacity() says what it got).
 // Fallback: when mirroring is refused (MirrorMode::automatic) or MirrorMode::never is asked for,
 // mirrored() is false and slices end at the wrap (reserve(n) fails when n free slots are not
 // contiguous; readable_slice() shows the part before the wrap). T: trivially copyable, with
