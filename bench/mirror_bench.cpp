@@ -10,8 +10,8 @@
 //   Reports bytes/s (of the stream) and items/s (frames).
 //     ringkit_mirror       MirrorByteRing: readable() is one span, decoded in place
 //     ringkit_two_segment  ByteRing: the frame split by the wrap is peek()ed into scratch first
-//     (both rings reload the writer's counter before readable(): see fresh_readable() in
-//     peers/ringkit.hpp; without it both stall with the buffer full of unseen frames)
+//     (readable() must show every committed byte, or a parser waiting for the rest of a frame
+//     stalls with the buffer full: the benchmark stops with "stalled" then; fixed in 2cbd098)
 //     beast_flat           boost::beast::flat_buffer (limit and reserve 64 KiB): prepare/commit,
 //                          data() decoded in place, consume; prepare() moves the tail to the front
 // BM_spsc_u64/<impl>/<capacity>, BM_spsc_64B/<impl>/<capacity>: a producer thread pinned to

@@ -72,20 +72,6 @@ static_assert(pump_buffer<RingkitPump>);
 
 // ---- frame buffers --------------------------------------------------------------------------
 
-/// reader.readable(), reloading the writer's counter first.
-///
-/// Workaround: readable() reloads the writer's counter only when its cached view is empty, so
-/// once a parser leaves an incomplete frame unconsumed it keeps seeing that stale view however
-/// much the writer has committed since (a parser that waits for the rest of the frame would
-/// wait forever). io_slices() always reloads the counter; a callback that takes nothing makes
-/// it a pure reload. Drop this once readable() reloads the counter on every call.
-template <byte_reader Reader>
-[[nodiscard]] auto fresh_readable(Reader& reader) noexcept {
-  (void)reader.io_slices(
-      [](std::span<iovec>, std::size_t) noexcept -> std::ptrdiff_t { return 0; });
-  return reader.readable();
-}
-
 class RingkitMirrorFrames {
  public:
   static constexpr std::string_view kName = "ringkit_mirror";
@@ -97,7 +83,7 @@ class RingkitMirrorFrames {
     return ring_.writer.write(src, n);
   }
   bool parse(FrameDecoder& decoder) noexcept {
-    const std::span<const std::byte> all = fresh_readable(ring_.reader);
+    const std::span<const std::byte> all = ring_.reader.readable();
     const std::size_t n = decoder.decode(all);
     return ring_.reader.consume(n) == Errc::ok && !decoder.failed();
   }
@@ -117,7 +103,7 @@ class RingkitTwoSegmentFrames {
     return ring_.writer.write(src, n);
   }
   bool parse(FrameDecoder& decoder) noexcept {
-    ConstSegments segs = fresh_readable(ring_.reader);
+    ConstSegments segs = ring_.reader.readable();
     for (;;) {
       // Whole frames inside the first segment: in place.
       const std::size_t first = segs.first().size();
