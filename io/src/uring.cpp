@@ -99,7 +99,9 @@ struct Uring::Impl {
   bool ring_ok = false;
   bool single_issuer = false;
   bool coop_taskrun = false;
+  bool defer_taskrun = false;
   bool sqpoll = false;
+  bool recv_poll_first = false;
   std::vector<OpState> ops;
   std::uint32_t free_head = kNoSlot;
   BusySet busy;
@@ -192,6 +194,7 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
     case detail::OpKind::readv:
     case detail::OpKind::writev:
     case detail::OpKind::sendmsg:
+    case detail::OpKind::recv:
       busy.erase(op.half);
       if (cqe.res > 0) {
         const auto n = static_cast<std::size_t>(cqe.res);
@@ -202,7 +205,8 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
           r.err = EIO;
         }
       } else if (cqe.res == 0) {
-        r.status = op.kind == detail::OpKind::readv ? IoStatus::eof : IoStatus::would_block;
+        const bool read = op.kind == detail::OpKind::readv || op.kind == detail::OpKind::recv;
+        r.status = read ? IoStatus::eof : IoStatus::would_block;
       } else {
         r.status = status_of(cqe.res, &r.err);
       }
@@ -253,11 +257,12 @@ Result<Uring> Uring::create(const UringOptions& options) {
   }
   unsigned optional = 0;
   if (options.single_issuer) optional |= IORING_SETUP_SINGLE_ISSUER;
+  if (options.single_issuer && options.defer_taskrun) optional |= IORING_SETUP_DEFER_TASKRUN;
   if (options.coop_taskrun) optional |= IORING_SETUP_COOP_TASKRUN;
   io_uring_params p{};
   int rc = 0;
   // Try with the optional flags, then drop them one by one (older kernels say EINVAL).
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
     p = io_uring_params{};
     p.flags = optional;
     if (options.sqpoll) {
@@ -269,7 +274,9 @@ Result<Uring> Uring::create(const UringOptions& options) {
     p.cq_entries = 2 * static_cast<unsigned>(max_ops) + options.entries;
     rc = io_uring_queue_init_params(options.entries, &impl->ring, &p);
     if (rc != -EINVAL || optional == 0) break;
-    if ((optional & IORING_SETUP_SINGLE_ISSUER) != 0) {
+    if ((optional & IORING_SETUP_DEFER_TASKRUN) != 0) {
+      optional &= ~IORING_SETUP_DEFER_TASKRUN;
+    } else if ((optional & IORING_SETUP_SINGLE_ISSUER) != 0) {
       optional &= ~IORING_SETUP_SINGLE_ISSUER;
     } else {
       optional &= ~IORING_SETUP_COOP_TASKRUN;
@@ -283,6 +290,8 @@ Result<Uring> Uring::create(const UringOptions& options) {
   impl->ring_ok = true;
   impl->single_issuer = (p.flags & IORING_SETUP_SINGLE_ISSUER) != 0;
   impl->coop_taskrun = (p.flags & IORING_SETUP_COOP_TASKRUN) != 0;
+  impl->defer_taskrun = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
+  impl->recv_poll_first = options.recv_poll_first;
   impl->sqpoll = (p.flags & IORING_SETUP_SQPOLL) != 0;
   impl->use_fixed = options.use_fixed_buffers;
   Uring u;
@@ -292,6 +301,7 @@ Result<Uring> Uring::create(const UringOptions& options) {
 
 bool Uring::has_single_issuer() const noexcept { return impl_ && impl_->single_issuer; }
 bool Uring::has_coop_taskrun() const noexcept { return impl_ && impl_->coop_taskrun; }
+bool Uring::has_defer_taskrun() const noexcept { return impl_ && impl_->defer_taskrun; }
 bool Uring::has_sqpoll() const noexcept { return impl_ && impl_->sqpoll; }
 std::size_t Uring::in_flight() const noexcept { return impl_ ? impl_->inflight : 0; }
 void Uring::stop() noexcept {
@@ -332,9 +342,10 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
   const int fixed = im.use_fixed && iovcnt == 1 && kind != detail::OpKind::sendmsg
                         ? im.fixed_index(iov[0].iov_base, iov[0].iov_len)
                         : -1;
+  bool positional = true;  // readv/writev/read_fixed/write_fixed take an offset
   if (fixed >= 0) {
     ++im.fixed_ops;
-    if (kind == detail::OpKind::readv) {
+    if (kind == detail::OpKind::readv || kind == detail::OpKind::recv) {
       io_uring_prep_read_fixed(s, fd, op.iov[0].iov_base, static_cast<unsigned>(op.iov[0].iov_len),
                                0, fixed);
     } else {
@@ -343,7 +354,15 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
     }
   } else if (kind == detail::OpKind::readv) {
     io_uring_prep_readv(s, fd, op.iov, op.iovcnt, 0);
+  } else if (kind == detail::OpKind::recv) {
+    positional = false;
+    io_uring_prep_recv(s, fd, op.iov[0].iov_base, op.iov[0].iov_len, 0);
+    if (im.recv_poll_first) s->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  } else if (kind == detail::OpKind::sendmsg && op.iovcnt == 1) {
+    positional = false;
+    io_uring_prep_send(s, fd, op.iov[0].iov_base, op.iov[0].iov_len, MSG_NOSIGNAL);
   } else if (kind == detail::OpKind::sendmsg) {
+    positional = false;
     op.msg = msghdr{};
     op.msg.msg_iov = op.iov;
     op.msg.msg_iovlen = op.iovcnt;
@@ -353,9 +372,9 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
     // process ignores it: send() is the socket variant.
     io_uring_prep_writev(s, fd, op.iov, op.iovcnt, 0);
   }
-  // Offset -1 ("current position") for files; sockets and pipes ignore it. (Not for sendmsg,
-  // whose prep rejects a non-zero addr2/off.)
-  if (kind != detail::OpKind::sendmsg) s->off = static_cast<__u64>(-1);
+  // Offset -1 ("current position") for files; sockets and pipes ignore it. (Not for
+  // send/sendmsg/recv, whose sqe->off is addr2: a non-zero value is rejected or misread.)
+  if (positional) s->off = static_cast<__u64>(-1);
   const std::uint64_t ud = Impl::user_data(i, op.gen);
   io_uring_sqe_set_data64(s, ud);
   return {Errc::ok, OpId{ud}};

@@ -1,11 +1,12 @@
 // ringkit/io/uring.hpp: an io_uring engine whose buffers are ring halves (liburing).
 //
-// Uring::create() sets up one io_uring (SINGLE_ISSUER and COOP_TASKRUN when the kernel has
-// them, SQPOLL on request; each falls back gracefully). Operations take ring halves directly:
-// readv(fd, writer) reads into the writer's free space (one iovec for a mirrored ring, up to
-// two otherwise) and commits exactly the bytes read on completion; writev(fd, reader) writes the
+// Uring::create() sets up one io_uring (COOP_TASKRUN when the kernel has it; SINGLE_ISSUER,
+// DEFER_TASKRUN and SQPOLL on request; each falls back gracefully). Operations take ring halves
+// directly: readv(fd, writer) reads into the writer's free space (one iovec for a mirrored ring, up
+// to two otherwise) and commits exactly the bytes read on completion; writev(fd, reader) writes the
 // reader's data and consumes what was written; recv/send do the same with one span (mirrored
-// rings). accept (multishot), connect, close, timeout and cancel complete the set.
+// rings, IORING_OP_RECV/SEND). accept (multishot), connect, close, timeout and cancel complete the
+// set.
 //
 //   auto ring = *ringkit::io::Uring::create();
 //   (void)ring.readv(sock, writer, [&](const ringkit::io::OpResult& r) {
@@ -62,6 +63,11 @@ struct UringOptions {
   /// Use READ_FIXED/WRITE_FIXED for single-iovec reads/writes that fall inside a buffer given
   /// to register_buffers() (a mirrored ring's whole double mapping, see fixed_buffer()).
   bool use_fixed_buffers = true;
+  /// IORING_SETUP_DEFER_TASKRUN when available (needs single_issuer; Linux 6.1): completions
+  /// are processed only inside run_once(), never by interrupting the thread elsewhere.
+  bool defer_taskrun = false;
+  /// recv() waits for readiness before its first attempt (IORING_RECVSEND_POLL_FIRST).
+  bool recv_poll_first = false;
 };
 
 /// The memory to register for a mirrored ring half (both views, 2 x capacity bytes), so every
@@ -181,6 +187,7 @@ enum class OpKind : std::uint8_t {
   readv,
   writev,
   sendmsg,
+  recv,
   accept,
   connect,
   close,
@@ -206,6 +213,7 @@ class Uring {
   /// Which optional setup flags the kernel accepted.
   [[nodiscard]] bool has_single_issuer() const noexcept;
   [[nodiscard]] bool has_coop_taskrun() const noexcept;
+  [[nodiscard]] bool has_defer_taskrun() const noexcept;
   [[nodiscard]] bool has_sqpoll() const noexcept;
 
   /// Reads from `fd` into the writer's free space (readv; one iovec when mirrored) and commits
@@ -229,18 +237,22 @@ class Uring {
     return submit_vectored(detail::OpKind::writev, fd, iov, n, &reader, &detail::consume_thunk<R>,
                            detail::OpHandler(std::forward<F>(f)));
   }
-  /// recv(2)-style read into one span: the whole free space of a mirrored ring (the part up
-  /// to the wrap otherwise). Same contract as readv().
+  /// Socket read (IORING_OP_RECV) into one span: the whole free space of a mirrored ring (the
+  /// part up to the wrap otherwise). Same contract as readv(); cheaper than readv on sockets
+  /// (no iovec import). With UringOptions::recv_poll_first the kernel waits for readiness
+  /// before trying (IORING_RECVSEND_POLL_FIRST): right for request/response traffic, where a
+  /// re-armed read almost never finds data already there.
   template <byte_writer W, class F>
   Submit recv(int fd, W& writer, F&& f) {
     iovec iov[2];
     const std::size_t n = writer.writable_segments().to_iovecs(std::span<iovec, 2>(iov));
     if (n == 0) return {Errc::ring_full, {}};
-    return submit_vectored(detail::OpKind::readv, fd, iov, 1, &writer, &detail::commit_thunk<W>,
+    return submit_vectored(detail::OpKind::recv, fd, iov, 1, &writer, &detail::commit_thunk<W>,
                            detail::OpHandler(std::forward<F>(f)));
   }
-  /// Socket write of all the reader's data (both segments) with sendmsg(MSG_NOSIGNAL): a peer
-  /// that is gone gives EPIPE, never SIGPIPE. Same contract as writev(); use it for sockets.
+  /// Socket write of all the reader's data with MSG_NOSIGNAL (IORING_OP_SEND for one segment,
+  /// SENDMSG for two): a peer that is gone gives EPIPE, never SIGPIPE. Same contract as
+  /// writev(); use it for sockets.
   template <byte_reader R, class F>
   Submit send(int fd, R& reader, F&& f) {
     iovec iov[2];
