@@ -6,6 +6,8 @@
 //   through one 64 KiB ring per connection:
 //     uring        Uring::readv -> Uring::writev on a MirrorByteRing (one iovec)
 //     uring_fixed  the same with the rings' double mappings registered (READ_FIXED/WRITE_FIXED)
+//     uring_recv   Uring::recv (poll-first) -> Uring::send on a ring created on the server
+//                  thread with SINGLE_ISSUER + DEFER_TASKRUN: what the proxy's workers use
 //     epoll        epoll_wait + io::read_some / io::send_some on the same rings (non-blocking)
 //   Target (issue): uring >= 1.1x epoll in messages/s at 64 connections x 4 KiB.
 //
@@ -48,7 +50,7 @@ namespace {
 
 constexpr std::size_t kRingBytes = 64 * 1024;
 
-enum class Impl { uring, uring_fixed, epoll };
+enum class Impl { uring, uring_fixed, uring_recv, epoll };
 
 struct Conn {
   UniqueFd fd;
@@ -89,7 +91,9 @@ class Server {
 
  private:
   void run_uring(std::atomic<bool>& stop, std::atomic<bool>& failed) {
-    auto u = io::Uring::create({.entries = 512});
+    const bool sock = impl_ == Impl::uring_recv;
+    auto u = io::Uring::create(
+        {.entries = 512, .single_issuer = sock, .defer_taskrun = sock, .recv_poll_first = sock});
     if (!u) {
       failed = true;
       return;
@@ -108,21 +112,26 @@ class Server {
     }
   }
   void arm(io::Uring& u, Conn& c, std::atomic<bool>& failed) {
+    const bool sock = impl_ == Impl::uring_recv;
     if (!c.reading && c.ring.writer.size_hint() < kRingBytes) {
-      c.reading =
-          u.readv(c.fd.get(), c.ring.writer, [this, &u, &c, &failed](const io::OpResult& r) {
-             c.reading = false;
-             if (!r.ok()) return;  // eof / error at shutdown
-             arm(u, c, failed);
-           }).errc == Errc::ok;
+      auto on_read = [this, &u, &c, &failed](const io::OpResult& r) {
+        c.reading = false;
+        if (!r.ok()) return;  // eof / error at shutdown
+        arm(u, c, failed);
+      };
+      c.reading = (sock ? u.recv(c.fd.get(), c.ring.writer, std::move(on_read))
+                        : u.readv(c.fd.get(), c.ring.writer, std::move(on_read)))
+                      .errc == Errc::ok;
     }
     if (!c.writing && c.ring.reader.size_hint() > 0) {
-      c.writing =
-          u.writev(c.fd.get(), c.ring.reader, [this, &u, &c, &failed](const io::OpResult& r) {
-             c.writing = false;
-             if (!r.ok()) return;
-             arm(u, c, failed);
-           }).errc == Errc::ok;
+      auto on_write = [this, &u, &c, &failed](const io::OpResult& r) {
+        c.writing = false;
+        if (!r.ok()) return;
+        arm(u, c, failed);
+      };
+      c.writing = (sock ? u.send(c.fd.get(), c.ring.reader, std::move(on_write))
+                        : u.writev(c.fd.get(), c.ring.reader, std::move(on_write)))
+                      .errc == Errc::ok;
     }
   }
   void run_epoll(std::atomic<bool>& stop, std::atomic<bool>& failed) {
@@ -262,8 +271,10 @@ void bm_echo(benchmark::State& state, Impl impl) {
 }
 
 void register_all() {
-  const std::pair<Impl, const char*> impls[] = {
-      {Impl::uring, "uring"}, {Impl::uring_fixed, "uring_fixed"}, {Impl::epoll, "epoll"}};
+  const std::pair<Impl, const char*> impls[] = {{Impl::uring, "uring"},
+                                                {Impl::uring_fixed, "uring_fixed"},
+                                                {Impl::uring_recv, "uring_recv"},
+                                                {Impl::epoll, "epoll"}};
   for (const auto& [impl, name] : impls) {
     const std::string base = std::string("BM_echo/") + name;
     benchmark::RegisterBenchmark(base.c_str(),
