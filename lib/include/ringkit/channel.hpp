@@ -95,13 +95,15 @@ struct SpscCore {
 template <class T>
 struct MpscCore {
   alignas(kCacheLine) std::atomic<std::uint64_t> reserve{0};  // producers CAS (C1)
-  alignas(kCacheLine) std::atomic<std::uint64_t> commit{0};   // producers store in order (R1)
+  alignas(kCacheLine) std::atomic<std::uint64_t> commit{0};   // producers advance in order (R1)
   alignas(kCacheLine) std::atomic<std::uint64_t> head{0};     // consumer stores (R2)
   alignas(kCacheLine) WaitSlot data_ready;                    // consumer sleeps here
   WaitSlot space_ready;                                       // producers sleep here (full)
-  WaitSlot commit_turn;                                       // producers wait for their turn
   alignas(kCacheLine) TypedStorage<T> storage;                // immutable after creation
-  std::atomic<std::uint32_t> producers{1};                    // live producer handles
+  // done[s & (capacity - 1)] == e: the reservation [s, e) is written but not yet committed
+  // (see MpscProducer's design note). Starts at the initial position: "nothing done".
+  std::unique_ptr<std::atomic<std::uint64_t>[]> done;
+  std::atomic<std::uint32_t> producers{1};  // live producer handles
   std::atomic<bool> consumer_open{true};
 };
 
@@ -466,12 +468,25 @@ template <ring_element T>
 /// reservation of n slots at counter r succeeds only if r + n - head <= capacity, so the
 /// cursor never laps the consumer and counters never wrap into ambiguity (the ABA of wrapped
 /// indices cannot happen). Each producer copies its elements into its slots (one memcpy, even
-/// across the wrap, when mirrored), then commits IN ORDER: it waits until the commit cursor
-/// equals r and stores r + n (R1), so the consumer always sees a gap-free prefix [head,
-/// commit). A batch (push_slice) is one reservation and one commit. A producer stalled between
-/// reserve and commit (preempted) holds up later committers only: they spin briefly, then
-/// sleep on the commit_turn futex until it commits (never an endless spin). head is cached
-/// per handle and reloaded (A2) only when the cached view says full.
+/// across the wrap, when mirrored), then commits IN ORDER: the commit cursor only ever moves
+/// from the start of a reservation to its end, so the consumer always sees a gap-free prefix
+/// [head, commit). A batch (push_slice) is one reservation and one commit.
+///
+/// Nobody waits for a slower producer. If commit == r the producer moves it to r + n (CAS);
+/// otherwise an earlier reservation is still being written, so it records "[r, r + n) done"
+/// in done[r & mask] and leaves: whoever moves commit to r later also moves it on over every
+/// reservation already marked done ("helping", as the LMAX Disruptor's availability buffer
+/// lets its consumer skip ahead). A producer stalled between reserve and commit (preempted)
+/// delays only the consumer's view of later elements, never another producer: waiting in
+/// turn would form a convoy when producers share a core (each would be preempted holding a
+/// reservation the other needs, one context switch per element). A mark is only read at the
+/// current commit value c and counts only if c < e <= c + capacity: an older mark in that
+/// slot ends at or before c, and a newer reservation there cannot exist while c is unread.
+/// The mark store and the commit load (and the commit CAS and the next mark load) form a
+/// store->load pair on two variables (Dekker), so those four accesses are seq_cst: otherwise a
+/// producer could mark just as the helper looked, each miss the other, and the element would
+/// never be committed. head is cached per handle and reloaded (A2) only when the cached view
+/// says full.
 template <ring_element T>
 class alignas(kCacheLine) MpscProducer {
  public:
@@ -619,17 +634,37 @@ class alignas(kCacheLine) MpscProducer {
     head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void commit_in_order(std::uint64_t r, std::size_t n) noexcept {
-    // (A5) acquire: the previous committer's elements must happen-before our (R1), so the
-    // consumer's (A1) covers them too. Pairs with (R1) of the producer before us.
-    if (core_->commit.load(std::memory_order_acquire) != r) [[unlikely]] {
-      (void)core_->commit_turn.wait(
-          [this, r] { return core_->commit.load(std::memory_order_acquire) == r; },  // (A5)
-          detail::Clock::time_point::max());
+    std::uint64_t c = r;
+    // (R1) publish [r, r + n) if it is our turn; seq_cst: the Dekker pair with (M1)/(M2) in
+    // the design note. Pairs (release) with (A1) in MpscConsumer::refresh().
+    if (!core_->commit.compare_exchange_strong(c, r + n, std::memory_order_seq_cst,
+                                               std::memory_order_seq_cst)) [[unlikely]] {
+      // Not our turn (c < r): leave a mark for whoever commits up to r. (M1) seq_cst store:
+      // releases our elements to the helper's (M2) and pairs with its commit CAS.
+      core_->done[r & (cap_ - 1)].store(r + n, std::memory_order_seq_cst);
+      // (M3) seq_cst: the helper may have committed up to r before our mark was visible.
+      c = core_->commit.load(std::memory_order_seq_cst);
+      if (!help_from(c)) return;  // someone else will see our mark
+    } else {
+      (void)help_from(r + n);
     }
-    // (R1) publish [r, r + n); pairs with (A1) in MpscConsumer::refresh() and (A5) above.
-    core_->commit.store(r + n, std::memory_order_release);
-    core_->commit_turn.notify();
     core_->data_ready.notify();
+  }
+  /// Moves commit over every reservation marked done starting at `c` (the value this thread
+  /// last saw or stored); true if it moved commit at least once.
+  bool help_from(std::uint64_t c) noexcept {
+    bool moved = false;
+    for (;;) {
+      // (M2) seq_cst: acquires the marked elements (pairs with M1); see the design note.
+      const std::uint64_t e = core_->done[c & (cap_ - 1)].load(std::memory_order_seq_cst);
+      if (e - c - 1 >= cap_) return moved;  // not c < e <= c + capacity: not done yet
+      // (R1) as above; a failed CAS means another helper moved it: continue from there.
+      if (core_->commit.compare_exchange_strong(c, e, std::memory_order_seq_cst,
+                                                std::memory_order_seq_cst)) {
+        c = e;
+        moved = true;
+      }
+    }
   }
   void take(MpscProducer& o) noexcept {
     owner_ = std::move(o.owner_);
@@ -825,7 +860,16 @@ template <ring_element T>
     return unexpected_errno(ENOMEM, "make_mpsc");
   }
   core->storage = std::move(*st);
-  // (X7) not shared yet.
+  const std::size_t cap = core->storage.capacity();
+  try {
+    core->done = std::make_unique<std::atomic<std::uint64_t>[]>(cap);
+  } catch (const std::bad_alloc&) {
+    return unexpected_errno(ENOMEM, "make_mpsc");
+  }
+  // (X7) not shared yet. A mark equal to the start position means "nothing done" everywhere.
+  for (std::size_t i = 0; i < cap; ++i) {
+    core->done[i].store(options.initial_position, std::memory_order_relaxed);
+  }
   core->reserve.store(options.initial_position, std::memory_order_relaxed);
   core->commit.store(options.initial_position, std::memory_order_relaxed);
   core->head.store(options.initial_position, std::memory_order_relaxed);
