@@ -51,7 +51,7 @@ class RingkitChannel {
   }
 
  private:
-  ByteRing ring_;  // writer and reader are each alignas(kCacheLine): no false sharing here
+  ByteRing ring_;  // writer and reader are each alignas(kFalseSharingRange): no false sharing here
 };
 
 class RingkitPump {
@@ -159,7 +159,7 @@ class RingkitSpsc {
   }
 
  private:
-  SpscChannel<T> ch_;  // producer and consumer are each alignas(kCacheLine)
+  SpscChannel<T> ch_;  // producer and consumer are each alignas(kFalseSharingRange)
 };
 
 template <ring_element T>

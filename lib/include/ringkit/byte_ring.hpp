@@ -66,10 +66,10 @@ using AlignedStorage = std::unique_ptr<std::byte, AlignedStorageDelete>;
 struct ByteRingCore {
   // Each counter has its own cache line: the writer stores tail, the reader stores head, and
   // each only loads the other's when its cached copy runs out.
-  alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // bytes ever written (+ start)
-  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // bytes ever consumed (+ start)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> tail{0};  // bytes ever written (+ start)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> head{0};  // bytes ever consumed (+ start)
   // Immutable after creation (own line, read-shared by both halves).
-  alignas(kCacheLine) std::byte* data = nullptr;
+  alignas(kFalseSharingRange) std::byte* data = nullptr;
   std::size_t capacity = 0;
   bool mirrored = false;   // data()[i] aliases data()[i + capacity]
   AlignedStorage storage;  // plain rings
@@ -96,7 +96,7 @@ struct RingAccess;
 // alignas: the cached head and the private tail are written on every call; keeping the writer
 // on its own cache line stops false sharing with a reader object placed next to it.
 template <bool Mirror>
-class alignas(kCacheLine) BasicByteWriter {
+class alignas(kFalseSharingRange) BasicByteWriter {
   friend struct RingAccess;
 
  public:
@@ -289,7 +289,7 @@ class alignas(kCacheLine) BasicByteWriter {
 /// default-constructed reader has capacity() == 0 and offers nothing. Single-owner.
 // alignas: see BasicByteWriter.
 template <bool Mirror>
-class alignas(kCacheLine) BasicByteReader {
+class alignas(kFalseSharingRange) BasicByteReader {
   friend struct RingAccess;
 
  public:

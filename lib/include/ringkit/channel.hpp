@@ -81,12 +81,12 @@ void copy_out(const T* data, std::size_t cap, bool mirrored, std::uint64_t pos, 
 /// Shared state of an SPSC channel.
 template <class T>
 struct SpscCore {
-  alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // producer stores (R1)
-  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // consumer stores (R2)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> tail{0};  // producer stores (R1)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> head{0};  // consumer stores (R2)
   // Read on every publish, written only around sleeps: a read-mostly line of its own.
-  alignas(kCacheLine) WaitSlot data_ready;      // consumer sleeps here
-  WaitSlot space_ready;                         // producer sleeps here
-  alignas(kCacheLine) TypedStorage<T> storage;  // immutable after creation
+  alignas(kFalseSharingRange) WaitSlot data_ready;      // consumer sleeps here
+  WaitSlot space_ready;                                 // producer sleeps here
+  alignas(kFalseSharingRange) TypedStorage<T> storage;  // immutable after creation
   std::atomic<bool> producer_open{true};
   std::atomic<bool> consumer_open{true};
 };
@@ -94,12 +94,13 @@ struct SpscCore {
 /// Shared state of an MPSC channel.
 template <class T>
 struct MpscCore {
-  alignas(kCacheLine) std::atomic<std::uint64_t> reserve{0};  // producers CAS (C1)
-  alignas(kCacheLine) std::atomic<std::uint64_t> commit{0};   // producers advance in order (R1)
-  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};     // consumer stores (R2)
-  alignas(kCacheLine) WaitSlot data_ready;                    // consumer sleeps here
-  WaitSlot space_ready;                                       // producers sleep here (full)
-  alignas(kCacheLine) TypedStorage<T> storage;                // immutable after creation
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> reserve{0};  // producers CAS (C1)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> commit{
+      0};  // producers advance in order (R1)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> head{0};  // consumer stores (R2)
+  alignas(kFalseSharingRange) WaitSlot data_ready;                 // consumer sleeps here
+  WaitSlot space_ready;                                            // producers sleep here (full)
+  alignas(kFalseSharingRange) TypedStorage<T> storage;             // immutable after creation
   // done[s & (capacity - 1)] == e: the reservation [s, e) is written but not yet committed
   // (see MpscProducer's design note). Starts at the initial position: "nothing done".
   std::unique_ptr<std::atomic<std::uint64_t>[]> done;
@@ -117,7 +118,7 @@ struct MpscCore {
 // alignas: the private tail and cached head are written on every push (no false sharing with
 // the consumer object if both halves sit side by side).
 template <ring_element T>
-class alignas(kCacheLine) SpscProducer {
+class alignas(kFalseSharingRange) SpscProducer {
  public:
   SpscProducer() noexcept = default;
   explicit SpscProducer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
@@ -267,7 +268,7 @@ class alignas(kCacheLine) SpscProducer {
 
 /// The receiving half of an SPSC channel. Move-only, single-owner.
 template <ring_element T>
-class alignas(kCacheLine) SpscConsumer {
+class alignas(kFalseSharingRange) SpscConsumer {
  public:
   SpscConsumer() noexcept = default;
   explicit SpscConsumer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
@@ -488,7 +489,7 @@ template <ring_element T>
 /// never be committed. head is cached per handle and reloaded (A2) only when the cached view
 /// says full.
 template <ring_element T>
-class alignas(kCacheLine) MpscProducer {
+class alignas(kFalseSharingRange) MpscProducer {
  public:
   MpscProducer() noexcept = default;
   explicit MpscProducer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
@@ -685,7 +686,7 @@ class alignas(kCacheLine) MpscProducer {
 
 /// The receiving half of an MPSC channel. Move-only, single-owner.
 template <ring_element T>
-class alignas(kCacheLine) MpscConsumer {
+class alignas(kFalseSharingRange) MpscConsumer {
  public:
   MpscConsumer() noexcept = default;
   explicit MpscConsumer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
