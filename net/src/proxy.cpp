@@ -1,6 +1,8 @@
 // Proxy: option checks, listeners (SO_REUSEPORT, one per worker), worker threads, stop/drain.
 #include <cerrno>
 #include <chrono>
+#include <future>
+#include <vector>
 
 #include <arpa/inet.h>
 
@@ -78,9 +80,26 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
     if (!w) return unexpected(w.error(), w.context());
     p->workers_.push_back(std::move(*w));
   }
-  for (auto& w : p->workers_) {
-    detail::ProxyWorker* raw = w.get();
-    p->threads_.emplace_back([raw] { raw->run(); });
+  // Each worker initialises on its own thread; start() returns once every worker is ready to
+  // accept (or reports the first failure), so no connection waits for a worker still setting up.
+  std::vector<std::promise<Result<void>>> ready(p->workers_.size());
+  for (std::size_t i = 0; i < p->workers_.size(); ++i) {
+    detail::ProxyWorker* raw = p->workers_[i].get();
+    p->threads_.emplace_back([raw, done = &ready[i]] {
+      Result<void> r = raw->init_on_thread();
+      const bool ok = r.has_value();
+      done->set_value(std::move(r));  // `done` is not touched after this
+      if (ok) raw->run();
+    });
+  }
+  Result<void> failed{};
+  for (auto& r : ready) {
+    Result<void> v = r.get_future().get();
+    if (!v && failed) failed = std::move(v);
+  }
+  if (!failed) {
+    p->stop(std::chrono::milliseconds(0));  // the ready workers see `stopping` and return
+    return unexpected(failed.error(), failed.context());
   }
   return p;
 }

@@ -22,11 +22,9 @@ using io::OpResult;
 
 class UringWorker;
 
-// Engine options: kAnyThreadRing is created by Proxy::start() (so that an unusable io_uring is
-// reported there); each worker then tries kThreadRing on its own thread. A proxy's re-armed
-// read almost never finds data already there (the peer answers later), so recv polls first.
-constexpr io::UringOptions kAnyThreadRing{
-    .entries = 1024, .max_ops = 16384, .recv_poll_first = true};
+// Engine options, for a ring made and run on its worker's thread (init_on_thread()). A proxy's
+// re-armed read almost never finds data already there (the peer answers later), so recv polls
+// first.
 constexpr io::UringOptions kThreadRing{.entries = 1024,
                                        .single_issuer = true,
                                        .max_ops = 16384,
@@ -62,18 +60,23 @@ struct Session {
 
 class UringWorker final : public ProxyWorker {
  public:
-  UringWorker(WorkerSetup setup, io::Uring ring)
+  explicit UringWorker(WorkerSetup setup)
       : sh_(std::move(setup.shared)),
         sessions_(),
         lis_(std::move(setup.listener)),
-        upstream_(setup.upstream),
-        ring_(std::move(ring)) {}
+        upstream_(setup.upstream) {}
+
+  Result<void> init_on_thread() override {
+    // Made on this thread: a single-issuer ring with deferred task work is cheaper per
+    // completion (no task-work interrupts, fewer atomics in the kernel). If the kernel refuses
+    // those flags create() drops them; if io_uring itself is unusable, this is the error.
+    auto ring = io::Uring::create(kThreadRing);
+    if (!ring) return unexpected(ring.error(), ring.context());
+    ring_ = std::move(*ring);
+    return {};
+  }
 
   void run() override {
-    // The ring from make_uring_worker() works on any thread; on this thread a single-issuer
-    // ring with deferred task work is cheaper per completion (no task-work interrupts, fewer
-    // atomics in the kernel). Keep the first one if the kernel refuses.
-    if (auto own = io::Uring::create(kThreadRing)) ring_ = std::move(*own);
     arm_accept();
     arm_tick();
     for (;;) {
@@ -117,8 +120,9 @@ class UringWorker final : public ProxyWorker {
       UniqueFd fd(r.fd);
       ProxyStats& st = sh_->stats;
       st.accepted.fetch_add(1, std::memory_order_relaxed);
-      if (st.active.load(std::memory_order_relaxed) >= sh_->options.max_conns ||
-          sh_->stopping.load(std::memory_order_relaxed)) {
+      // A connection the kernel completed before the listener closed is served (drained)
+      // like the others, even if stop() came first: only max_conns rejects.
+      if (st.active.load(std::memory_order_relaxed) >= sh_->options.max_conns) {
         st.rejected.fetch_add(1, std::memory_order_relaxed);
       } else {
         open_session(std::move(fd));
@@ -308,10 +312,7 @@ void UringWorker::maybe_finish(Session& s) {
 }  // namespace
 
 Result<std::unique_ptr<ProxyWorker>> make_uring_worker(WorkerSetup setup) {
-  auto ring = io::Uring::create(kAnyThreadRing);
-  if (!ring) return unexpected(ring.error(), ring.context());
-  return std::unique_ptr<ProxyWorker>(
-      std::make_unique<UringWorker>(std::move(setup), std::move(*ring)));
+  return std::unique_ptr<ProxyWorker>(std::make_unique<UringWorker>(std::move(setup)));
 }
 
 }  // namespace ringkit::net::detail

@@ -83,6 +83,9 @@ class ProxyWorker {
   ProxyWorker(ProxyWorker&&) = delete;
   ProxyWorker& operator=(ProxyWorker&&) = delete;
   virtual ~ProxyWorker() = default;
+  /// Sets up what must be made on the worker's own thread (e.g. a single-issuer io_uring).
+  /// Called on that thread before run(); Proxy::start() waits for it and reports its error.
+  [[nodiscard]] virtual Result<void> init_on_thread() { return {}; }
   /// Runs until `stopping` is set and every connection has closed (or `drain_deadline`).
   virtual void run() = 0;
 };
