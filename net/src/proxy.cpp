@@ -88,14 +88,14 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
     p->threads_.emplace_back([raw, done = &ready[i]] {
       Result<void> r = raw->init_on_thread();
       const bool ok = r.has_value();
-      done->set_value(std::move(r));  // `done` is not touched after this
+      done->set_value(r);  // `done` is not touched after this
       if (ok) raw->run();
     });
   }
   Result<void> failed{};
   for (auto& r : ready) {
     Result<void> v = r.get_future().get();
-    if (!v && failed) failed = std::move(v);
+    if (!v && failed) failed = v;
   }
   if (!failed) {
     p->stop(std::chrono::milliseconds(0));  // the ready workers see `stopping` and return
