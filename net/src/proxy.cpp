@@ -82,19 +82,24 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   }
   // Each worker initialises on its own thread; start() returns once every worker is ready to
   // accept (or reports the first failure), so no connection waits for a worker still setting up.
-  std::vector<std::promise<Result<void>>> ready(p->workers_.size());
-  for (std::size_t i = 0; i < p->workers_.size(); ++i) {
-    detail::ProxyWorker* raw = p->workers_[i].get();
-    p->threads_.emplace_back([raw, done = &ready[i]] {
+  // Each thread owns its promise (so nothing it touches goes away under it); start() keeps the
+  // futures.
+  std::vector<std::future<Result<void>>> ready;
+  ready.reserve(p->workers_.size());
+  for (auto& w : p->workers_) {
+    detail::ProxyWorker* raw = w.get();
+    std::promise<Result<void>> done;
+    ready.push_back(done.get_future());
+    p->threads_.emplace_back([raw, done = std::move(done)]() mutable {
       Result<void> r = raw->init_on_thread();
       const bool ok = r.has_value();
-      done->set_value(r);  // `done` is not touched after this
+      done.set_value(r);
       if (ok) raw->run();
     });
   }
   Result<void> failed{};
   for (auto& r : ready) {
-    Result<void> v = r.get_future().get();
+    Result<void> v = r.get();
     if (!v && failed) failed = v;
   }
   if (!failed) {
