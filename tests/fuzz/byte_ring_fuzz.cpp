@@ -34,6 +34,7 @@
 #include <ringkit/mirror_ring.hpp>
 #include <ringkit/segments.hpp>
 
+#include "support/fuzz_input.hpp"
 #include "support/pattern.hpp"
 
 #define RINGKIT_FUZZ_CHECK(cond)                                                              \
@@ -52,22 +53,7 @@ using ringkit::MutableSegments;
 using ringkit::segments_of;
 using ringkit::SliceResult;
 
-/// Reads the input front to back; past the end every byte is 0.
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  [[nodiscard]] bool done() const { return pos_ >= size_; }
-  std::uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
-  std::uint16_t u16() {
-    const std::uint16_t lo = u8();
-    return static_cast<std::uint16_t>(lo | (u8() << 8));
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
+using Input = ringkit_test::FuzzInput;
 
 template <class Ring>
 class Differential {
@@ -454,7 +440,7 @@ template <class Ring>
 void run(Ring& ring, Input& in, std::size_t cap, std::uint64_t start, std::uint64_t seed,
          bool views_end_at_wrap) {
   Differential<Ring> d(ring, cap, start, seed, ring.writer.mirrored(), views_end_at_wrap);
-  for (int ops = 0; ops < 4096 && !in.done(); ++ops) d.step(in);
+  for (int ops = 0; ops < 4096 && in.more(); ++ops) d.step(in);
   d.finish();
 }
 

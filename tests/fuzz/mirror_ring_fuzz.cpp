@@ -26,6 +26,8 @@
 #include <ringkit/mirror.hpp>
 #include <ringkit/segments.hpp>
 
+#include "support/fuzz_input.hpp"
+
 namespace {
 
 #define FUZZ_CHECK(cond)           \
@@ -36,21 +38,7 @@ namespace {
 using ringkit::Errc;
 using ringkit::MirrorMode;
 
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  [[nodiscard]] bool more() const { return pos_ < size_; }
-  std::uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
-  std::uint16_t u16() {
-    const std::uint16_t lo = u8();
-    return static_cast<std::uint16_t>(lo | (u8() << 8));
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
+using Input = ringkit_test::FuzzInput;
 
 /// The byte stream written into the ring: byte k of everything ever generated.
 class Source {
