@@ -43,6 +43,24 @@ const char* describe(Errc e) noexcept {
       return "not supported on this platform or kernel";
     case Errc::busy:
       return "an operation on this ring half is already in flight";
+    case Errc::pool_exhausted:
+      return "every slot of the size class is in use; retry after a release";
+    case Errc::too_large:
+      return "larger than the largest size class and the heap fallback is disabled";
+    case Errc::stale_handle:
+      return "stale handle: its slot was released or recycled";
+    case Errc::refcount_overflow:
+      return "reference count would overflow";
+    case Errc::head_in_use:
+      return "the ring allocator's head region is in use; retry after releases";
+    case Errc::never_fits:
+      return "larger than the ring allocator's store can ever provide; do not retry";
+    case Errc::allocator_busy:
+      return "an extendable buffer is open on this ring allocator";
+    case Errc::closed:
+      return "the other side is closed";
+    case Errc::timed_out:
+      return "timed out";
   }
   return "unknown ringkit error";
 }

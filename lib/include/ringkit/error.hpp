@@ -29,6 +29,16 @@ enum class Errc : std::uint8_t {
   not_page_multiple,  ///< a size must be a multiple of the page size
   unsupported,        ///< the platform or kernel lacks a required feature
   busy,               ///< an operation on this ring half is already in flight
+  // Message storage (event pools, ring allocator, broadcast ring).
+  pool_exhausted,     ///< every slot of the size class is in use (retry after a release)
+  too_large,          ///< larger than the largest size class and the heap fallback is off
+  stale_handle,       ///< a token or weak handle whose slot was released or recycled
+  refcount_overflow,  ///< one more reference would overflow the 32-bit refcount
+  head_in_use,        ///< the ring allocator's head region is still in use (retry after releases)
+  never_fits,         ///< larger than the ring allocator's store can ever give (do not retry)
+  allocator_busy,     ///< an extendable buffer is open on this ring allocator
+  closed,             ///< the other side is gone (closed or destroyed)
+  timed_out,          ///< the wait's deadline passed first
 };
 
 /// True when `e` is Errc::ok.

@@ -1365,7 +1365,16 @@ constexpr Errc kAllErrc[] = {Errc::ok,
                              Errc::invalid_argument,
                              Errc::not_page_multiple,
                              Errc::unsupported,
-                             Errc::busy};
+                             Errc::busy,
+                             Errc::pool_exhausted,
+                             Errc::too_large,
+                             Errc::stale_handle,
+                             Errc::refcount_overflow,
+                             Errc::head_in_use,
+                             Errc::never_fits,
+                             Errc::allocator_busy,
+                             Errc::closed,
+                             Errc::timed_out};
 
 TEST(Errc, ConvertsToErrorCodeInTheRingkitCategory) {
   for (const Errc e : kAllErrc) {
