@@ -1,4 +1,4 @@
-// bench/asio_bench.cpp: ringkit's Asio adapter (DESIGN §3.6) against Asio's and Beast's buffers.
+// bench/asio_bench.cpp: ringkit's Asio adapter against Asio's and Beast's buffers.
 //
 // BM_asio_echo/<impl>/<message bytes>: a line echo over loopback TCP (127.0.0.1, ephemeral port)
 //   in one process. The server is one session on an io_context run by a thread pinned to CPU 1:

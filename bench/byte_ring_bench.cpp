@@ -1,4 +1,4 @@
-// bench/byte_ring_bench.cpp: the split-halves byte ring (DESIGN §3.1) against its real peers.
+// bench/byte_ring_bench.cpp: the split-halves byte ring against its real peers.
 //
 // BM_bytes_spsc/<impl>/<record bytes>: a producer thread pinned to CPU 0 streams records of
 //   8, 64, 512 B or chunks of 4 KiB, 64 KiB through a 64 KiB channel to the benchmark thread,

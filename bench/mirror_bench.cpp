@@ -1,4 +1,4 @@
-// bench/mirror_bench.cpp: the mirrored rings and channels (DESIGN §3.2) against their real peers.
+// bench/mirror_bench.cpp: the mirrored rings and channels against their real peers.
 //
 // BM_framed_parse/<impl>/<max payload>: length-prefixed frames (support/frames.hpp: 4-byte LE
 //   length, payload 200 B .. 2 KiB or 200 B .. 16 KiB, seeded, 4 MiB pre-generated and replayed)

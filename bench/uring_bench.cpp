@@ -1,4 +1,4 @@
-// bench/uring_bench.cpp: the io_uring engine (DESIGN §3.5) against epoll + read_some/write_some.
+// bench/uring_bench.cpp: the io_uring engine against epoll + read_some/write_some.
 //
 // BM_echo/<impl>/<conns>/<msg bytes>: loopback TCP echo. The benchmark thread (CPU 0) is the
 //   client: it keeps one message in flight on each of <conns> connections (depth 1), verifies

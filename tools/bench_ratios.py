@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Pair ringkit with its peers in a Google Benchmark JSON report and print the ratios.
 
-Benchmarks are named BM_<op>/<impl>/<args> (STYLE rule 19), e.g. BM_bytes_spsc/ringkit/8 and
+Benchmarks are named BM_<op>/<impl>/<args> (docs/conventions.md rule 19), e.g. BM_bytes_spsc/ringkit/8 and
 BM_bytes_spsc/boost_spsc/8. Suffixes that Google Benchmark appends (/real_time, /process_time,
 /manual_time, /threads:N, /min_time:..., /iterations:..., /repeats:...) are ignored. For every
 (op, args) the base implementation (ringkit) is paired with each other implementation and the

@@ -27,10 +27,9 @@
 #include <ringkit/byte_ring.hpp>
 #include <ringkit/io/vectored.hpp>
 #include <ringkit/unique_fd.hpp>
+#include <ringkit/version.hpp>
 
 namespace {
-
-constexpr std::string_view kVersion = "ringkit-demo 0.1.0";
 
 struct Options {
   std::uint64_t bytes = 2ULL << 30;  // 2 GiB generated
@@ -175,7 +174,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      std::printf("%.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
+      std::printf("ringkit-demo %s\n", ringkit::kVersionString);
       return 0;
     } else if (a == "--bytes") {
       if (!parse_size(value(a), v) || v == 0) {

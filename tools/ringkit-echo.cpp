@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <ringkit/net/echo.hpp>
+#include <ringkit/version.hpp>
 
 #include "cli.hpp"
 
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
       usage();
       return 0;
     } else if (n == "--version") {
-      std::printf("ringkit-echo 0.1.0\n");
+      std::printf("ringkit-echo %s\n", ringkit::kVersionString);
       return 0;
     } else if (n == "--listen") {
       const auto e = a.endpoint_value();

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <ringkit/unique_fd.hpp>
+#include <ringkit/version.hpp>
 
 #include "cli.hpp"
 
@@ -268,7 +269,7 @@ int main(int argc, char** argv) {
       usage();
       return 0;
     } else if (n == "--version") {
-      std::printf("ringkit-load 0.1.0\n");
+      std::printf("ringkit-load %s\n", ringkit::kVersionString);
       return 0;
     } else if (n == "--target") {
       o.target = a.endpoint_value();

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <ringkit/net/proxy.hpp>
+#include <ringkit/version.hpp>
 
 #include "cli.hpp"
 
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
       usage();
       return 0;
     } else if (n == "--version") {
-      std::printf("ringkit-proxy 0.1.0\n");
+      std::printf("ringkit-proxy %s\n", ringkit::kVersionString);
       return 0;
     } else if (n == "--listen") {
       const auto e = a.endpoint_value();

@@ -1,4 +1,4 @@
-// Differential fuzzer for the byte ring (STYLE rule 18): decodes the input into operations and
+// Differential fuzzer for the byte ring (docs/conventions.md rule 18): decodes the input into operations and
 // applies each to a ringkit byte ring and to a std::deque<std::byte> oracle, comparing results,
 // counters and contents after every step; any difference is __builtin_trap().
 //

@@ -1,5 +1,5 @@
 // Differential fuzzer of the mirrored byte ring (ringkit/mirror_ring.hpp) against a
-// std::deque<std::byte> oracle (STYLE rule 18).
+// std::deque<std::byte> oracle (docs/conventions.md rule 18).
 //
 // Input: byte 0 picks the capacity (bit 0: 4096 or 8192) and the mode (bit 1: automatic or
 // never); byte 1 puts the initial position near 2^64 (0: start at 0). Then 5-byte operations:

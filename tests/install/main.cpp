@@ -1,4 +1,5 @@
-// Built against an installed ringkit through find_package(ringkit): proves the export works.
+// Built against an installed ringkit through find_package(ringkit) and through pkg-config:
+// proves the export, the .pc file and the generated version header work.
 #include <cstdio>
 #include <cstring>
 
@@ -7,6 +8,7 @@
 #include <ringkit/byte_ring.hpp>
 #include <ringkit/io/vectored.hpp>
 #include <ringkit/net/tcp.hpp>
+#include <ringkit/version.hpp>
 
 int main() {
   auto ring = ringkit::make_byte_ring(4096);
@@ -21,6 +23,6 @@ int main() {
   ::close(fds[0]);
   ::close(fds[1]);
   if (!r.ok() || n != sizeof msg || std::memcmp(out, msg, sizeof msg) != 0) return 4;
-  std::puts("consumer ok");
+  std::printf("consumer ok ringkit %s\n", ringkit::kVersionString);
   return 0;
 }

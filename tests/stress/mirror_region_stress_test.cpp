@@ -2,8 +2,8 @@
 // regions in total, each of a random size (1..32 pages, some with MAP_POPULATE); every region is
 // written through one view and checked through the other (both ways and across the seam), some
 // are handed to another thread before being checked and destroyed. Afterwards no descriptor and
-// no memfd mapping may be left. memfds have no shared names, so concurrent creators never collide
-// (DESIGN 3.2). Bounded by counts; no timing assertions.
+// no memfd mapping may be left. memfds have no shared names, so concurrent creators never collide.
+// Bounded by counts; no timing assertions.
 #include <ringkit/mirror.hpp>  // first: the header is self-contained
 
 // The rest, grouped.

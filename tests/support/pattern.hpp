@@ -1,5 +1,5 @@
 // Test support: a seeded pseudo-random byte stream with random access, so a consumer can
-// regenerate and check every byte it receives (STYLE rule 17).
+// regenerate and check every byte it receives (docs/conventions.md rule 17).
 //
 // Byte `offset` of stream `seed` is byte (offset % 8) of a 64-bit hash of (seed, offset / 8):
 // any chunk of the stream can be produced or checked without generating what came before it, and
