@@ -23,7 +23,7 @@
 //     moodycamel_rwq  moodycamel::ReaderWriterQueue<T>(N): try_enqueue / try_dequeue
 // BM_spsc_batch32/<impl>/<capacity>: the same with batches of 32 u64: the producer pushes each
 //   batch with as few bulk calls as fit; one iteration is one batch of 32 taken by the consumer.
-//     ringkit     push_slice / readable_slice() + advance() (checked in place)
+//     ringkit     push_slice / readable() + consume() (checked in place)
 //     boost_spsc  bulk push(const T*, n) / pop(T*, n) (copied out into a 32-element array)
 // BM_mpsc/<impl>/<producers>: 1 or 2 producer threads push u64 values (producer id << 56 |
 //   sequence) with try_push; the benchmark thread pops with try_pop and checks that every

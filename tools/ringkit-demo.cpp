@@ -305,7 +305,7 @@ int main(int argc, char** argv) {
   std::thread consumer([&, reader = std::move(ring->reader)]() mutable {
     Backoff backoff;
     for (;;) {
-      const bool writer_gone = !reader.writer_alive();
+      const bool writer_gone = !reader.peer_alive();
       const auto segs = reader.readable().count();
       const auto r = ringkit::io::write_some(b_wr.get(), reader);
       if (r.status == ringkit::io::IoStatus::ok) {

@@ -16,7 +16,7 @@
 //                                                   scratch buffer (header first, in case the
 //                                                   header itself is split) and decoded there.
 // Queues: RingkitSpsc<T> (element_queue, batch_queue) is make_spsc<T>: try_push/try_pop,
-// push_slice, and readable_slice() + advance() for batches (decoded in place, no copy out).
+// push_slice, and readable() + consume() for batches (decoded in place, no copy out).
 // RingkitMpsc<T> (mpsc_queue) is make_mpsc<T>: one copied MpscProducer handle per producer
 // thread, try_push / try_pop.
 #pragma once
@@ -151,11 +151,11 @@ class RingkitSpsc {
   std::size_t push_batch(std::span<const T> src) noexcept { return ch_.producer.push_slice(src); }
   template <class F>
   std::size_t consume_batch(std::span<T> scratch, F&& f) {
-    const std::span<const T> all = ch_.consumer.readable_slice();
+    const std::span<const T> all = ch_.consumer.readable();
     const std::size_t n = std::min(all.size(), scratch.size());
     if (n == 0) return 0;
     f(all.first(n));
-    return ch_.consumer.advance(n) == Errc::ok ? n : 0;
+    return ch_.consumer.consume(n) == Errc::ok ? n : 0;
   }
 
  private:

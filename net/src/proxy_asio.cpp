@@ -123,7 +123,7 @@ class AsioWorker final : public ProxyWorker {
 
   void open_session(tcp::socket sock) {
     const ProxyOptions& o = sh_->options;
-    const MirrorRingOptions ro{.mode = o.mirrored ? MirrorMode::automatic : MirrorMode::never};
+    const RingOptions ro{.mode = o.mirrored ? MirrorMode::automatic : MirrorMode::never};
     auto up = make_mirror_byte_ring(o.ring_size, ro);
     auto down = make_mirror_byte_ring(o.ring_size, ro);
     if (!up || !down) {

@@ -169,7 +169,7 @@ class UringWorker final : public ProxyWorker {
 
 void UringWorker::open_session(UniqueFd client) {
   const ProxyOptions& o = sh_->options;
-  const MirrorRingOptions ro{.mode = o.mirrored ? MirrorMode::automatic : MirrorMode::never};
+  const RingOptions ro{.mode = o.mirrored ? MirrorMode::automatic : MirrorMode::never};
   auto up = make_mirror_byte_ring(o.ring_size, ro);
   auto down = make_mirror_byte_ring(o.ring_size, ro);
   UniqueFd upstream(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));

@@ -407,20 +407,20 @@ class Differential {
       RINGKIT_FUZZ_CHECK(w.position() == wpos_);
       RINGKIT_FUZZ_CHECK(w.size_hint() == oracle_.size());
       RINGKIT_FUZZ_CHECK(w.mirrored() == mirrored_);
-      RINGKIT_FUZZ_CHECK(w.reader_alive() == reader_open_);
+      RINGKIT_FUZZ_CHECK(w.peer_alive() == reader_open_);
     } else {
       RINGKIT_FUZZ_CHECK(!w.valid() && w.capacity() == 0 && w.position() == 0);
-      RINGKIT_FUZZ_CHECK(w.size_hint() == 0 && !w.reader_alive());
+      RINGKIT_FUZZ_CHECK(w.size_hint() == 0 && !w.peer_alive());
     }
     if (reader_open_) {
       RINGKIT_FUZZ_CHECK(r.valid() && r.capacity() == cap_);
       RINGKIT_FUZZ_CHECK(r.position() == rpos_);
       RINGKIT_FUZZ_CHECK(r.size_hint() == oracle_.size());
       RINGKIT_FUZZ_CHECK(r.mirrored() == mirrored_);
-      RINGKIT_FUZZ_CHECK(r.writer_alive() == writer_open_);
+      RINGKIT_FUZZ_CHECK(r.peer_alive() == writer_open_);
     } else {
       RINGKIT_FUZZ_CHECK(!r.valid() && r.capacity() == 0 && r.position() == 0);
-      RINGKIT_FUZZ_CHECK(r.size_hint() == 0 && !r.writer_alive());
+      RINGKIT_FUZZ_CHECK(r.size_hint() == 0 && !r.peer_alive());
     }
   }
 

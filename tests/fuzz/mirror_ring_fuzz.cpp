@@ -280,7 +280,7 @@ void compare(State& s) {
   FUZZ_CHECK(s.r.position() == s.rpos);
   FUZZ_CHECK(s.w.size_hint() == s.size());
   FUZZ_CHECK(s.r.size_hint() == s.size());
-  FUZZ_CHECK(s.w.reader_alive() && s.r.writer_alive());
+  FUZZ_CHECK(s.w.peer_alive() && s.r.peer_alive());
   const std::size_t got = s.r.peek(s.scratch);
   FUZZ_CHECK(got == s.size());
   FUZZ_CHECK(std::equal(s.scratch.begin(), s.scratch.begin() + static_cast<std::ptrdiff_t>(got),
@@ -300,7 +300,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       near == 0 ? 0 : std::uint64_t{0} - (std::uint64_t{near} * 97 + (cfg >> 2));
 
   auto ring = ringkit::make_mirror_byte_ring(
-      cap, ringkit::MirrorRingOptions{.mode = mode, .initial_position = start});
+      cap, ringkit::RingOptions{.mode = mode, .initial_position = start});
   FUZZ_CHECK(ring.has_value());
   State s;
   s.w = std::move(ring->writer);

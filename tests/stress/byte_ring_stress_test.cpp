@@ -177,7 +177,7 @@ void produce(Writer& w, const StressConfig& cfg, StressReport& rep) {
     }
     written += did;
     if (did == 0) {
-      if (!w.reader_alive()) break;  // the consumer gave up (mismatch)
+      if (!w.peer_alive()) break;  // the consumer gave up (mismatch)
       ++rep.full_waits;
       std::this_thread::yield();
     }
@@ -198,7 +198,7 @@ void consume(Reader& r, const StressConfig& cfg, StressReport& rep) {
     ++rep.consumer_calls[static_cast<int>(api)];
     // Read the end-of-stream flag before looking at the data: once the writer is gone and the
     // ring is then empty, nothing more can come.
-    const bool writer_gone = !r.writer_alive();
+    const bool writer_gone = !r.peer_alive();
     std::size_t did = 0;
     std::optional<std::uint64_t> bad;
     switch (api) {
@@ -359,7 +359,7 @@ void run_pump(std::size_t capacity, std::uint64_t volume, std::uint64_t seed) {
       if (res.status == IoStatus::ok) {
         got += res.bytes;
       } else if (res.status == IoStatus::ring_full) {
-        if (!w.reader_alive()) break;
+        if (!w.peer_alive()) break;
         std::this_thread::yield();
       } else if (res.status == IoStatus::eof) {
         break;
@@ -377,7 +377,7 @@ void run_pump(std::size_t capacity, std::uint64_t volume, std::uint64_t seed) {
   std::thread pump_out([&] {
     std::uint64_t put = 0;
     for (;;) {
-      const bool writer_gone = !r.writer_alive();
+      const bool writer_gone = !r.peer_alive();
       const IoResult res = ringkit::io::write_some(out_w.get(), r);
       if (res.status == IoStatus::ok) {
         put += res.bytes;

@@ -2,8 +2,8 @@
 // consumer move tagged elements {producer, sequence, checksum}; the consumer checks every element
 // (checksum, per-producer FIFO order, no gap, no duplicate) and that every sequence arrived.
 // Each side mixes its APIs at random (seeded): single try_push, push_slice batches of random
-// sizes, blocking push, writable_slice+commit (SPSC) / try_push_all (MPSC); try_pop, blocking
-// pop, pop_slice, readable_slice+advance. Runs cover mirrored storage, the plain fallback
+// sizes, blocking push, writable+commit (SPSC) / try_push_all (MPSC); try_pop, blocking
+// pop, pop_slice, readable+consume. Runs cover mirrored storage, the plain fallback
 // (MirrorMode::never) and counters starting near 2^64. Starvation is flagged: by the time half
 // of all elements arrived, every producer must have delivered some. Bounded by counts only;
 // there are no timing assertions. Busy retry loops yield, so 5 threads finish on 2 cores.
@@ -165,7 +165,7 @@ bool push_all_slices(Producer& tx, std::span<const Msg> src) {
   while (!src.empty()) {
     const std::size_t k = tx.push_slice(src);
     if (k == 0) {
-      if (!tx.consumer_alive()) return false;
+      if (!tx.peer_alive()) return false;
       std::this_thread::yield();
     }
     src = src.subspan(k);
@@ -184,7 +184,7 @@ void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors)
     if (op < 2) {  // single try_push with back-off
       const Msg m = make_msg(id, seq);
       while (!tx.try_push(m)) {
-        if (!tx.consumer_alive()) return;
+        if (!tx.peer_alive()) return;
         std::this_thread::yield();
       }
       ++seq;
@@ -202,10 +202,10 @@ void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors)
         return;
       }
       ++seq;
-    } else if constexpr (requires { tx.writable_slice(); }) {  // SPSC: fill slots in place
-      const auto s = tx.writable_slice();
+    } else if constexpr (requires { tx.writable(); }) {  // SPSC: fill slots in place
+      const auto s = tx.writable();
       if (s.empty()) {
-        if (!tx.consumer_alive()) return;
+        if (!tx.peer_alive()) return;
         std::this_thread::yield();
         continue;
       }
@@ -213,7 +213,7 @@ void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors)
       for (std::size_t i = 0; i < n; ++i) s[i] = make_msg(id, seq + i);
       if (tx.commit(n) != Errc::ok) {
         errors.add("producer " + std::to_string(id) + ": commit(" + std::to_string(n) +
-                   ") of a writable_slice() of " + std::to_string(s.size()) + " failed");
+                   ") of a writable() of " + std::to_string(s.size()) + " failed");
         return;
       }
       seq += n;
@@ -222,7 +222,7 @@ void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors)
       batch.resize(n);
       for (std::size_t i = 0; i < n; ++i) batch[i] = make_msg(id, seq + i);
       while (!tx.try_push_all(batch)) {
-        if (!tx.consumer_alive()) return;
+        if (!tx.peer_alive()) return;
         std::this_thread::yield();
       }
       seq += n;
@@ -263,7 +263,7 @@ template <class Consumer>
         break;
       }
       default: {
-        const auto s = rx.readable_slice();
+        const auto s = rx.readable();
         if (s.empty()) {
           std::this_thread::yield();
           break;
@@ -272,9 +272,9 @@ template <class Consumer>
         for (std::size_t i = 0; i < n; ++i) {
           if (!checker.check(s[i])) return ::testing::AssertionFailure() << checker.error();
         }
-        if (const Errc e = rx.advance(n); e != Errc::ok) {
+        if (const Errc e = rx.consume(n); e != Errc::ok) {
           return ::testing::AssertionFailure()
-                 << "advance(" << n << ") of a readable_slice() of " << s.size() << " failed";
+                 << "consume(" << n << ") of a readable() of " << s.size() << " failed";
         }
       }
     }

@@ -126,10 +126,10 @@ class alignas(kFalseSharingRange) BasicByteWriter {
   ~BasicByteWriter() { close(); }
 
   /// Ends the stream: everything committed so far stays readable, then the reader sees
-  /// writer_alive() == false. Leaves this writer empty (capacity() == 0). Idempotent.
+  /// peer_alive() == false. Leaves this writer empty (capacity() == 0). Idempotent.
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R3) end of stream after the last publish; pairs with (A3) in reader's writer_alive().
+    // (R3) end of stream after the last publish; pairs with (A3) in reader's peer_alive().
     core_->writer_open.store(false, std::memory_order_release);
     core_ = nullptr;
     data_ = nullptr;
@@ -155,7 +155,7 @@ class alignas(kFalseSharingRange) BasicByteWriter {
   /// false for plain rings and for mirrored rings that fell back (MirrorMode::automatic).
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   /// True until the reader half is closed or destroyed (writing more is then pointless).
-  [[nodiscard]] bool reader_alive() const noexcept {
+  [[nodiscard]] bool peer_alive() const noexcept {
     // (A4) pairs with (R4) in the reader's close().
     return core_ != nullptr && core_->reader_open.load(std::memory_order_acquire);
   }
@@ -259,7 +259,7 @@ class alignas(kFalseSharingRange) BasicByteWriter {
     return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
   }
   void refresh() noexcept {
-    // (A2) observe freed space; pairs with (R2) in the reader's release().
+    // (A2) observe freed space; pairs with (R2) in the reader's give_back().
     head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void publish(std::size_t n) noexcept {
@@ -318,11 +318,11 @@ class alignas(kFalseSharingRange) BasicByteReader {
   BasicByteReader& operator=(const BasicByteReader&) = delete;
   ~BasicByteReader() { close(); }
 
-  /// Stops reading: the writer then sees reader_alive() == false. Leaves this reader empty
+  /// Stops reading: the writer then sees peer_alive() == false. Leaves this reader empty
   /// (capacity() == 0). Idempotent.
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R4) pairs with (A4) in the writer's reader_alive().
+    // (R4) pairs with (A4) in the writer's peer_alive().
     core_->reader_open.store(false, std::memory_order_release);
     core_ = nullptr;
     data_ = nullptr;
@@ -347,9 +347,9 @@ class alignas(kFalseSharingRange) BasicByteReader {
   /// True when the storage is double-mapped (readable() is then all the data in one span).
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   /// True until the writer half is closed or destroyed. Everything the writer committed before
-  /// closing is visible once this returns false, so a reader that sees !writer_alive() and then
+  /// closing is visible once this returns false, so a reader that sees !peer_alive() and then
   /// an empty ring has reached the end of the stream.
-  [[nodiscard]] bool writer_alive() const noexcept {
+  [[nodiscard]] bool peer_alive() const noexcept {
     // (A3) pairs with (R3) in the writer's close().
     return core_ != nullptr && core_->writer_open.load(std::memory_order_acquire);
   }
@@ -386,14 +386,14 @@ class alignas(kFalseSharingRange) BasicByteReader {
       refresh();
       if (n > avail_cached()) return Errc::over_consume;
     }
-    release(n);
+    give_back(n);
     return Errc::ok;
   }
 
   /// Copies up to dst.size() bytes out and consumes them; returns the bytes copied (0 when empty).
   [[nodiscard]] std::size_t read(std::span<std::byte> dst) noexcept {
     const std::size_t n = copy_out(dst);
-    if (n != 0) release(n);
+    if (n != 0) give_back(n);
     return n;
   }
   /// Same as read(span), for raw memory.
@@ -420,7 +420,7 @@ class alignas(kFalseSharingRange) BasicByteReader {
     const auto r = static_cast<std::ptrdiff_t>(std::invoke(f, std::span<iovec>(iov, count), total));
     if (r < 0) return {0, Errc::callback_error};
     if (static_cast<std::size_t>(r) > total) return {0, Errc::over_report};
-    if (r > 0) release(static_cast<std::size_t>(r));
+    if (r > 0) give_back(static_cast<std::size_t>(r));
     return {static_cast<std::size_t>(r), Errc::ok};
   }
 
@@ -441,7 +441,7 @@ class alignas(kFalseSharingRange) BasicByteReader {
     // (A1) observe published bytes; pairs with (R1) in the writer's publish().
     tail_cache_ = core_->tail.load(std::memory_order_acquire);
   }
-  void release(std::size_t n) noexcept {
+  void give_back(std::size_t n) noexcept {
     head_ += n;
     // (R2) hand the space back; pairs with (A2) in the writer's refresh().
     core_->head.store(head_, std::memory_order_release);

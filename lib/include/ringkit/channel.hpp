@@ -6,10 +6,10 @@
 //
 //   auto [tx, rx] = *ringkit::make_spsc<Order>(4096);
 //   tx.push_slice(batch);                          // one copy, contiguous even across the wrap
-//   for (const Order& o : rx.readable_slice()) handle(o);
-//   (void)rx.advance(n);
+//   for (const Order& o : rx.readable()) handle(o);
+//   (void)rx.consume(n);
 //
-// Non-blocking calls (try_push, push_slice, try_pop, readable_slice/advance) never wait and are
+// Non-blocking calls (try_push, push_slice, try_pop, readable/consume) never wait and are
 // the hot path. Blocking calls (push, pop, and the *_for variants with a timeout) spin briefly,
 // then sleep on a futex, so an idle side uses ~0% CPU; the hot path pays only a compiler barrier
 // and one relaxed load of a read-mostly word for that (see detail/wait.hpp). A side whose peer
@@ -17,7 +17,7 @@
 // push() returns false when the consumer is gone.
 //
 // Storage is mirrored when possible (mirrored() says so): slices are whole across the wrap.
-// On fallback storage, readable_slice()/writable_slice() end at the wrap while push_slice() and
+// On fallback storage, readable()/writable() end at the wrap while push_slice() and
 // pop_slice() still copy everything that fits. T: ring_element (trivially copyable, sizeof(T)
 // divides 4 KiB); capacity is rounded up to a power of two, and to whole pages unless
 // MirrorMode::never is asked for.
@@ -145,7 +145,7 @@ class alignas(kFalseSharingRange) SpscProducer {
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
   /// False once the consumer is closed or destroyed.
-  [[nodiscard]] bool consumer_alive() const noexcept {
+  [[nodiscard]] bool peer_alive() const noexcept {
     // (A3) pairs with (R3) in SpscConsumer::close().
     return core_ != nullptr && core_->consumer_open.load(std::memory_order_acquire);
   }
@@ -177,14 +177,14 @@ class alignas(kFalseSharingRange) SpscProducer {
     return n;
   }
   /// The free slots in one span (when !mirrored(): up to the wrap); fill, then commit(n).
-  [[nodiscard]] std::span<T> writable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+  [[nodiscard]] std::span<T> writable() noexcept RINGKIT_LIFETIMEBOUND {
     if (core_ != nullptr && free_cached() != cap_) refresh();  // show all the free space
     const std::size_t free = free_cached();
     if (free == 0) return {};
     const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
     return {data_ + idx, mirrored_ ? free : std::min(free, cap_ - idx)};
   }
-  /// Publishes the first `n` slots of writable_slice(). Errc::over_commit (nothing published)
+  /// Publishes the first `n` slots of writable(). Errc::over_commit (nothing published)
   /// if n exceeds the free space.
   [[nodiscard]] Errc commit(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
@@ -209,7 +209,7 @@ class alignas(kFalseSharingRange) SpscProducer {
   /// Ends the stream (the consumer drains what was pushed, then pop() returns false).
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R4) pairs with (A4) in SpscConsumer::producer_alive().
+    // (R4) pairs with (A4) in SpscConsumer::peer_alive().
     core_->producer_open.store(false, std::memory_order_release);
     core_->data_ready.wake_all();
     core_ = nullptr;
@@ -222,7 +222,7 @@ class alignas(kFalseSharingRange) SpscProducer {
  private:
   bool push_until(const T& v, detail::Clock::time_point deadline) noexcept {
     for (;;) {
-      if (!consumer_alive()) return false;
+      if (!peer_alive()) return false;
       if (try_push(v)) return true;
       const bool ready = core_->space_ready.wait(
           [this] {
@@ -238,7 +238,7 @@ class alignas(kFalseSharingRange) SpscProducer {
     return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
   }
   void refresh() noexcept {
-    // (A2) observe freed slots; pairs with (R2) in SpscConsumer::release().
+    // (A2) observe freed slots; pairs with (R2) in SpscConsumer::give_back().
     head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void publish(std::size_t n) noexcept {
@@ -295,7 +295,7 @@ class alignas(kFalseSharingRange) SpscConsumer {
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
   /// False once the producer is closed or destroyed (what it pushed before stays readable).
-  [[nodiscard]] bool producer_alive() const noexcept {
+  [[nodiscard]] bool peer_alive() const noexcept {
     // (A4) pairs with (R4) in SpscProducer::close().
     return core_ != nullptr && core_->producer_open.load(std::memory_order_acquire);
   }
@@ -309,7 +309,7 @@ class alignas(kFalseSharingRange) SpscConsumer {
     }
     std::memcpy(static_cast<void*>(&out), data_ + (static_cast<std::size_t>(head_) & (cap_ - 1)),
                 sizeof(T));
-    release(1);
+    give_back(1);
     return true;
   }
   /// Removes and returns the front element; std::nullopt when empty.
@@ -329,12 +329,12 @@ class alignas(kFalseSharingRange) SpscConsumer {
     const std::size_t n = std::min(avail, out.size());
     if (n == 0) return 0;
     detail::copy_out(data_, cap_, mirrored_, head_, out.data(), n);
-    release(n);
+    give_back(n);
     return n;
   }
-  /// The available elements in one span (when !mirrored(): up to the wrap); then advance(n).
+  /// The available elements in one span (when !mirrored(): up to the wrap); then consume(n).
   /// Always shows everything available (reloads the producer's counter unless full).
-  [[nodiscard]] std::span<const T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+  [[nodiscard]] std::span<const T> readable() noexcept RINGKIT_LIFETIMEBOUND {
     if (core_ != nullptr && avail_cached() != cap_) refresh();
     const std::size_t avail = avail_cached();
     if (avail == 0) return {};
@@ -342,21 +342,22 @@ class alignas(kFalseSharingRange) SpscConsumer {
     return {data_ + idx, mirrored_ ? avail : std::min(avail, cap_ - idx)};
   }
   /// Removes the first `n` elements. Errc::over_consume (nothing removed) if n > available.
-  [[nodiscard]] Errc advance(std::size_t n) noexcept {
+  [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
     if (n > avail_cached()) {
       if (core_ == nullptr || n > cap_) return Errc::over_consume;
       refresh();
       if (n > avail_cached()) return Errc::over_consume;
     }
-    release(n);
+    give_back(n);
     return Errc::ok;
   }
-  /// Elements available now (reloads the producer's counter).
-  [[nodiscard]] std::size_t size_hint() noexcept {
+  /// Elements currently filled; a hint, since the producer may push concurrently (the same
+  /// meaning as the byte rings' size_hint()). readable() is the exact, acquiring view.
+  [[nodiscard]] std::size_t size_hint() const noexcept {
     if (core_ == nullptr) return 0;
-    refresh();
-    return avail_cached();
+    // (X1) relaxed: a hint only, no element is read through it.
+    return static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
   }
 
   /// Removes the front element into `out`, waiting while empty; false once the producer is gone
@@ -372,7 +373,7 @@ class alignas(kFalseSharingRange) SpscConsumer {
   /// Stops receiving (the producer's push() then returns false).
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R3) pairs with (A3) in SpscProducer::consumer_alive().
+    // (R3) pairs with (A3) in SpscProducer::peer_alive().
     core_->consumer_open.store(false, std::memory_order_release);
     core_->space_ready.wake_all();
     core_ = nullptr;
@@ -389,7 +390,7 @@ class alignas(kFalseSharingRange) SpscConsumer {
       if (try_pop(out)) return true;
       // Read "closed" before re-checking the ring: everything pushed before close() is then
       // visible (A4 happens after the producer's last R1).
-      if (!producer_alive()) return try_pop(out);
+      if (!peer_alive()) return try_pop(out);
       const bool ready = core_->data_ready.wait(
           [this] {
             refresh();
@@ -407,7 +408,7 @@ class alignas(kFalseSharingRange) SpscConsumer {
     // (A1) observe published elements; pairs with (R1) in SpscProducer::publish().
     tail_cache_ = core_->tail.load(std::memory_order_acquire);
   }
-  void release(std::size_t n) noexcept {
+  void give_back(std::size_t n) noexcept {
     head_ += n;
     // (R2) hand the slots back; pairs with (A2) in SpscProducer::refresh().
     core_->head.store(head_, std::memory_order_release);
@@ -530,7 +531,7 @@ class alignas(kFalseSharingRange) MpscProducer {
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
   /// False once the consumer is closed or destroyed.
-  [[nodiscard]] bool consumer_alive() const noexcept {
+  [[nodiscard]] bool peer_alive() const noexcept {
     // (A3) pairs with (R3) in MpscConsumer::close().
     return core_ != nullptr && core_->consumer_open.load(std::memory_order_acquire);
   }
@@ -599,7 +600,7 @@ class alignas(kFalseSharingRange) MpscProducer {
   void close() noexcept {
     if (core_ == nullptr) return;
     // (R4) acq_rel: the last producer's decrement publishes every earlier commit; pairs with
-    // (A4) in MpscConsumer::producers_alive().
+    // (A4) in MpscConsumer::peer_alive().
     if (core_->producers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       core_->data_ready.wake_all();
     }
@@ -613,7 +614,7 @@ class alignas(kFalseSharingRange) MpscProducer {
  private:
   bool push_until(const T& v, detail::Clock::time_point deadline) noexcept {
     for (;;) {
-      if (!consumer_alive()) return false;
+      if (!peer_alive()) return false;
       if (try_push(v)) return true;
       const bool ready = core_->space_ready.wait(
           [this] {
@@ -631,7 +632,7 @@ class alignas(kFalseSharingRange) MpscProducer {
     return used >= cap_ ? 0 : cap_ - static_cast<std::size_t>(used);
   }
   void refresh() noexcept {
-    // (A2) observe released slots; pairs with (R2) in MpscConsumer::release().
+    // (A2) observe released slots; pairs with (R2) in MpscConsumer::give_back().
     head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void commit_in_order(std::uint64_t r, std::size_t n) noexcept {
@@ -713,7 +714,7 @@ class alignas(kFalseSharingRange) MpscConsumer {
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
   /// False once every producer handle is gone (what they pushed stays readable).
-  [[nodiscard]] bool producers_alive() const noexcept {
+  [[nodiscard]] bool peer_alive() const noexcept {
     // (A4) pairs with (R4) in MpscProducer::close().
     return core_ != nullptr && core_->producers.load(std::memory_order_acquire) != 0;
   }
@@ -727,7 +728,7 @@ class alignas(kFalseSharingRange) MpscConsumer {
     }
     std::memcpy(static_cast<void*>(&out), data_ + (static_cast<std::size_t>(head_) & (cap_ - 1)),
                 sizeof(T));
-    release(1);
+    give_back(1);
     return true;
   }
   [[nodiscard]] std::optional<T> try_pop() noexcept {
@@ -746,11 +747,11 @@ class alignas(kFalseSharingRange) MpscConsumer {
     const std::size_t n = std::min(avail, out.size());
     if (n == 0) return 0;
     detail::copy_out(data_, cap_, mirrored_, head_, out.data(), n);
-    release(n);
+    give_back(n);
     return n;
   }
-  /// The committed elements in one span (when !mirrored(): up to the wrap); then advance(n).
-  [[nodiscard]] std::span<const T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+  /// The committed elements in one span (when !mirrored(): up to the wrap); then consume(n).
+  [[nodiscard]] std::span<const T> readable() noexcept RINGKIT_LIFETIMEBOUND {
     if (core_ != nullptr && avail_cached() != cap_) refresh();  // show everything committed
     const std::size_t avail = avail_cached();
     if (avail == 0) return {};
@@ -758,14 +759,14 @@ class alignas(kFalseSharingRange) MpscConsumer {
     return {data_ + idx, mirrored_ ? avail : std::min(avail, cap_ - idx)};
   }
   /// Removes the first `n` elements. Errc::over_consume (nothing removed) if n > available.
-  [[nodiscard]] Errc advance(std::size_t n) noexcept {
+  [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
     if (n > avail_cached()) {
       if (core_ == nullptr || n > cap_) return Errc::over_consume;
       refresh();
       if (n > avail_cached()) return Errc::over_consume;
     }
-    release(n);
+    give_back(n);
     return Errc::ok;
   }
 
@@ -782,7 +783,7 @@ class alignas(kFalseSharingRange) MpscConsumer {
   /// Stops receiving (producers' push() then returns false).
   void close() noexcept {
     if (core_ == nullptr) return;
-    // (R3) pairs with (A3) in MpscProducer::consumer_alive().
+    // (R3) pairs with (A3) in MpscProducer::peer_alive().
     core_->consumer_open.store(false, std::memory_order_release);
     core_->space_ready.wake_all();
     core_ = nullptr;
@@ -797,7 +798,7 @@ class alignas(kFalseSharingRange) MpscConsumer {
     for (;;) {
       if (core_ == nullptr) return false;
       if (try_pop(out)) return true;
-      if (!producers_alive()) return try_pop(out);
+      if (!peer_alive()) return try_pop(out);
       const bool ready = core_->data_ready.wait(
           [this] {
             refresh();
@@ -815,7 +816,7 @@ class alignas(kFalseSharingRange) MpscConsumer {
     // (A1) observe committed elements; pairs with (R1) in MpscProducer::commit_in_order().
     commit_cache_ = core_->commit.load(std::memory_order_acquire);
   }
-  void release(std::size_t n) noexcept {
+  void give_back(std::size_t n) noexcept {
     head_ += n;
     // (R2) hand the slots back; pairs with (A2) in MpscProducer::refresh().
     core_->head.store(head_, std::memory_order_release);
@@ -877,5 +878,11 @@ template <ring_element T>
   MpscChannel<T> ch{MpscProducer<T>(core), MpscConsumer<T>(std::move(core))};
   return ch;
 }
+
+// The channel halves model the typed-channel concepts (checked for a representative element).
+static_assert(element_producer<SpscProducer<std::uint64_t>, std::uint64_t>);
+static_assert(element_consumer<SpscConsumer<std::uint64_t>, std::uint64_t>);
+static_assert(element_producer<MpscProducer<std::uint64_t>, std::uint64_t>);
+static_assert(element_consumer<MpscConsumer<std::uint64_t>, std::uint64_t>);
 
 }  // namespace ringkit

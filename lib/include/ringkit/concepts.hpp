@@ -16,6 +16,16 @@
 //   r.io_slices(f)      -> SliceResult, as above, consuming the result
 //   r.capacity()        -> std::size_t
 // ring_element<T> — trivially copyable and sizeof(T) divides the 4 KiB page (mirrored rings).
+// element_producer<P, T> — the producer side of a typed channel:
+//   p.try_push(v) -> bool (false when full), p.push_slice(span) -> std::size_t elements taken,
+//   p.push(v) -> bool (waits; false when the consumer is gone), p.peer_alive(), p.capacity(),
+//   p.close()
+// element_consumer<C, T> — the consumer side of a typed channel:
+//   c.try_pop(out) -> bool (false when empty), c.pop_slice(span) -> std::size_t,
+//   c.pop(out) -> bool (waits; false at end of stream), c.readable() -> std::span<const T>,
+//   c.consume(n) -> Errc (over_consume releases nothing), c.peer_alive(), c.capacity(), c.close()
+// All halves name the other side's liveness peer_alive(), and size_hint() is always a relaxed,
+// possibly stale count of filled units (bytes or elements).
 //
 // Thread safety: n/a (compile-time only).
 #pragma once
@@ -73,5 +83,29 @@ concept byte_reader = requires(R& r, std::size_t n, std::span<std::byte> dst) {
 /// Elements of mirrored rings and channels: copied as bytes, and a whole number of them fit a page.
 template <class T>
 concept ring_element = std::is_trivially_copyable_v<T> &&(4096 % sizeof(T)) == 0;
+
+/// The producer side of a typed channel (SpscProducer<T>, MpscProducer<T>).
+template <class P, class T>
+concept element_producer = requires(P& p, const T& v, std::span<const T> src) {
+  { p.try_push(v) } -> std::same_as<bool>;
+  { p.push_slice(src) } -> std::same_as<std::size_t>;
+  { p.push(v) } -> std::same_as<bool>;
+  { p.peer_alive() } -> std::same_as<bool>;
+  { p.capacity() } -> std::convertible_to<std::size_t>;
+  p.close();
+};
+
+/// The consumer side of a typed channel (SpscConsumer<T>, MpscConsumer<T>).
+template <class C, class T>
+concept element_consumer = requires(C& c, T& out, std::span<T> dst, std::size_t n) {
+  { c.try_pop(out) } -> std::same_as<bool>;
+  { c.pop_slice(dst) } -> std::same_as<std::size_t>;
+  { c.pop(out) } -> std::same_as<bool>;
+  { c.readable() } -> std::same_as<std::span<const T>>;
+  { c.consume(n) } -> std::same_as<Errc>;
+  { c.peer_alive() } -> std::same_as<bool>;
+  { c.capacity() } -> std::convertible_to<std::size_t>;
+  c.close();
+};
 
 }  // namespace ringkit

@@ -43,6 +43,16 @@ struct MirrorOptions {
   bool populate = false;    ///< MAP_POPULATE: fault the pages in up front
 };
 
+/// Options of every ring that may be mirrored: make_mirror_byte_ring(), MirrorQueue<T>::create()
+/// and the channels (make_spsc, make_mpsc).
+struct RingOptions {
+  MirrorMode mode = MirrorMode::automatic;
+  MirrorOptions region{};  ///< huge pages, populate
+  /// Starting value of the position counters. Counters are free-running and wrap at 2^64; a
+  /// non-zero start resumes a stream's numbering (and lets tests exercise the wrap).
+  std::uint64_t initial_position = 0;
+};
+
 class MirrorRegion {
  public:
   /// An empty region (size() == 0).

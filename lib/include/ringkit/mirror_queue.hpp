@@ -2,20 +2,20 @@
 //
 // The elements live in a MirrorRegion, so any run of up to capacity() elements starting
 // anywhere is one contiguous span: reserve(n) hands out n free slots in one piece even across
-// the wrap, readable_slice() shows every element at once. Producer side: reserve(n) or
-// writable_slice() -> fill -> commit(n), or try_push(v). Consumer side: readable_slice() /
-// operator[] / iteration -> release(n), or try_pop(). Every count is checked (Errc).
+// the wrap, readable() shows every element at once. Producer side: reserve(n) or
+// writable() -> fill -> commit(n), or try_push(v). Consumer side: readable() /
+// operator[] / iteration -> consume(n), or try_pop(). Every count is checked (Errc).
 //
 //   auto q = *ringkit::MirrorQueue<Msg>::create(1024);
 //   if (auto s = q.reserve(3); !s.empty()) { fill(s); (void)q.commit(3); }
 //   for (const Msg& m : q) handle(m);
-//   (void)q.release(q.size());
+//   (void)q.consume(q.size());
 //
 // Capacity is rounded up to a power of two, and to whole pages unless MirrorMode::never is asked
 // for (capacity() says what it got).
 // Fallback: when mirroring is refused (MirrorMode::automatic) or MirrorMode::never is asked for,
 // mirrored() is false and slices end at the wrap (reserve(n) fails when n free slots are not
-// contiguous; readable_slice() shows the part before the wrap). T: trivially copyable, with
+// contiguous; readable() shows the part before the wrap). T: trivially copyable, with
 // sizeof(T) dividing 4 KiB (ring_element).
 //
 // Thread safety: thread-compatible (one thread at a time; use the channels across threads).
@@ -41,13 +41,6 @@
 #include <ringkit/result.hpp>
 
 namespace ringkit {
-
-/// Options of MirrorQueue<T>::create() and the channels.
-struct RingOptions {
-  MirrorMode mode = MirrorMode::automatic;
-  MirrorOptions region{};              ///< huge pages, populate
-  std::uint64_t initial_position = 0;  ///< starting counter (tests of the 2^64 wrap)
-};
 
 template <ring_element T>
 class MirrorQueue {
@@ -153,14 +146,14 @@ class MirrorQueue {
 
   /// `n` contiguous free slots at the back, or an empty span when fewer are free (or, when
   /// !mirrored(), fewer are free before the wrap). Nothing is published until commit().
-  /// Invalidated by commit(), release(), try_push(), try_pop().
+  /// Invalidated by commit(), consume(), try_push(), try_pop().
   [[nodiscard]] std::span<T> reserve(std::size_t n) noexcept RINGKIT_LIFETIMEBOUND {
-    const std::span<T> all = writable_slice();
+    const std::span<T> all = writable();
     if (n == 0 || n > all.size()) return {};
     return all.first(n);
   }
   /// All free slots in one span (when !mirrored(): up to the wrap).
-  [[nodiscard]] std::span<T> writable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+  [[nodiscard]] std::span<T> writable() noexcept RINGKIT_LIFETIMEBOUND {
     const std::size_t free = free_space();
     if (free == 0) return {};
     const std::size_t idx = index(tail_);
@@ -173,20 +166,20 @@ class MirrorQueue {
     return Errc::ok;
   }
   /// Drops `n` elements from the front. Errc::over_consume (nothing dropped) if n > size().
-  [[nodiscard]] Errc release(std::size_t n) noexcept {
+  [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n > size()) return Errc::over_consume;
     head_ += n;
     return Errc::ok;
   }
   /// Every element, front to back, in one span (when !mirrored(): up to the wrap).
-  [[nodiscard]] std::span<T> readable_slice() noexcept RINGKIT_LIFETIMEBOUND {
+  [[nodiscard]] std::span<T> readable() noexcept RINGKIT_LIFETIMEBOUND {
     const std::size_t n = size();
     if (n == 0) return {};
     const std::size_t idx = index(head_);
     return {data_ + idx, mirrored_ ? n : std::min(n, cap_ - idx)};
   }
-  [[nodiscard]] std::span<const T> readable_slice() const noexcept RINGKIT_LIFETIMEBOUND {
-    return const_cast<MirrorQueue*>(this)->readable_slice();  // NOLINT(*-const-cast)
+  [[nodiscard]] std::span<const T> readable() const noexcept RINGKIT_LIFETIMEBOUND {
+    return const_cast<MirrorQueue*>(this)->readable();  // NOLINT(*-const-cast)
   }
 
   /// Element `i` from the front; precondition i < size() (asserted in debug builds).

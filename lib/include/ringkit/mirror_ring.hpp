@@ -29,13 +29,6 @@
 
 namespace ringkit {
 
-/// Options of make_mirror_byte_ring().
-struct MirrorRingOptions {
-  MirrorMode mode = MirrorMode::automatic;
-  MirrorOptions region{};              ///< huge pages, populate
-  std::uint64_t initial_position = 0;  ///< see ByteRingOptions
-};
-
 /// The producer half of a mirrored byte ring: writable() is one std::span<std::byte>.
 using MirrorByteWriter = detail::BasicByteWriter<true>;
 /// The consumer half of a mirrored byte ring: readable() is one std::span<const std::byte>.
@@ -51,7 +44,7 @@ struct MirrorByteRing {
 /// size. Errors: Errc::invalid_capacity, Errc::not_page_multiple; with MirrorMode::required also
 /// the mapping's error (context() names the failing call).
 [[nodiscard]] Result<MirrorByteRing> make_mirror_byte_ring(std::size_t capacity,
-                                                           const MirrorRingOptions& options = {});
+                                                           const RingOptions& options = {});
 
 static_assert(byte_writer<MirrorByteWriter>);
 static_assert(byte_reader<MirrorByteReader>);

@@ -332,8 +332,8 @@ TYPED_TEST(ByteRingContract, NewRingIsEmpty) {
     EXPECT_TRUE(r.valid());
     EXPECT_EQ(w.mirrored(), TypeParam::kMirrored);
     EXPECT_EQ(r.mirrored(), TypeParam::kMirrored);
-    EXPECT_TRUE(w.reader_alive());
-    EXPECT_TRUE(r.writer_alive());
+    EXPECT_TRUE(w.peer_alive());
+    EXPECT_TRUE(r.peer_alive());
     EXPECT_EQ(w.position(), start);
     EXPECT_EQ(r.position(), start);
     EXPECT_EQ(w.size_hint(), 0U);
@@ -1010,9 +1010,9 @@ TYPED_TEST(ByteRingContract, ReaderOutlivesTheWriter) {
   RINGKIT_MAKE_RING_OR_SKIP(ring, TypeParam, cap, 0);
   auto& r = ring.reader;
   ASSERT_EQ(write_pattern(ring.writer, 0, cap / 2), cap / 2);
-  EXPECT_TRUE(r.writer_alive());
+  EXPECT_TRUE(r.peer_alive());
   { auto gone = std::move(ring.writer); }  // destroyed here
-  EXPECT_FALSE(r.writer_alive());
+  EXPECT_FALSE(r.peer_alive());
   EXPECT_EQ(r.size_hint(), cap / 2);
   EXPECT_TRUE(read_pattern(r, 0, cap / 2));  // the storage is still there
   EXPECT_TRUE(segments_of(r.readable()).empty());
@@ -1023,9 +1023,9 @@ TYPED_TEST(ByteRingContract, WriterOutlivesTheReader) {
   const std::size_t cap = this->cap();
   RINGKIT_MAKE_RING_OR_SKIP(ring, TypeParam, cap, 0);
   auto& w = ring.writer;
-  EXPECT_TRUE(w.reader_alive());
+  EXPECT_TRUE(w.peer_alive());
   { auto gone = std::move(ring.reader); }
-  EXPECT_FALSE(w.reader_alive());
+  EXPECT_FALSE(w.peer_alive());
   EXPECT_EQ(write_pattern(w, 0, cap / 2), cap / 2);  // harmless: the storage is still there
   EXPECT_EQ(w.size_hint(), cap / 2);
 }
@@ -1039,14 +1039,14 @@ TYPED_TEST(ByteRingContract, CloseEndsTheStreamAndIsIdempotent) {
   w.close();
   EXPECT_FALSE(w.valid());
   EXPECT_EQ(w.capacity(), 0U);
-  EXPECT_FALSE(r.writer_alive());
+  EXPECT_FALSE(r.peer_alive());
   w.close();
   EXPECT_TRUE(read_pattern(r, 0, 3));
   r.close();
   r.close();
   EXPECT_FALSE(r.valid());
-  EXPECT_FALSE(r.writer_alive());
-  EXPECT_FALSE(w.reader_alive());
+  EXPECT_FALSE(r.peer_alive());
+  EXPECT_FALSE(w.peer_alive());
 }
 
 /// Calls every method of an empty (moved-from, closed or default-constructed) writer.
@@ -1055,7 +1055,7 @@ void expect_empty_writer(Writer& w) {
   EXPECT_EQ(w.capacity(), 0U);
   EXPECT_FALSE(w.valid());
   EXPECT_FALSE(w.mirrored());
-  EXPECT_FALSE(w.reader_alive());
+  EXPECT_FALSE(w.peer_alive());
   EXPECT_EQ(w.position(), 0U);
   EXPECT_EQ(w.size_hint(), 0U);
   EXPECT_TRUE(segments_of(w.writable()).empty());
@@ -1085,7 +1085,7 @@ void expect_empty_reader(Reader& r) {
   EXPECT_EQ(r.capacity(), 0U);
   EXPECT_FALSE(r.valid());
   EXPECT_FALSE(r.mirrored());
-  EXPECT_FALSE(r.writer_alive());
+  EXPECT_FALSE(r.peer_alive());
   EXPECT_EQ(r.position(), 0U);
   EXPECT_EQ(r.size_hint(), 0U);
   EXPECT_TRUE(segments_of(r.readable()).empty());
@@ -1120,8 +1120,8 @@ TYPED_TEST(ByteRingContract, MoveConstructionLeavesAnEmptySource) {
   expect_empty_reader(ring.reader);  // NOLINT(bugprone-use-after-move)
   // The moved-to halves carry on where the originals were.
   EXPECT_TRUE(w2.valid());
-  EXPECT_TRUE(r2.writer_alive());
-  EXPECT_TRUE(w2.reader_alive());
+  EXPECT_TRUE(r2.peer_alive());
+  EXPECT_TRUE(w2.peer_alive());
   EXPECT_EQ(w2.capacity(), cap);
   EXPECT_EQ(w2.position(), 1005U);
   EXPECT_EQ(r2.position(), 1000U);
@@ -1135,15 +1135,15 @@ TYPED_TEST(ByteRingContract, MoveAssignmentClosesTheOverwrittenHalf) {
   RINGKIT_MAKE_RING_OR_SKIP(b, TypeParam, cap, 500);
   ASSERT_EQ(write_pattern(b.writer, 0, 4), 4U);
   a.writer = std::move(b.writer);
-  EXPECT_FALSE(a.reader.writer_alive());  // a's own writer was closed by the assignment
-  EXPECT_TRUE(b.reader.writer_alive());   // b's writer lives on in a.writer
+  EXPECT_FALSE(a.reader.peer_alive());  // a's own writer was closed by the assignment
+  EXPECT_TRUE(b.reader.peer_alive());   // b's writer lives on in a.writer
   expect_empty_writer(b.writer);          // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(a.writer.position(), 504U);
   ASSERT_EQ(write_pattern(a.writer, 4, 4), 4U);
   EXPECT_TRUE(read_pattern(b.reader, 0, 8));
 
   a.reader = std::move(b.reader);
-  EXPECT_TRUE(a.writer.reader_alive());  // it is b's reader now
+  EXPECT_TRUE(a.writer.peer_alive());  // it is b's reader now
   expect_empty_reader(b.reader);         // NOLINT(bugprone-use-after-move)
   ASSERT_EQ(write_pattern(a.writer, 8, 2), 2U);
   EXPECT_TRUE(read_pattern(a.reader, 8, 2));
@@ -1151,7 +1151,7 @@ TYPED_TEST(ByteRingContract, MoveAssignmentClosesTheOverwrittenHalf) {
   // Assigning an empty half empties the target and closes what it held.
   a.writer = std::move(b.writer);
   expect_empty_writer(a.writer);
-  EXPECT_FALSE(a.reader.writer_alive());
+  EXPECT_FALSE(a.reader.peer_alive());
 }
 
 TYPED_TEST(ByteRingContract, SelfMoveAssignmentKeepsTheHalf) {
@@ -1166,7 +1166,7 @@ TYPED_TEST(ByteRingContract, SelfMoveAssignmentKeepsTheHalf) {
   r = std::move(r_alias);
   EXPECT_TRUE(w.valid());
   EXPECT_TRUE(r.valid());
-  EXPECT_TRUE(r.writer_alive());
+  EXPECT_TRUE(r.peer_alive());
   ASSERT_EQ(write_pattern(w, 3, 3), 3U);
   EXPECT_TRUE(read_pattern(r, 0, 6));
 }

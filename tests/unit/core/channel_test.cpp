@@ -78,10 +78,10 @@ struct KindName {
 /// Consumer's view of its producer(s).
 template <class Consumer>
 bool peer_alive(const Consumer& c) {
-  if constexpr (requires { c.producers_alive(); }) {
-    return c.producers_alive();
+  if constexpr (requires { c.peer_alive(); }) {
+    return c.peer_alive();
   } else {
-    return c.producer_alive();
+    return c.peer_alive();
   }
 }
 
@@ -132,7 +132,7 @@ TYPED_TEST(ChannelTyped, TryPushTryPopFullAndEmpty) {
   EXPECT_EQ(rx.capacity(), cap);
   EXPECT_TRUE(tx.valid());
   EXPECT_TRUE(rx.valid());
-  EXPECT_TRUE(tx.consumer_alive());
+  EXPECT_TRUE(tx.peer_alive());
   EXPECT_TRUE(peer_alive(rx));
 
   u64 out = 0;
@@ -169,26 +169,26 @@ TYPED_TEST(ChannelTyped, PushSliceAndPopSliceCopyWhatFits) {
 
 TYPED_TEST(ChannelTyped, ReadableSliceAndAdvance) {
   MAKE_CHANNEL_OR_SKIP(ch, u64, 64, 0);
-  EXPECT_TRUE(rx.readable_slice().empty());
+  EXPECT_TRUE(rx.readable().empty());
   const auto src = iota_vec(100, 10);
   ASSERT_EQ(tx.push_slice(src), 10U);
-  auto s = rx.readable_slice();
+  auto s = rx.readable();
   ASSERT_EQ(s.size(), 10U);
   EXPECT_TRUE(std::ranges::equal(s, src));
-  EXPECT_EQ(rx.advance(0), Errc::ok);
-  EXPECT_EQ(rx.advance(3), Errc::ok);
-  EXPECT_EQ(rx.advance(8), Errc::over_consume);
-  EXPECT_EQ(rx.advance(~std::size_t{0}), Errc::over_consume);
-  s = rx.readable_slice();
+  EXPECT_EQ(rx.consume(0), Errc::ok);
+  EXPECT_EQ(rx.consume(3), Errc::ok);
+  EXPECT_EQ(rx.consume(8), Errc::over_consume);
+  EXPECT_EQ(rx.consume(~std::size_t{0}), Errc::over_consume);
+  s = rx.readable();
   ASSERT_EQ(s.size(), 7U) << "an over-consume removed elements";
   EXPECT_EQ(s[0], 103U);
-  EXPECT_EQ(rx.advance(7), Errc::ok);
-  EXPECT_TRUE(rx.readable_slice().empty());
-  EXPECT_EQ(rx.advance(1), Errc::over_consume);
-  // advance() sees elements pushed after the last readable_slice().
+  EXPECT_EQ(rx.consume(7), Errc::ok);
+  EXPECT_TRUE(rx.readable().empty());
+  EXPECT_EQ(rx.consume(1), Errc::over_consume);
+  // consume() sees elements pushed after the last readable().
   ASSERT_TRUE(tx.try_push(1));
   ASSERT_TRUE(tx.try_push(2));
-  EXPECT_EQ(rx.advance(2), Errc::ok);
+  EXPECT_EQ(rx.consume(2), Errc::ok);
   EXPECT_FALSE(rx.try_pop().has_value());
 }
 
@@ -201,19 +201,19 @@ TYPED_TEST(ChannelTyped, PushSliceIsContiguousAcrossTheWrap) {
   const auto src = iota_vec(1000, cap);
   ASSERT_EQ(tx.push_slice(src), cap) << "a batch of capacity() fits an empty channel";
 
-  auto s = rx.readable_slice();
+  auto s = rx.readable();
   if (TypeParam::kMirrored) {
     ASSERT_EQ(s.size(), cap) << "mirrored: one span covering the wrap";
     EXPECT_TRUE(std::ranges::equal(s, src));
-    EXPECT_EQ(rx.advance(cap), Errc::ok);
+    EXPECT_EQ(rx.consume(cap), Errc::ok);
   } else {
     ASSERT_EQ(s.size(), 3U) << "fallback: the slice ends at the wrap";
     EXPECT_TRUE(std::ranges::equal(s, std::span(src).first(3)));
-    ASSERT_EQ(rx.advance(3), Errc::ok);
-    s = rx.readable_slice();
+    ASSERT_EQ(rx.consume(3), Errc::ok);
+    s = rx.readable();
     ASSERT_EQ(s.size(), cap - 3);
     EXPECT_TRUE(std::ranges::equal(s, std::span(src).subspan(3)));
-    ASSERT_EQ(rx.advance(cap - 3), Errc::ok);
+    ASSERT_EQ(rx.consume(cap - 3), Errc::ok);
   }
   // pop_slice copies a wrapped batch whole in both layouts.
   ASSERT_EQ(tx.push_slice(src), cap);
@@ -242,10 +242,10 @@ TYPED_TEST(ChannelTyped, CountersNear2Pow64) {
         break;
       }
       case 1: {
-        const auto s = rx.readable_slice();
+        const auto s = rx.readable();
         for (std::size_t i = 0; i < s.size(); ++i) ASSERT_EQ(s[i], popped + i) << step;
         const std::size_t k = s.size() / 2 + (s.empty() ? 0 : 1);
-        ASSERT_EQ(rx.advance(k), Errc::ok);
+        ASSERT_EQ(rx.consume(k), Errc::ok);
         popped += k;
         break;
       }
@@ -269,7 +269,7 @@ TYPED_TEST(ChannelTyped, MovedFromAndDefaultHalvesAreSafe) {
   // NOLINTBEGIN(bugprone-use-after-move): the moved-from state is specified
   EXPECT_FALSE(tx.valid());
   EXPECT_EQ(tx.capacity(), 0U);
-  EXPECT_FALSE(tx.consumer_alive());
+  EXPECT_FALSE(tx.peer_alive());
   EXPECT_FALSE(tx.try_push(1));
   const u64 two[2]{1, 2};
   EXPECT_EQ(tx.push_slice(two), 0U);
@@ -285,8 +285,8 @@ TYPED_TEST(ChannelTyped, MovedFromAndDefaultHalvesAreSafe) {
   EXPECT_FALSE(rx.pop_for(out, 1ms));
   std::vector<u64> buf(4);
   EXPECT_EQ(rx.pop_slice(buf), 0U);
-  EXPECT_TRUE(rx.readable_slice().empty());
-  EXPECT_EQ(rx.advance(1), Errc::over_consume);
+  EXPECT_TRUE(rx.readable().empty());
+  EXPECT_EQ(rx.consume(1), Errc::over_consume);
   rx.close();
   // NOLINTEND(bugprone-use-after-move)
 
@@ -303,7 +303,7 @@ TYPED_TEST(ChannelTyped, MovedFromAndDefaultHalvesAreSafe) {
   EXPECT_FALSE(dtx.push(1));
   EXPECT_FALSE(drx.try_pop(out));
   EXPECT_FALSE(drx.pop(out));
-  EXPECT_EQ(drx.advance(1), Errc::over_consume);
+  EXPECT_EQ(drx.consume(1), Errc::over_consume);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,7 +377,7 @@ TYPED_TEST(ChannelTyped, PushFailsWhenTheConsumerIsGone) {
   const std::size_t cap = tx.capacity();
   for (u64 i = 0; i < cap; ++i) ASSERT_TRUE(tx.try_push(i));
   rx.close();
-  EXPECT_FALSE(tx.consumer_alive());
+  EXPECT_FALSE(tx.peer_alive());
   EXPECT_FALSE(tx.push(1)) << "push() into a full channel without a consumer";
   EXPECT_FALSE(tx.push_for(1, 1s));
 }
@@ -449,10 +449,10 @@ TYPED_TEST(ChannelTyped, TwoThreadsBatches) {
       got = rx.pop_slice(buf);
       for (std::size_t i = 0; i < got; ++i) ASSERT_EQ(buf[i], expect + i);
     } else {
-      const auto s = rx.readable_slice();
+      const auto s = rx.readable();
       for (std::size_t i = 0; i < s.size(); ++i) ASSERT_EQ(s[i], expect + i);
       got = s.size();
-      ASSERT_EQ(rx.advance(got), Errc::ok);
+      ASSERT_EQ(rx.consume(got), Errc::ok);
     }
     if (got == 0) std::this_thread::yield();
     expect += got;
@@ -554,7 +554,7 @@ TEST(Channel, CreationErrorsAndRounding) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SPSC only: writable_slice + commit
+// SPSC only: writable + commit
 // ---------------------------------------------------------------------------------------------
 
 template <class K>
@@ -565,10 +565,10 @@ TYPED_TEST_SUITE(SpscTyped, SpscKinds, KindName);
 TYPED_TEST(SpscTyped, WritableSliceAndCheckedCommit) {
   MAKE_CHANNEL_OR_SKIP(ch, u64, 64, 0);
   const std::size_t cap = tx.capacity();
-  auto w = tx.writable_slice();
+  auto w = tx.writable();
   ASSERT_EQ(w.size(), cap);
   for (std::size_t i = 0; i < 5; ++i) w[i] = 50 + i;
-  EXPECT_EQ(rx.size_hint(), 0U) << "writable_slice() must not publish";
+  EXPECT_EQ(rx.size_hint(), 0U) << "writable() must not publish";
   EXPECT_EQ(tx.commit(cap + 1), Errc::over_commit);
   EXPECT_EQ(tx.commit(~std::size_t{0}), Errc::over_commit);
   EXPECT_EQ(rx.size_hint(), 0U) << "an over-commit published elements";
@@ -577,12 +577,12 @@ TYPED_TEST(SpscTyped, WritableSliceAndCheckedCommit) {
   EXPECT_EQ(rx.size_hint(), 5U);
   EXPECT_EQ(tx.commit(cap - 4), Errc::over_commit);
   EXPECT_EQ(rx.size_hint(), 5U);
-  const auto s = rx.readable_slice();
+  const auto s = rx.readable();
   ASSERT_EQ(s.size(), 5U);
   for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(s[i], 50 + i);
-  EXPECT_EQ(tx.writable_slice().size(), cap - 5);
+  EXPECT_EQ(tx.writable().size(), cap - 5);
   ASSERT_EQ(tx.commit(cap - 5), Errc::ok);  // exactly the free space (contents unspecified)
-  EXPECT_TRUE(tx.writable_slice().empty());
+  EXPECT_TRUE(tx.writable().empty());
   EXPECT_EQ(tx.commit(1), Errc::over_commit);
 }
 
@@ -590,7 +590,7 @@ TYPED_TEST(SpscTyped, WritableSliceAcrossTheWrap) {
   const std::size_t want = 4096 / sizeof(u64);
   MAKE_CHANNEL_OR_SKIP(ch, u64, want, want - 3);
   const std::size_t cap = tx.capacity();
-  auto w = tx.writable_slice();
+  auto w = tx.writable();
   if (TypeParam::kMirrored) {
     ASSERT_EQ(w.size(), cap) << "mirrored: all free slots in one span";
     std::iota(w.begin(), w.end(), u64{0});
@@ -599,7 +599,7 @@ TYPED_TEST(SpscTyped, WritableSliceAcrossTheWrap) {
     ASSERT_EQ(w.size(), 3U) << "fallback: the slice ends at the wrap";
     std::iota(w.begin(), w.end(), u64{0});
     ASSERT_EQ(tx.commit(3), Errc::ok);
-    auto w2 = tx.writable_slice();
+    auto w2 = tx.writable();
     ASSERT_EQ(w2.size(), cap - 3);
     std::iota(w2.begin(), w2.end(), u64{3});
     ASSERT_EQ(tx.commit(cap - 3), Errc::ok);

@@ -1,5 +1,5 @@
 // Unit tests of MirrorQueue<T> (ringkit/mirror_queue.hpp), typed over element sizes 1, 8, 64 and
-// 4096 bytes: reserve/commit/release, readable_slice, operator[]/at, iteration, try_push/try_pop,
+// 4096 bytes: reserve/commit/release, readable, operator[]/at, iteration, try_push/try_pop,
 // checked counts, slices straddling the wrap (one span when mirrored, ending at the wrap on the
 // MirrorMode::never fallback), capacity rounding, counters near 2^64, and slot reuse tracking
 // (docs/conventions.md rule 17: every slot is reused, and only the capacity()'s worth of slots ever is).
@@ -88,7 +88,7 @@ class MirrorQueueTyped : public ::testing::Test {
     return std::move(*q);
   }
   /// Pushes and pops `n` elements so that the positions move forward by `n`.
-  static void advance(MirrorQueue<T>& q, std::size_t n) {
+  static void consume(MirrorQueue<T>& q, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       ASSERT_TRUE(q.try_push(make<T>(999'999)));
       ASSERT_TRUE(q.try_pop().has_value());
@@ -183,13 +183,13 @@ TYPED_TEST(MirrorQueueTyped, TryPushTryPopFullAndEmpty) {
     EXPECT_EQ(q->free_space(), 0U);
     EXPECT_FALSE(q->try_push(make<T>(cap)));
     EXPECT_TRUE(q->reserve(1).empty());
-    EXPECT_TRUE(q->writable_slice().empty());
+    EXPECT_TRUE(q->writable().empty());
     for (std::size_t i = 0; i < cap; ++i) {
       ASSERT_TRUE(q->try_pop(out));
       ASSERT_TRUE(holds(out, i));
     }
     EXPECT_TRUE(q->empty());
-    EXPECT_TRUE(q->readable_slice().empty());
+    EXPECT_TRUE(q->readable().empty());
     EXPECT_EQ(q->head_position(), cap);
     EXPECT_EQ(q->tail_position(), cap);
   }
@@ -221,18 +221,18 @@ TYPED_TEST(MirrorQueueTyped, ReserveCommitReleaseAndAccess) {
   ASSERT_EQ(s2.size(), 1U);
   EXPECT_TRUE(holds(s2[0], 2));
   ASSERT_EQ(q->commit(1), Errc::ok);
-  const auto r = q->readable_slice();
+  const auto r = q->readable();
   ASSERT_EQ(r.size(), 3U);
   for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(holds(r[i], i));
 
   // operator[] writes through.
   (*q)[1] = make<T>(77);
-  EXPECT_TRUE(holds(q->readable_slice()[1], 77));
+  EXPECT_TRUE(holds(q->readable()[1], 77));
 
-  ASSERT_EQ(q->release(2), Errc::ok);
+  ASSERT_EQ(q->consume(2), Errc::ok);
   ASSERT_EQ(q->size(), 1U);
   EXPECT_TRUE(holds((*q)[0], 2));
-  ASSERT_EQ(q->release(0), Errc::ok);
+  ASSERT_EQ(q->consume(0), Errc::ok);
   ASSERT_EQ(q->commit(0), Errc::ok);
   EXPECT_EQ(q->size(), 1U);
 }
@@ -249,15 +249,15 @@ TYPED_TEST(MirrorQueueTyped, CheckedCountsChangeNothing) {
     EXPECT_EQ(q->commit(~std::size_t{0}), Errc::over_commit);
     EXPECT_EQ(q->size(), 1U);
     EXPECT_EQ(q->tail_position(), 1U);
-    EXPECT_EQ(q->release(2), Errc::over_consume);
-    EXPECT_EQ(q->release(~std::size_t{0}), Errc::over_consume);
+    EXPECT_EQ(q->consume(2), Errc::over_consume);
+    EXPECT_EQ(q->consume(~std::size_t{0}), Errc::over_consume);
     EXPECT_EQ(q->size(), 1U);
     EXPECT_EQ(q->head_position(), 0U);
     EXPECT_TRUE(holds((*q)[0], 0));
     EXPECT_EQ(q->commit(cap - 1), Errc::ok);  // exactly the free space
     EXPECT_TRUE(q->full());
-    EXPECT_EQ(q->release(cap), Errc::ok);
-    EXPECT_EQ(q->release(1), Errc::over_consume);
+    EXPECT_EQ(q->consume(cap), Errc::ok);
+    EXPECT_EQ(q->consume(1), Errc::over_consume);
   }
 }
 
@@ -266,7 +266,7 @@ TYPED_TEST(MirrorQueueTyped, IterationAndRanges) {
   auto q = this->queue(MirrorMode::automatic, 0, 16);
   ASSERT_TRUE(q);
   const std::size_t cap = q->capacity();
-  this->advance(*q, cap - 2);  // the elements straddle the wrap
+  this->consume(*q, cap - 2);  // the elements straddle the wrap
   const std::size_t n = std::min<std::size_t>(cap, 9);
   for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(q->try_push(make<T>(i)));
 
@@ -305,15 +305,15 @@ TYPED_TEST(MirrorQueueTyped, MirroredSlicesStraddleTheWrapInOneSpan) {
   auto& q = *qr;
   ASSERT_TRUE(q.mirrored());
   const std::size_t cap = q.capacity();
-  this->advance(q, cap - 1);  // one slot before the wrap
+  this->consume(q, cap - 1);  // one slot before the wrap
 
   auto w = q.reserve(cap);
   ASSERT_EQ(w.size(), cap) << "reserve(capacity()) across the wrap";
-  EXPECT_EQ(q.writable_slice().size(), cap);
+  EXPECT_EQ(q.writable().size(), cap);
   for (std::size_t i = 0; i < cap; ++i) w[i] = make<T>(i);
   ASSERT_EQ(q.commit(cap), Errc::ok);
 
-  const auto r = q.readable_slice();
+  const auto r = q.readable();
   ASSERT_EQ(r.size(), cap);
   EXPECT_EQ(r.data(), w.data());
   for (std::size_t i = 0; i < cap; ++i) {
@@ -328,11 +328,11 @@ TYPED_TEST(MirrorQueueTyped, MirroredSlicesStraddleTheWrapInOneSpan) {
   EXPECT_TRUE(std::ranges::equal(q, r));
 
   // Release part; the remainder is still one span.
-  ASSERT_EQ(q.release(cap / 2), Errc::ok);
-  const auto rest = q.readable_slice();
+  ASSERT_EQ(q.consume(cap / 2), Errc::ok);
+  const auto rest = q.readable();
   ASSERT_EQ(rest.size(), cap - cap / 2);
   for (std::size_t i = 0; i < rest.size(); ++i) ASSERT_TRUE(holds(rest[i], cap / 2 + i));
-  const auto free = q.writable_slice();
+  const auto free = q.writable();
   EXPECT_EQ(free.size(), cap / 2);
 }
 
@@ -343,30 +343,30 @@ TYPED_TEST(MirrorQueueTyped, FallbackSlicesEndAtTheWrap) {
   EXPECT_FALSE(q->mirrored());
   const std::size_t cap = q->capacity();
   ASSERT_GE(cap, 4U);
-  this->advance(*q, cap - 1);  // one slot before the wrap
+  this->consume(*q, cap - 1);  // one slot before the wrap
 
-  EXPECT_EQ(q->writable_slice().size(), 1U);
+  EXPECT_EQ(q->writable().size(), 1U);
   EXPECT_TRUE(q->reserve(2).empty()) << "2 free slots are not contiguous here";
   EXPECT_TRUE(q->reserve(cap).empty());
   auto one = q->reserve(1);
   ASSERT_EQ(one.size(), 1U);
   one[0] = make<T>(0);
   ASSERT_EQ(q->commit(1), Errc::ok);
-  auto after = q->writable_slice();
+  auto after = q->writable();
   ASSERT_EQ(after.size(), cap - 1) << "after the wrap the free slots start at index 0";
   for (std::size_t i = 0; i < after.size(); ++i) after[i] = make<T>(1 + i);
   ASSERT_EQ(q->commit(cap - 1), Errc::ok);
   EXPECT_TRUE(q->full());
 
-  const auto r = q->readable_slice();
+  const auto r = q->readable();
   ASSERT_EQ(r.size(), 1U) << "the readable slice ends at the wrap";
   EXPECT_TRUE(holds(r[0], 0));
   for (std::size_t i = 0; i < cap; ++i) ASSERT_TRUE(holds((*q)[i], i)) << i;
   std::size_t i = 0;
   for (const T& e : *q) ASSERT_TRUE(holds(e, i++));
-  ASSERT_EQ(q->release(1), Errc::ok);
-  EXPECT_EQ(q->readable_slice().size(), cap - 1);
-  EXPECT_TRUE(holds(q->readable_slice()[0], 1));
+  ASSERT_EQ(q->consume(1), Errc::ok);
+  EXPECT_EQ(q->readable().size(), cap - 1);
+  EXPECT_TRUE(holds(q->readable()[0], 1));
 
   // try_push/try_pop cross the wrap one element at a time.
   T out;
@@ -412,12 +412,12 @@ TYPED_TEST(MirrorQueueTyped, CountersNear2Pow64) {
       for (const T& e : *q) ASSERT_TRUE(holds(e, k++));
       for (std::size_t i = 0; i < cap; ++i) ASSERT_TRUE(holds((*q)[i], popped + i));
       if (q->mirrored()) {
-        const auto r = q->readable_slice();
+        const auto r = q->readable();
         ASSERT_EQ(r.size(), cap);
         for (std::size_t i = 0; i < cap; ++i) ASSERT_TRUE(holds(r[i], popped + i));
       }
       const std::size_t drop = cap / 2 + 1;
-      ASSERT_EQ(q->release(drop), Errc::ok);
+      ASSERT_EQ(q->consume(drop), Errc::ok);
       popped += drop;
     }
     EXPECT_EQ(q->tail_position(), start + pushed);
@@ -482,9 +482,9 @@ TYPED_TEST(MirrorQueueTyped, MoveLeavesAnEmptyQueue) {
   EXPECT_FALSE(gone.try_push(make<T>(1)));
   EXPECT_FALSE(gone.try_pop().has_value());
   EXPECT_TRUE(gone.reserve(1).empty());
-  EXPECT_TRUE(gone.readable_slice().empty());
+  EXPECT_TRUE(gone.readable().empty());
   EXPECT_EQ(gone.commit(1), Errc::over_commit);
-  EXPECT_EQ(gone.release(1), Errc::over_consume);
+  EXPECT_EQ(gone.consume(1), Errc::over_consume);
   EXPECT_EQ(gone.at(0), nullptr);
   EXPECT_EQ(gone.begin(), gone.end());
 
@@ -501,7 +501,7 @@ TEST(MirrorQueue, DefaultConstructedIsEmpty) {
   EXPECT_TRUE(q.empty());
   EXPECT_FALSE(q.try_push(1));
   EXPECT_FALSE(q.try_pop().has_value());
-  EXPECT_TRUE(q.writable_slice().empty());
+  EXPECT_TRUE(q.writable().empty());
   EXPECT_EQ(q.commit(1), Errc::over_commit);
 }
 
@@ -522,7 +522,7 @@ TEST(MirrorQueue, ReadmeStyleBatchUse) {
       ++seen;
       if (seen == n / 2 + 1) break;
     }
-    ASSERT_EQ(q->release(seen), Errc::ok);
+    ASSERT_EQ(q->consume(seen), Errc::ok);
     expect += static_cast<std::uint32_t>(seen);
   }
 }

@@ -43,7 +43,7 @@ using ringkit::MirrorByteRing;
 using ringkit::MirrorByteWriter;
 using ringkit::MirrorMode;
 using ringkit::MirrorRegion;
-using ringkit::MirrorRingOptions;
+using ringkit::RingOptions;
 using ringkit::SliceResult;
 using ringkit::io::IoStatus;
 
@@ -80,13 +80,13 @@ std::size_t page() { return MirrorRegion::page_size(); }
 /// A mirrored ring (MirrorMode::required); skips the test when the kernel refuses the mapping.
 #define MAKE_MIRRORED_OR_SKIP(var, capacity, start)                                              \
   auto var##_result = ringkit::make_mirror_byte_ring(                                            \
-      (capacity), MirrorRingOptions{.mode = MirrorMode::required, .initial_position = (start)}); \
+      (capacity), RingOptions{.mode = MirrorMode::required, .initial_position = (start)}); \
   if (!var##_result) GTEST_SKIP() << "mirroring unavailable: " << var##_result.message();        \
   auto& var = *var##_result
 
 MirrorByteRing make_fallback(std::size_t capacity, std::uint64_t start = 0) {
   auto r = ringkit::make_mirror_byte_ring(
-      capacity, MirrorRingOptions{.mode = MirrorMode::never, .initial_position = start});
+      capacity, RingOptions{.mode = MirrorMode::never, .initial_position = start});
   EXPECT_TRUE(r) << r.message();
   return r ? std::move(*r) : MirrorByteRing{};
 }
@@ -144,8 +144,8 @@ TEST(MirrorByteRing, DefaultModeMirrorsWhenPossible) {
   EXPECT_EQ(r->writer.mirrored(), static_cast<bool>(MirrorRegion::create(4 * page())));
   EXPECT_TRUE(r->writer.valid());
   EXPECT_TRUE(r->reader.valid());
-  EXPECT_TRUE(r->writer.reader_alive());
-  EXPECT_TRUE(r->reader.writer_alive());
+  EXPECT_TRUE(r->writer.peer_alive());
+  EXPECT_TRUE(r->reader.peer_alive());
 }
 
 TEST(MirrorByteRing, CapacityErrors) {
@@ -562,7 +562,7 @@ void expect_dead_writer(MirrorByteWriter& w) {
   EXPECT_FALSE(w.valid());
   EXPECT_EQ(w.capacity(), 0U);
   EXPECT_FALSE(w.mirrored());
-  EXPECT_FALSE(w.reader_alive());
+  EXPECT_FALSE(w.peer_alive());
   EXPECT_TRUE(w.writable().empty());
   EXPECT_TRUE(w.writable_segments().empty());
   EXPECT_EQ(w.commit(0), Errc::ok);
@@ -584,7 +584,7 @@ void expect_dead_reader(MirrorByteReader& r) {
   EXPECT_FALSE(r.valid());
   EXPECT_EQ(r.capacity(), 0U);
   EXPECT_FALSE(r.mirrored());
-  EXPECT_FALSE(r.writer_alive());
+  EXPECT_FALSE(r.peer_alive());
   EXPECT_TRUE(r.readable().empty());
   EXPECT_TRUE(r.readable_segments().empty());
   EXPECT_EQ(r.consume(0), Errc::ok);
@@ -624,8 +624,8 @@ TEST(MirrorByteRing, MovedFromHalvesAreSafe) {
     EXPECT_EQ(w.mirrored(), mirrored);
     EXPECT_EQ(r.mirrored(), mirrored);
     EXPECT_EQ(w.position(), 64U);
-    EXPECT_TRUE(w.reader_alive());
-    EXPECT_TRUE(r.writer_alive());
+    EXPECT_TRUE(w.peer_alive());
+    EXPECT_TRUE(r.peer_alive());
     const auto more = stream(15, 64, 64);
     ASSERT_EQ(w.write(more), 64U);
     std::vector<std::byte> out(128);
@@ -648,7 +648,7 @@ TEST(MirrorByteRing, ClosingAHalfIsSeenByTheOther) {
   ASSERT_EQ(w.write(data), 10U);
   w.close();
   expect_dead_writer(w);
-  EXPECT_FALSE(r.writer_alive());
+  EXPECT_FALSE(r.peer_alive());
   std::vector<std::byte> out(10);
   ASSERT_EQ(r.read(out), 10U) << "bytes committed before close() stay readable";
   EXPECT_EQ(out, data);
@@ -656,7 +656,7 @@ TEST(MirrorByteRing, ClosingAHalfIsSeenByTheOther) {
   auto res2 = ringkit::make_mirror_byte_ring(page());
   ASSERT_TRUE(res2) << res2.message();
   { MirrorByteReader gone = std::move(res2->reader); }
-  EXPECT_FALSE(res2->writer.reader_alive());
+  EXPECT_FALSE(res2->writer.peer_alive());
 }
 
 TEST(MirrorByteRing, MoveAssigningOverALiveHalfClosesIt) {
@@ -664,8 +664,8 @@ TEST(MirrorByteRing, MoveAssigningOverALiveHalfClosesIt) {
   auto b = ringkit::make_mirror_byte_ring(page());
   ASSERT_TRUE(a && b);
   a->writer = std::move(b->writer);
-  EXPECT_FALSE(a->reader.writer_alive()) << "the replaced writer was not closed";
-  EXPECT_TRUE(b->reader.writer_alive());
+  EXPECT_FALSE(a->reader.peer_alive()) << "the replaced writer was not closed";
+  EXPECT_TRUE(b->reader.peer_alive());
   const auto data = stream(17, 0, 5);
   ASSERT_EQ(a->writer.write(data), 5U);
   std::vector<std::byte> out(5);
