@@ -1,5 +1,6 @@
 // bench/peers/interfaces.hpp: the interfaces every adapter in bench/peers/ gives its peer, so one
-// benchmark body runs ringkit and each peer the same way (atomic_queue's adaptors; docs/conventions.md rule 19).
+// benchmark body runs ringkit and each peer the same way (atomic_queue's adaptors;
+// docs/conventions.md rule 19).
 //
 // byte_channel: a bounded single-producer/single-consumer byte stream.
 //   C c(capacity_bytes);

@@ -20,12 +20,12 @@
 // Thread safety: as malloc/free.
 #pragma once
 
-#include <dlfcn.h>
-
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+
+#include <dlfcn.h>
 
 #ifndef RINGKIT_BENCH_MALLOC
 #define RINGKIT_BENCH_MALLOC glibc
@@ -55,8 +55,9 @@ struct SystemMalloc {
       return "cannot tell which library provides malloc (dladdr failed)";
     }
     const std::string_view file = info.dli_fname;
-    const std::string_view want = kName == "glibc" ? "libc.so" : kName == "tcmalloc" ? "libtcmalloc"
-                                                                                      : kName;
+    const std::string_view want = kName == "glibc"      ? "libc.so"
+                                  : kName == "tcmalloc" ? "libtcmalloc"
+                                                        : kName;
     if (file.find(want) == std::string_view::npos) {
       return "malloc is not provided by the allocator this binary was linked for";
     }

@@ -63,8 +63,7 @@ Result<ByteRing> make_byte_ring(std::size_t capacity, const ByteRingOptions& opt
   return ring;
 }
 
-Result<MirrorByteRing> make_mirror_byte_ring(std::size_t capacity,
-                                             const RingOptions& options) {
+Result<MirrorByteRing> make_mirror_byte_ring(std::size_t capacity, const RingOptions& options) {
   auto core = detail::make_byte_ring_core(capacity, options.initial_position, &options.mode,
                                           options.region);
   if (!core) return unexpected(core.error(), core.context());

@@ -1,6 +1,6 @@
-// Differential fuzzer for the byte ring (docs/conventions.md rule 18): decodes the input into operations and
-// applies each to a ringkit byte ring and to a std::deque<std::byte> oracle, comparing results,
-// counters and contents after every step; any difference is __builtin_trap().
+// Differential fuzzer for the byte ring (docs/conventions.md rule 18): decodes the input into
+// operations and applies each to a ringkit byte ring and to a std::deque<std::byte> oracle,
+// comparing results, counters and contents after every step; any difference is __builtin_trap().
 //
 // Input layout:
 //   byte 0      ring kind (two-segment, mirrored, mirrored fallback) and capacity (1 .. 4096,

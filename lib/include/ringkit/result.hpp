@@ -7,8 +7,8 @@
 // an error may carry a static string naming the failing call (context(), e.g. "memfd_create"),
 // and message() joins the two: "memfd_create: Too many open files".
 //
-// Hot paths never return Result: they return counts, bool or the 1-byte Errc (docs/conventions.md rule 9).
-// Thread safety: thread-compatible, like any value type.
+// Hot paths never return Result: they return counts, bool or the 1-byte Errc (docs/conventions.md
+// rule 9). Thread safety: thread-compatible, like any value type.
 #pragma once
 
 #include <string>

@@ -1137,14 +1137,14 @@ TYPED_TEST(ByteRingContract, MoveAssignmentClosesTheOverwrittenHalf) {
   a.writer = std::move(b.writer);
   EXPECT_FALSE(a.reader.peer_alive());  // a's own writer was closed by the assignment
   EXPECT_TRUE(b.reader.peer_alive());   // b's writer lives on in a.writer
-  expect_empty_writer(b.writer);          // NOLINT(bugprone-use-after-move)
+  expect_empty_writer(b.writer);        // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(a.writer.position(), 504U);
   ASSERT_EQ(write_pattern(a.writer, 4, 4), 4U);
   EXPECT_TRUE(read_pattern(b.reader, 0, 8));
 
   a.reader = std::move(b.reader);
   EXPECT_TRUE(a.writer.peer_alive());  // it is b's reader now
-  expect_empty_reader(b.reader);         // NOLINT(bugprone-use-after-move)
+  expect_empty_reader(b.reader);       // NOLINT(bugprone-use-after-move)
   ASSERT_EQ(write_pattern(a.writer, 8, 2), 2U);
   EXPECT_TRUE(read_pattern(a.reader, 8, 2));
 

@@ -2,7 +2,8 @@
 // 4096 bytes: reserve/commit/release, readable, operator[]/at, iteration, try_push/try_pop,
 // checked counts, slices straddling the wrap (one span when mirrored, ending at the wrap on the
 // MirrorMode::never fallback), capacity rounding, counters near 2^64, and slot reuse tracking
-// (docs/conventions.md rule 17: every slot is reused, and only the capacity()'s worth of slots ever is).
+// (docs/conventions.md rule 17: every slot is reused, and only the capacity()'s worth of slots ever
+// is).
 #include <ringkit/mirror_queue.hpp>  // first: the header is self-contained
 
 // The rest, grouped.
@@ -425,8 +426,9 @@ TYPED_TEST(MirrorQueueTyped, CountersNear2Pow64) {
   }
 }
 
-/// docs/conventions.md rule 17: track the slots handed out. Every slot of the ring is reused, each equally
-/// often, and nothing outside [data, data + capacity) of the first view is ever a push target.
+/// docs/conventions.md rule 17: track the slots handed out. Every slot of the ring is reused, each
+/// equally often, and nothing outside [data, data + capacity) of the first view is ever a push
+/// target.
 TYPED_TEST(MirrorQueueTyped, SlotReuseTracking) {
   using T = TypeParam;
   for (const MirrorMode mode : {MirrorMode::automatic, MirrorMode::never}) {

@@ -78,10 +78,10 @@ std::vector<std::byte> stream(std::uint64_t seed, std::uint64_t offset, std::siz
 std::size_t page() { return MirrorRegion::page_size(); }
 
 /// A mirrored ring (MirrorMode::required); skips the test when the kernel refuses the mapping.
-#define MAKE_MIRRORED_OR_SKIP(var, capacity, start)                                              \
-  auto var##_result = ringkit::make_mirror_byte_ring(                                            \
+#define MAKE_MIRRORED_OR_SKIP(var, capacity, start)                                        \
+  auto var##_result = ringkit::make_mirror_byte_ring(                                      \
       (capacity), RingOptions{.mode = MirrorMode::required, .initial_position = (start)}); \
-  if (!var##_result) GTEST_SKIP() << "mirroring unavailable: " << var##_result.message();        \
+  if (!var##_result) GTEST_SKIP() << "mirroring unavailable: " << var##_result.message();  \
   auto& var = *var##_result
 
 MirrorByteRing make_fallback(std::size_t capacity, std::uint64_t start = 0) {
