@@ -57,5 +57,7 @@ enum class Errc : std::uint8_t {
 
 }  // namespace ringkit
 
+/// @cond INTERNAL (Doxygen cannot scope a specialization of a std template)
 template <>
 struct std::is_error_code_enum<ringkit::Errc> : std::true_type {};
+/// @endcond
