@@ -41,6 +41,7 @@
 
 #include <ringkit/concepts.hpp>
 #include <ringkit/detail/config.hpp>
+#include <ringkit/detail/cursor.hpp>
 #include <ringkit/error.hpp>
 #include <ringkit/mirror.hpp>
 #include <ringkit/result.hpp>
@@ -79,10 +80,6 @@ struct ByteRingCore {
   std::atomic<bool> reader_open{true};
 };
 
-/// Internal access to a half's storage for adapters that own both halves of one ring
-/// (ringkit::net's DynamicBuffer): not API.
-struct RingAccess;
-
 /// Creates the shared core with plain page-aligned storage (mirror == nullptr) or a mirror
 /// region per mirror's mode. Capacity must be a power of two (mirrored: >= the page size).
 [[nodiscard]] Result<std::shared_ptr<ByteRingCore>> make_byte_ring_core(std::size_t capacity,
@@ -90,133 +87,86 @@ struct RingAccess;
                                                                         const MirrorMode* mode,
                                                                         const MirrorOptions& mo);
 
-/// The producer half. `Mirror` selects the view type: two segments (ByteWriter) or one
-/// contiguous span (MirrorByteWriter). Move-only; a moved-from, closed or default-constructed
-/// writer has capacity() == 0 and offers nothing. Single-owner.
+using ByteWriterLink =
+    HalfLink<ByteRingCore, &ByteRingCore::writer_open, &ByteRingCore::reader_open>;
+using ByteReaderLink =
+    HalfLink<ByteRingCore, &ByteRingCore::reader_open, &ByteRingCore::writer_open>;
+
+}  // namespace detail
+
+/// The producer half of a byte ring. `Mirror` selects the view type: two segments (ByteWriter)
+/// or one contiguous span (MirrorByteWriter). Move-only; a moved-from, closed or
+/// default-constructed writer has capacity() == 0 and offers nothing. Single-owner.
 // alignas: the cached head and the private tail are written on every call; keeping the writer
 // on its own cache line stops false sharing with a reader object placed next to it.
 template <bool Mirror>
 class alignas(kFalseSharingRange) BasicByteWriter {
-  friend struct RingAccess;
-
  public:
   /// What writable() returns: MutableSegments, or one std::span<std::byte> for mirrored rings.
   using view_type = std::conditional_t<Mirror, std::span<std::byte>, MutableSegments>;
 
   BasicByteWriter() noexcept = default;
   /// Internal: attaches to a core made by make_byte_ring()/make_mirror_byte_ring().
-  explicit BasicByteWriter(std::shared_ptr<ByteRingCore> core) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->data),
-        cap_(core_->capacity),
-        tail_(core_->tail.load(std::memory_order_relaxed)),  // (X3) before the halves are shared
-        head_cache_(tail_),
-        mirrored_(Mirror && core_->mirrored) {}
-  BasicByteWriter(BasicByteWriter&& other) noexcept { take(other); }
-  BasicByteWriter& operator=(BasicByteWriter&& other) noexcept {
-    if (this != &other) {
-      close();
-      take(other);
-    }
-    return *this;
-  }
-  BasicByteWriter(const BasicByteWriter&) = delete;
-  BasicByteWriter& operator=(const BasicByteWriter&) = delete;
-  ~BasicByteWriter() { close(); }
+  explicit BasicByteWriter(std::shared_ptr<detail::ByteRingCore> core) noexcept
+      : data_(core->data),
+        mirrored_(Mirror && core->mirrored),
+        cur_({&core->tail, &core->head}, core->capacity),
+        link_(std::move(core)) {}
 
   /// Ends the stream: everything committed so far stays readable, then the reader sees
   /// peer_alive() == false. Leaves this writer empty (capacity() == 0). Idempotent.
-  void close() noexcept {
-    if (core_ == nullptr) return;
-    // (R3) end of stream after the last publish; pairs with (A3) in reader's peer_alive().
-    core_->writer_open.store(false, std::memory_order_release);
-    core_ = nullptr;
-    data_ = nullptr;
-    cap_ = 0;
-    tail_ = head_cache_ = 0;
-    mirrored_ = false;
-    owner_.reset();
-  }
+  void close() noexcept { *this = BasicByteWriter(); }
 
   /// Total bytes the ring holds.
-  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cur_.capacity(); }
   /// Bytes written so far plus the initial position (wraps at 2^64).
-  [[nodiscard]] std::uint64_t position() const noexcept { return tail_; }
+  [[nodiscard]] std::uint64_t position() const noexcept { return cur_.position(); }
   /// Bytes currently filled; a hint, since the reader may consume concurrently.
-  [[nodiscard]] std::size_t size_hint() const noexcept {
-    if (cap_ == 0) return 0;
-    // (X1) relaxed: a hint only, no bytes are read through it.
-    return static_cast<std::size_t>(tail_ - core_->head.load(std::memory_order_relaxed));
-  }
+  [[nodiscard]] std::size_t size_hint() const noexcept { return cur_.size_hint(); }
   /// True unless moved-from, closed or default-constructed.
-  [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  [[nodiscard]] bool valid() const noexcept { return cur_.attached(); }
   /// True when the storage is double-mapped (writable() is then all the free space in one span);
   /// false for plain rings and for mirrored rings that fell back (MirrorMode::automatic).
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   /// True until the reader half is closed or destroyed (writing more is then pointless).
-  [[nodiscard]] bool peer_alive() const noexcept {
-    // (A4) pairs with (R4) in the reader's close().
-    return core_ != nullptr && core_->reader_open.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] bool peer_alive() const noexcept { return link_.peer_alive(); }
 
   /// The free space: at most two spans in order (ByteWriter), or one contiguous span
   /// (MirrorByteWriter; when !mirrored() it ends at the wrap: io_slices() offers both parts).
-  /// Empty when full (would block). Invalidated by commit(), write(), io_slices(), moving.
+  /// Empty when full (would block). Invalidated by commit(), write(), io_slices(), moving; the
+  /// reader's concurrent consume() only makes the free space grow (the view stays valid).
   [[nodiscard]] view_type writable() noexcept RINGKIT_LIFETIMEBOUND {
-    // A view must show everything: reload unless the ring already looks empty (then nothing
-    // can be freed). The hot copy paths (write, commit) keep the cache-until-short rule.
-    if (cap_ != 0 && tail_ - head_cache_ != 0) refresh();
     if constexpr (Mirror) {
-      return free_segments().first();
+      return writable_segments().first();
     } else {
-      return free_segments();
+      return writable_segments();
     }
   }
 
   /// The free space as Segments for both ring kinds: one span when mirrored(), else up to two
   /// (a mirrored ring in fallback shows both parts here). Generic code (adapters) uses this.
+  /// Invalidated as writable().
   [[nodiscard]] MutableSegments writable_segments() noexcept RINGKIT_LIFETIMEBOUND {
-    // A view must show everything: reload unless the ring already looks empty (then nothing
-    // can be freed). The hot copy paths (write, commit) keep the cache-until-short rule.
-    if (cap_ != 0 && tail_ - head_cache_ != 0) refresh();
-    return free_segments();
+    return segments(cur_.room_all());
   }
 
   /// Publishes the first `n` bytes of the free space to the reader.
   /// Returns Errc::over_commit and publishes nothing if `n` exceeds the free space.
   [[nodiscard]] Errc commit(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
-    if (n > free_cached()) [[unlikely]] {
-      if (n > cap_) return Errc::over_commit;
-      refresh();
-      if (n > free_cached()) return Errc::over_commit;
-    }
-    publish(n);
+    if (!cur_.fits(n)) [[unlikely]]
+      return Errc::over_commit;
+    cur_.publish(n);
     return Errc::ok;
   }
 
   /// Copies as much of `src` as fits and publishes it; returns the bytes copied (0 when full).
   [[nodiscard]] std::size_t write(std::span<const std::byte> src) noexcept {
-    std::size_t free = free_cached();
-    if (free < src.size()) [[unlikely]] {
-      if (cap_ == 0) return 0;
-      refresh();
-      free = free_cached();
-    }
+    const std::size_t free = cur_.room_for(src.size());
     const std::size_t n = free < src.size() ? free : src.size();
     if (n == 0) return 0;
-    const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
-    if (Mirror && mirrored_) {
-      copy_bytes(data_ + idx, src.data(), n);
-    } else {
-      const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
-      copy_bytes(data_ + idx, src.data(), first);
-      if (n != first) [[unlikely]]
-        std::memcpy(data_, src.data() + first,
-                    n - first);  // not copy_bytes: g++ 12 -O3 misreports -Wstringop-overflow
-    }
-    publish(n);
+    detail::copy_into_ring(data_.get(), cur_.run(n, contiguous()), src.data());
+    cur_.publish(n);
     return n;
   }
   /// Same as write(span), for raw memory.
@@ -231,9 +181,7 @@ class alignas(kFalseSharingRange) BasicByteWriter {
   /// all the free space.
   template <slice_callback F>
   [[nodiscard]] SliceResult io_slices(F&& f) {
-    if (cap_ == 0) return {0, Errc::ring_full};
-    if (tail_ - head_cache_ != 0) refresh();  // an empty ring cannot gain space
-    const MutableSegments seg = free_segments();
+    const MutableSegments seg = writable_segments();
     if (seg.empty()) return {0, Errc::ring_full};
     iovec iov[2];
     const std::size_t count = seg.to_iovecs(std::span<iovec, 2>(iov));
@@ -241,48 +189,39 @@ class alignas(kFalseSharingRange) BasicByteWriter {
     const auto r = static_cast<std::ptrdiff_t>(std::invoke(f, std::span<iovec>(iov, count), total));
     if (r < 0) return {0, Errc::callback_error};
     if (static_cast<std::size_t>(r) > total) return {0, Errc::over_report};
-    if (r > 0) publish(static_cast<std::size_t>(r));
+    if (r > 0) cur_.publish(static_cast<std::size_t>(r));
     return {static_cast<std::size_t>(r), Errc::ok};
   }
 
- private:
-  void take(BasicByteWriter& o) noexcept {
-    owner_ = std::move(o.owner_);
-    core_ = std::exchange(o.core_, nullptr);
-    data_ = std::exchange(o.data_, nullptr);
-    cap_ = std::exchange(o.cap_, 0);
-    tail_ = std::exchange(o.tail_, 0);
-    head_cache_ = std::exchange(o.head_cache_, 0);
-    mirrored_ = std::exchange(o.mirrored_, false);
-  }
-  [[nodiscard]] std::size_t free_cached() const noexcept {
-    return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
-  }
-  void refresh() noexcept {
-    // (A2) observe freed space; pairs with (R2) in the reader's give_back().
-    head_cache_ = core_->head.load(std::memory_order_acquire);
-  }
-  void publish(std::size_t n) noexcept {
-    tail_ += n;
-    // (R1) publish the bytes; pairs with (A1) in the reader's refresh().
-    core_->tail.store(tail_, std::memory_order_release);
-  }
-  [[nodiscard]] MutableSegments free_segments() const noexcept {
-    const std::size_t free = free_cached();
-    if (free == 0) return {};
-    const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
-    if (Mirror && mirrored_) return {std::span<std::byte>(data_ + idx, free)};
-    const std::size_t first = free < cap_ - idx ? free : cap_ - idx;
-    return {std::span<std::byte>(data_ + idx, first), std::span<std::byte>(data_, free - first)};
+  /// The whole double mapping (2 x capacity() bytes, both views) of a mirrored ring, e.g. to
+  /// register it as an io_uring fixed buffer; empty when !mirrored(). Valid while the ring lives.
+  [[nodiscard]] std::span<std::byte> mapping() const noexcept {
+    return mirrored_ ? std::span<std::byte>(data_.get(), 2 * capacity()) : std::span<std::byte>{};
   }
 
-  std::shared_ptr<ByteRingCore> owner_;
-  ByteRingCore* core_ = nullptr;
-  std::byte* data_ = nullptr;
-  std::size_t cap_ = 0;
-  std::uint64_t tail_ = 0;        // private copy of core_->tail (only this half stores it)
-  std::uint64_t head_cache_ = 0;  // last observed core_->head
-  bool mirrored_ = false;
+  /// The ring's memory for positions [pos, pos + n), n <= capacity() (empty otherwise), as at
+  /// most two spans (one when mirrored()), whatever half owns those bytes now. For adapters that
+  /// own both halves of one ring on one thread (net::DynamicRing); anything else must use
+  /// writable()/readable(). Invalidated when the ring is destroyed.
+  [[nodiscard]] MutableSegments segments_at(std::uint64_t pos,
+                                            std::size_t n) const noexcept RINGKIT_LIFETIMEBOUND {
+    if (n == 0 || n > capacity()) return {};
+    const detail::Run r = detail::ring_run(pos, n, capacity(), contiguous());
+    return {std::span<std::byte>(data_.get() + r.index, r.first),
+            std::span<std::byte>(data_.get(), r.second)};
+  }
+
+ private:
+  [[nodiscard]] bool contiguous() const noexcept { return Mirror && mirrored_; }
+  [[nodiscard]] MutableSegments segments(std::size_t free) const noexcept {
+    if (free == 0) return {};
+    return segments_at(cur_.position(), free);
+  }
+
+  detail::Moved<std::byte*> data_;
+  detail::Moved<bool> mirrored_;
+  detail::ProducerCursor cur_;
+  detail::ByteWriterLink link_;  // last: a move-assignment closes the old ring after the rest moved
 };
 
 /// The consumer half; see BasicByteWriter. Move-only; a moved-from, closed or
@@ -290,110 +229,71 @@ class alignas(kFalseSharingRange) BasicByteWriter {
 // alignas: see BasicByteWriter.
 template <bool Mirror>
 class alignas(kFalseSharingRange) BasicByteReader {
-  friend struct RingAccess;
-
  public:
   /// What readable() returns: ConstSegments, or one std::span<const std::byte> (mirrored rings).
   using view_type = std::conditional_t<Mirror, std::span<const std::byte>, ConstSegments>;
 
   BasicByteReader() noexcept = default;
   /// Internal: attaches to a core made by make_byte_ring()/make_mirror_byte_ring().
-  explicit BasicByteReader(std::shared_ptr<ByteRingCore> core) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->data),
-        cap_(core_->capacity),
-        head_(core_->head.load(std::memory_order_relaxed)),  // (X4) before the halves are shared
-        tail_cache_(head_),
-        mirrored_(Mirror && core_->mirrored) {}
-  BasicByteReader(BasicByteReader&& other) noexcept { take(other); }
-  BasicByteReader& operator=(BasicByteReader&& other) noexcept {
-    if (this != &other) {
-      close();
-      take(other);
-    }
-    return *this;
-  }
-  BasicByteReader(const BasicByteReader&) = delete;
-  BasicByteReader& operator=(const BasicByteReader&) = delete;
-  ~BasicByteReader() { close(); }
+  explicit BasicByteReader(std::shared_ptr<detail::ByteRingCore> core) noexcept
+      : data_(core->data),
+        mirrored_(Mirror && core->mirrored),
+        cur_({&core->tail, &core->head}, core->capacity),
+        link_(std::move(core)) {}
 
   /// Stops reading: the writer then sees peer_alive() == false. Leaves this reader empty
   /// (capacity() == 0). Idempotent.
-  void close() noexcept {
-    if (core_ == nullptr) return;
-    // (R4) pairs with (A4) in the writer's peer_alive().
-    core_->reader_open.store(false, std::memory_order_release);
-    core_ = nullptr;
-    data_ = nullptr;
-    cap_ = 0;
-    head_ = tail_cache_ = 0;
-    mirrored_ = false;
-    owner_.reset();
-  }
+  void close() noexcept { *this = BasicByteReader(); }
 
   /// Total bytes the ring holds.
-  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cur_.capacity(); }
   /// Bytes consumed so far plus the initial position (wraps at 2^64).
-  [[nodiscard]] std::uint64_t position() const noexcept { return head_; }
+  [[nodiscard]] std::uint64_t position() const noexcept { return cur_.position(); }
   /// Bytes currently filled; a hint, since the writer may commit concurrently.
-  [[nodiscard]] std::size_t size_hint() const noexcept {
-    if (cap_ == 0) return 0;
-    // (X2) relaxed: a hint only, no bytes are read through it.
-    return static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
-  }
+  [[nodiscard]] std::size_t size_hint() const noexcept { return cur_.size_hint(); }
   /// True unless moved-from, closed or default-constructed.
-  [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  [[nodiscard]] bool valid() const noexcept { return cur_.attached(); }
   /// True when the storage is double-mapped (readable() is then all the data in one span).
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   /// True until the writer half is closed or destroyed. Everything the writer committed before
   /// closing is visible once this returns false, so a reader that sees !peer_alive() and then
   /// an empty ring has reached the end of the stream.
-  [[nodiscard]] bool peer_alive() const noexcept {
-    // (A3) pairs with (R3) in the writer's close().
-    return core_ != nullptr && core_->writer_open.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] bool peer_alive() const noexcept { return link_.peer_alive(); }
 
   /// The filled bytes: at most two spans in order (ByteReader), or one contiguous span
   /// (MirrorByteReader; when !mirrored() it ends at the wrap: io_slices() offers both parts).
-  /// Empty when empty (would block). Invalidated by consume(), read(), io_slices(), moving.
+  /// Always shows everything published (a parser waiting for the rest of a frame keeps calling
+  /// it). Empty when empty (would block). Invalidated by consume(), read(), io_slices(), moving;
+  /// the writer's concurrent commit() only makes the filled space grow (the view stays valid).
   [[nodiscard]] view_type readable() noexcept RINGKIT_LIFETIMEBOUND {
-    // A view must show everything (a parser waiting for the rest of a frame keeps calling it):
-    // reload unless the ring already looks full. read/consume keep the cache-until-short rule.
-    if (cap_ != 0 && tail_cache_ - head_ != cap_) refresh();
     if constexpr (Mirror) {
-      return filled_segments().first();
+      return readable_segments().first();
     } else {
-      return filled_segments();
+      return readable_segments();
     }
   }
 
   /// The filled bytes as Segments for both ring kinds: one span when mirrored(), else up to
   /// two (a mirrored ring in fallback shows both parts here). Generic code uses this.
+  /// Invalidated as readable().
   [[nodiscard]] ConstSegments readable_segments() noexcept RINGKIT_LIFETIMEBOUND {
-    // A view must show everything (a parser waiting for the rest of a frame keeps calling it):
-    // reload unless the ring already looks full. read/consume keep the cache-until-short rule.
-    if (cap_ != 0 && tail_cache_ - head_ != cap_) refresh();
-    return filled_segments();
+    return segments(cur_.room_all());
   }
 
   /// Releases the first `n` filled bytes to the writer.
   /// Returns Errc::over_consume and releases nothing if `n` exceeds the filled bytes.
   [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
-    if (n > avail_cached()) [[unlikely]] {
-      if (n > cap_) return Errc::over_consume;
-      refresh();
-      if (n > avail_cached()) return Errc::over_consume;
-    }
-    give_back(n);
+    if (!cur_.fits(n)) [[unlikely]]
+      return Errc::over_consume;
+    cur_.publish(n);
     return Errc::ok;
   }
 
   /// Copies up to dst.size() bytes out and consumes them; returns the bytes copied (0 when empty).
   [[nodiscard]] std::size_t read(std::span<std::byte> dst) noexcept {
     const std::size_t n = copy_out(dst);
-    if (n != 0) give_back(n);
+    if (n != 0) cur_.publish(n);
     return n;
   }
   /// Same as read(span), for raw memory.
@@ -410,9 +310,7 @@ class alignas(kFalseSharingRange) BasicByteReader {
   /// refreshed first so `f` sees all the data.
   template <slice_callback F>
   [[nodiscard]] SliceResult io_slices(F&& f) {
-    if (cap_ == 0) return {0, Errc::ring_empty};
-    if (tail_cache_ - head_ != cap_) refresh();  // a full ring cannot gain data
-    const ConstSegments seg = filled_segments();
+    const ConstSegments seg = readable_segments();
     if (seg.empty()) return {0, Errc::ring_empty};
     iovec iov[2];
     const std::size_t count = seg.to_iovecs(std::span<iovec, 2>(iov));
@@ -420,89 +318,43 @@ class alignas(kFalseSharingRange) BasicByteReader {
     const auto r = static_cast<std::ptrdiff_t>(std::invoke(f, std::span<iovec>(iov, count), total));
     if (r < 0) return {0, Errc::callback_error};
     if (static_cast<std::size_t>(r) > total) return {0, Errc::over_report};
-    if (r > 0) give_back(static_cast<std::size_t>(r));
+    if (r > 0) cur_.publish(static_cast<std::size_t>(r));
     return {static_cast<std::size_t>(r), Errc::ok};
   }
 
+  /// The whole double mapping (2 x capacity() bytes) of a mirrored ring, e.g. to register it as
+  /// an io_uring fixed buffer; empty when !mirrored(). Valid while the ring lives.
+  [[nodiscard]] std::span<const std::byte> mapping() const noexcept {
+    return mirrored_ ? std::span<const std::byte>(data_.get(), 2 * capacity())
+                     : std::span<const std::byte>{};
+  }
+
  private:
-  void take(BasicByteReader& o) noexcept {
-    owner_ = std::move(o.owner_);
-    core_ = std::exchange(o.core_, nullptr);
-    data_ = std::exchange(o.data_, nullptr);
-    cap_ = std::exchange(o.cap_, 0);
-    head_ = std::exchange(o.head_, 0);
-    tail_cache_ = std::exchange(o.tail_cache_, 0);
-    mirrored_ = std::exchange(o.mirrored_, false);
-  }
-  [[nodiscard]] std::size_t avail_cached() const noexcept {
-    return static_cast<std::size_t>(tail_cache_ - head_);
-  }
-  void refresh() noexcept {
-    // (A1) observe published bytes; pairs with (R1) in the writer's publish().
-    tail_cache_ = core_->tail.load(std::memory_order_acquire);
-  }
-  void give_back(std::size_t n) noexcept {
-    head_ += n;
-    // (R2) hand the space back; pairs with (A2) in the writer's refresh().
-    core_->head.store(head_, std::memory_order_release);
-  }
+  [[nodiscard]] bool contiguous() const noexcept { return Mirror && mirrored_; }
   [[nodiscard]] std::size_t copy_out(std::span<std::byte> dst) noexcept {
-    std::size_t avail = avail_cached();
-    if (avail < dst.size()) {
-      if (cap_ == 0) return 0;
-      refresh();
-      avail = avail_cached();
-    }
+    const std::size_t avail = cur_.room_for(dst.size());
     const std::size_t n = avail < dst.size() ? avail : dst.size();
     if (n == 0) return 0;
-    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
-    if (Mirror && mirrored_) {
-      copy_bytes(dst.data(), data_ + idx, n);
-    } else {
-      const std::size_t first = n < cap_ - idx ? n : cap_ - idx;
-      copy_bytes(dst.data(), data_ + idx, first);
-      if (n != first) [[unlikely]]
-        std::memcpy(dst.data() + first, data_, n - first);  // see write()
-    }
+    detail::copy_from_ring(dst.data(), cur_.run(n, contiguous()), data_.get());
     return n;
   }
-  [[nodiscard]] ConstSegments filled_segments() const noexcept {
-    const std::size_t avail = avail_cached();
+  [[nodiscard]] ConstSegments segments(std::size_t avail) const noexcept {
     if (avail == 0) return {};
-    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
-    if (Mirror && mirrored_) return {std::span<const std::byte>(data_ + idx, avail)};
-    const std::size_t first = avail < cap_ - idx ? avail : cap_ - idx;
-    return {std::span<const std::byte>(data_ + idx, first),
-            std::span<const std::byte>(data_, avail - first)};
+    const detail::Run r = cur_.run(avail, contiguous());
+    return {std::span<const std::byte>(data_.get() + r.index, r.first),
+            std::span<const std::byte>(data_.get(), r.second)};
   }
 
-  std::shared_ptr<ByteRingCore> owner_;
-  ByteRingCore* core_ = nullptr;
-  const std::byte* data_ = nullptr;
-  std::size_t cap_ = 0;
-  std::uint64_t head_ = 0;        // private copy of core_->head (only this half stores it)
-  std::uint64_t tail_cache_ = 0;  // last observed core_->tail
-  bool mirrored_ = false;
+  detail::Moved<const std::byte*> data_;
+  detail::Moved<bool> mirrored_;
+  detail::ConsumerCursor cur_;
+  detail::ByteReaderLink link_;  // last: see BasicByteWriter
 };
-
-struct RingAccess {
-  /// Start of the ring's storage (nullptr for an empty half).
-  template <bool M>
-  [[nodiscard]] static std::byte* storage(const BasicByteWriter<M>& w) noexcept {
-    return w.data_;
-  }
-  template <bool M>
-  [[nodiscard]] static const std::byte* storage(const BasicByteReader<M>& r) noexcept {
-    return r.data_;
-  }
-};
-
-}  // namespace detail
 
 /// The producer half of a two-segment byte ring.
-using ByteWriter = detail::BasicByteWriter<false>;
+using ByteWriter = BasicByteWriter<false>;
 /// The consumer half of a two-segment byte ring.
-using ByteReader = detail::BasicByteReader<false>;
+using ByteReader = BasicByteReader<false>;
 
 /// The two halves of one byte ring: `auto [writer, reader] = *make_byte_ring(cap);`
 struct ByteRing {

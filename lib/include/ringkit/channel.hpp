@@ -38,6 +38,7 @@
 
 #include <ringkit/concepts.hpp>
 #include <ringkit/detail/config.hpp>
+#include <ringkit/detail/cursor.hpp>
 #include <ringkit/detail/typed_storage.hpp>
 #include <ringkit/detail/wait.hpp>
 #include <ringkit/error.hpp>
@@ -56,28 +57,6 @@ using Clock = std::chrono::steady_clock;
   return now + t;
 }
 
-/// Copies `n` elements into ring slots starting at counter `pos` (one memcpy when mirrored).
-template <class T>
-void copy_in(T* data, std::size_t cap, bool mirrored, std::uint64_t pos, const T* src,
-             std::size_t n) noexcept {
-  const std::size_t idx = static_cast<std::size_t>(pos) & (cap - 1);
-  const std::size_t first = mirrored ? n : std::min(n, cap - idx);
-  copy_bytes(data + idx, src, first * sizeof(T));
-  if (n > first) [[unlikely]]
-    std::memcpy(static_cast<void*>(data), src + first, (n - first) * sizeof(T));
-}
-
-/// Copies `n` elements out of ring slots starting at counter `pos`.
-template <class T>
-void copy_out(const T* data, std::size_t cap, bool mirrored, std::uint64_t pos, T* dst,
-              std::size_t n) noexcept {
-  const std::size_t idx = static_cast<std::size_t>(pos) & (cap - 1);
-  const std::size_t first = mirrored ? n : std::min(n, cap - idx);
-  copy_bytes(dst, data + idx, first * sizeof(T));
-  if (n > first) [[unlikely]]
-    std::memcpy(static_cast<void*>(dst + first), data, (n - first) * sizeof(T));
-}
-
 /// Shared state of an SPSC channel.
 template <class T>
 struct SpscCore {
@@ -89,6 +68,14 @@ struct SpscCore {
   alignas(kFalseSharingRange) TypedStorage<T> storage;  // immutable after creation
   std::atomic<bool> producer_open{true};
   std::atomic<bool> consumer_open{true};
+
+  /// The cursor pair: the producer publishes tail, the consumer head.
+  PositionPair positions() noexcept { return {&tail, &head}; }
+  /// (A4) acquire: pairs with (R3) in the producer's close (HalfLink), so everything pushed
+  /// before the close is visible once this returns false.
+  [[nodiscard]] bool producers_alive() const noexcept {
+    return producer_open.load(std::memory_order_acquire);
+  }
 };
 
 /// Shared state of an MPSC channel.
@@ -106,6 +93,27 @@ struct MpscCore {
   std::unique_ptr<std::atomic<std::uint64_t>[]> done;
   std::atomic<std::uint32_t> producers{1};  // live producer handles
   std::atomic<bool> consumer_open{true};
+
+  /// The consumer's cursor pair: producers publish `commit` (in order), the consumer `head`.
+  PositionPair positions() noexcept { return {&commit, &head}; }
+  /// (A4) acquire: pairs with (R4) in MpscProducer::close() (the last handle's decrement).
+  [[nodiscard]] bool producers_alive() const noexcept {
+    return producers.load(std::memory_order_acquire) != 0;
+  }
+};
+
+/// Closing a half wakes the other side if it sleeps on the ring.
+struct WakeConsumer {
+  template <class Core>
+  void operator()(Core& c) const noexcept {
+    c.data_ready.wake_all();
+  }
+};
+struct WakeProducers {
+  template <class Core>
+  void operator()(Core& c) const noexcept {
+    c.space_ready.wake_all();
+  }
 };
 
 }  // namespace detail
@@ -122,77 +130,49 @@ class alignas(kFalseSharingRange) SpscProducer {
  public:
   SpscProducer() noexcept = default;
   explicit SpscProducer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->storage.data()),
-        cap_(core_->storage.capacity()),
-        mirrored_(core_->storage.mirrored()),
-        tail_(core_->tail.load(std::memory_order_relaxed)),  // (X1) not shared yet
-        head_cache_(tail_) {}
-  SpscProducer(SpscProducer&& o) noexcept { take(o); }
-  SpscProducer& operator=(SpscProducer&& o) noexcept {
-    if (this != &o) {
-      close();
-      take(o);
-    }
-    return *this;
-  }
-  SpscProducer(const SpscProducer&) = delete;
-  SpscProducer& operator=(const SpscProducer&) = delete;
-  ~SpscProducer() { close(); }
+      : data_(core->storage.data()),
+        mirrored_(core->storage.mirrored()),
+        cur_(core->positions(), core->storage.capacity()),
+        link_(std::move(core)) {}
 
-  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cur_.capacity(); }
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
-  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+  [[nodiscard]] bool valid() const noexcept { return cur_.attached(); }
   /// False once the consumer is closed or destroyed.
-  [[nodiscard]] bool peer_alive() const noexcept {
-    // (A3) pairs with (R3) in SpscConsumer::close().
-    return core_ != nullptr && core_->consumer_open.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] bool peer_alive() const noexcept { return link_.peer_alive(); }
+  /// Elements currently filled; a hint (the consumer may pop concurrently).
+  [[nodiscard]] std::size_t size_hint() const noexcept { return cur_.size_hint(); }
 
   /// Appends `v`; false when full.
   [[nodiscard]] bool try_push(const T& v) noexcept {
-    if (tail_ - head_cache_ == cap_) [[unlikely]] {
-      if (core_ == nullptr) return false;
-      refresh();
-      if (tail_ - head_cache_ == cap_) return false;
-    }
-    std::memcpy(static_cast<void*>(data_ + (static_cast<std::size_t>(tail_) & (cap_ - 1))), &v,
-                sizeof(T));
+    if (cur_.room_for(1) == 0) [[unlikely]]
+      return false;
+    std::memcpy(static_cast<void*>(data_.get() + cur_.run(1, true).index), &v, sizeof(T));
     publish(1);
     return true;
   }
   /// Appends as many elements of `src` as fit in one batch; returns how many (0 when full).
   [[nodiscard]] std::size_t push_slice(std::span<const T> src) noexcept {
-    std::size_t free = free_cached();
-    if (free < src.size()) [[unlikely]] {
-      if (core_ == nullptr) return 0;
-      refresh();
-      free = free_cached();
-    }
-    const std::size_t n = std::min(free, src.size());
+    const std::size_t n = std::min(cur_.room_for(src.size()), src.size());
     if (n == 0) return 0;
-    detail::copy_in(data_, cap_, mirrored_, tail_, src.data(), n);
+    detail::copy_into_ring(data_.get(), cur_.run(n, mirrored_), src.data());
     publish(n);
     return n;
   }
   /// The free slots in one span (when !mirrored(): up to the wrap); fill, then commit(n).
+  /// Invalidated by commit(), the push family, moving; the consumer's concurrent pops only make
+  /// the free space grow.
   [[nodiscard]] std::span<T> writable() noexcept RINGKIT_LIFETIMEBOUND {
-    if (core_ != nullptr && free_cached() != cap_) refresh();  // show all the free space
-    const std::size_t free = free_cached();
+    const std::size_t free = cur_.room_all();
     if (free == 0) return {};
-    const std::size_t idx = static_cast<std::size_t>(tail_) & (cap_ - 1);
-    return {data_ + idx, mirrored_ ? free : std::min(free, cap_ - idx)};
+    const detail::Run r = cur_.run(free, mirrored_);
+    return {data_.get() + r.index, r.first};
   }
   /// Publishes the first `n` slots of writable(). Errc::over_commit (nothing published)
   /// if n exceeds the free space.
   [[nodiscard]] Errc commit(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
-    if (n > free_cached()) {
-      if (core_ == nullptr || n > cap_) return Errc::over_commit;
-      refresh();
-      if (n > free_cached()) return Errc::over_commit;
-    }
+    if (!cur_.fits(n)) return Errc::over_commit;
     publish(n);
     return Errc::ok;
   }
@@ -206,109 +186,63 @@ class alignas(kFalseSharingRange) SpscProducer {
     return push_until(v, detail::deadline_after(timeout));
   }
 
-  /// Ends the stream (the consumer drains what was pushed, then pop() returns false).
-  void close() noexcept {
-    if (core_ == nullptr) return;
-    // (R4) pairs with (A4) in SpscConsumer::peer_alive().
-    core_->producer_open.store(false, std::memory_order_release);
-    core_->data_ready.wake_all();
-    core_ = nullptr;
-    data_ = nullptr;
-    cap_ = 0;
-    tail_ = head_cache_ = 0;
-    owner_.reset();
-  }
+  /// Ends the stream (the consumer drains what was pushed, then pop() returns false). Leaves
+  /// this producer empty. Idempotent.
+  void close() noexcept { *this = SpscProducer(); }
 
  private:
   bool push_until(const T& v, detail::Clock::time_point deadline) noexcept {
     for (;;) {
       if (!peer_alive()) return false;
       if (try_push(v)) return true;
-      const bool ready = core_->space_ready.wait(
+      const bool ready = link_.get()->space_ready.wait(
           [this] {
-            refresh();
-            return tail_ - head_cache_ != cap_ ||
-                   !core_->consumer_open.load(std::memory_order_acquire);  // (A3)
+            cur_.refresh();
+            return cur_.room_cached() != 0 || !link_.peer_alive();
           },
           deadline);
       if (!ready) return false;
     }
   }
-  [[nodiscard]] std::size_t free_cached() const noexcept {
-    return cap_ - static_cast<std::size_t>(tail_ - head_cache_);
-  }
-  void refresh() noexcept {
-    // (A2) observe freed slots; pairs with (R2) in SpscConsumer::give_back().
-    head_cache_ = core_->head.load(std::memory_order_acquire);
-  }
   void publish(std::size_t n) noexcept {
-    tail_ += n;
-    // (R1) publish the elements; pairs with (A1) in SpscConsumer::refresh().
-    core_->tail.store(tail_, std::memory_order_release);
-    core_->data_ready.notify();
-  }
-  void take(SpscProducer& o) noexcept {
-    owner_ = std::move(o.owner_);
-    core_ = std::exchange(o.core_, nullptr);
-    data_ = std::exchange(o.data_, nullptr);
-    cap_ = std::exchange(o.cap_, 0);
-    mirrored_ = std::exchange(o.mirrored_, false);
-    tail_ = std::exchange(o.tail_, 0);
-    head_cache_ = std::exchange(o.head_cache_, 0);
+    cur_.publish(n);  // (R1), see detail/cursor.hpp
+    link_.get()->data_ready.notify();
   }
 
-  std::shared_ptr<detail::SpscCore<T>> owner_;
-  detail::SpscCore<T>* core_ = nullptr;
-  T* data_ = nullptr;
-  std::size_t cap_ = 0;
-  bool mirrored_ = false;
-  std::uint64_t tail_ = 0;
-  std::uint64_t head_cache_ = 0;
+  detail::Moved<T*> data_;
+  detail::Moved<bool> mirrored_;
+  detail::ProducerCursor cur_;
+  detail::HalfLink<detail::SpscCore<T>, &detail::SpscCore<T>::producer_open,
+                   &detail::SpscCore<T>::consumer_open, detail::WakeConsumer>
+      link_;  // last: a move-assignment closes the old channel after the rest moved
 };
 
-/// The receiving half of an SPSC channel. Move-only, single-owner.
-template <ring_element T>
-class alignas(kFalseSharingRange) SpscConsumer {
+/// The receiving half of a channel whose consumer side is single-consumer (SpscConsumer,
+/// MpscConsumer): one cursor engine under both. Move-only, single-owner.
+template <ring_element T, class Core>
+class alignas(kFalseSharingRange) ChannelConsumer {
  public:
-  SpscConsumer() noexcept = default;
-  explicit SpscConsumer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->storage.data()),
-        cap_(core_->storage.capacity()),
-        mirrored_(core_->storage.mirrored()),
-        head_(core_->head.load(std::memory_order_relaxed)),  // (X2) not shared yet
-        tail_cache_(head_) {}
-  SpscConsumer(SpscConsumer&& o) noexcept { take(o); }
-  SpscConsumer& operator=(SpscConsumer&& o) noexcept {
-    if (this != &o) {
-      close();
-      take(o);
-    }
-    return *this;
-  }
-  SpscConsumer(const SpscConsumer&) = delete;
-  SpscConsumer& operator=(const SpscConsumer&) = delete;
-  ~SpscConsumer() { close(); }
+  ChannelConsumer() noexcept = default;
+  explicit ChannelConsumer(std::shared_ptr<Core> core) noexcept
+      : data_(core->storage.data()),
+        mirrored_(core->storage.mirrored()),
+        cur_(core->positions(), core->storage.capacity()),
+        link_(std::move(core)) {}
 
-  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cur_.capacity(); }
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
-  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-  /// False once the producer is closed or destroyed (what it pushed before stays readable).
+  [[nodiscard]] bool valid() const noexcept { return cur_.attached(); }
+  /// False once the producer side is gone (SPSC: the producer closed or was destroyed; MPSC:
+  /// every producer handle is gone). What they pushed before stays readable.
   [[nodiscard]] bool peer_alive() const noexcept {
-    // (A4) pairs with (R4) in SpscProducer::close().
-    return core_ != nullptr && core_->producer_open.load(std::memory_order_acquire);
+    return link_ && link_.get()->producers_alive();  // (A4) in the core
   }
 
   /// Removes the front element into `out`; false when empty.
   [[nodiscard]] bool try_pop(T& out) noexcept {
-    if (tail_cache_ == head_) [[unlikely]] {
-      if (core_ == nullptr) return false;
-      refresh();
-      if (tail_cache_ == head_) return false;
-    }
-    std::memcpy(static_cast<void*>(&out), data_ + (static_cast<std::size_t>(head_) & (cap_ - 1)),
-                sizeof(T));
+    if (cur_.room_for(1) == 0) [[unlikely]]
+      return false;
+    std::memcpy(static_cast<void*>(&out), data_.get() + cur_.run(1, true).index, sizeof(T));
     give_back(1);
     return true;
   }
@@ -320,48 +254,35 @@ class alignas(kFalseSharingRange) SpscConsumer {
   }
   /// Copies up to out.size() elements out and removes them; returns how many.
   [[nodiscard]] std::size_t pop_slice(std::span<T> out) noexcept {
-    std::size_t avail = avail_cached();
-    if (avail < out.size()) {
-      if (core_ == nullptr) return 0;
-      refresh();
-      avail = avail_cached();
-    }
-    const std::size_t n = std::min(avail, out.size());
+    const std::size_t n = std::min(cur_.room_for(out.size()), out.size());
     if (n == 0) return 0;
-    detail::copy_out(data_, cap_, mirrored_, head_, out.data(), n);
+    detail::copy_from_ring(out.data(), cur_.run(n, mirrored_), data_.get());
     give_back(n);
     return n;
   }
   /// The available elements in one span (when !mirrored(): up to the wrap); then consume(n).
   /// Always shows everything available (reloads the producer's counter unless full).
+  /// Invalidated by consume(), the pop family, moving; producers' concurrent pushes only make
+  /// the filled space grow.
   [[nodiscard]] std::span<const T> readable() noexcept RINGKIT_LIFETIMEBOUND {
-    if (core_ != nullptr && avail_cached() != cap_) refresh();
-    const std::size_t avail = avail_cached();
+    const std::size_t avail = cur_.room_all();
     if (avail == 0) return {};
-    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
-    return {data_ + idx, mirrored_ ? avail : std::min(avail, cap_ - idx)};
+    const detail::Run r = cur_.run(avail, mirrored_);
+    return {data_.get() + r.index, r.first};
   }
   /// Removes the first `n` elements. Errc::over_consume (nothing removed) if n > available.
   [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n == 0) return Errc::ok;
-    if (n > avail_cached()) {
-      if (core_ == nullptr || n > cap_) return Errc::over_consume;
-      refresh();
-      if (n > avail_cached()) return Errc::over_consume;
-    }
+    if (!cur_.fits(n)) return Errc::over_consume;
     give_back(n);
     return Errc::ok;
   }
-  /// Elements currently filled; a hint, since the producer may push concurrently (the same
+  /// Elements currently filled; a hint, since producers may push concurrently (the same
   /// meaning as the byte rings' size_hint()). readable() is the exact, acquiring view.
-  [[nodiscard]] std::size_t size_hint() const noexcept {
-    if (core_ == nullptr) return 0;
-    // (X1) relaxed: a hint only, no element is read through it.
-    return static_cast<std::size_t>(core_->tail.load(std::memory_order_relaxed) - head_);
-  }
+  [[nodiscard]] std::size_t size_hint() const noexcept { return cur_.size_hint(); }
 
-  /// Removes the front element into `out`, waiting while empty; false once the producer is gone
-  /// and everything it pushed has been popped.
+  /// Removes the front element into `out`, waiting while empty; false once the producer side
+  /// is gone and everything it pushed has been popped.
   [[nodiscard]] bool pop(T& out) noexcept {
     return pop_until(out, detail::Clock::time_point::max());
   }
@@ -370,68 +291,41 @@ class alignas(kFalseSharingRange) SpscConsumer {
     return pop_until(out, detail::deadline_after(timeout));
   }
 
-  /// Stops receiving (the producer's push() then returns false).
-  void close() noexcept {
-    if (core_ == nullptr) return;
-    // (R3) pairs with (A3) in SpscProducer::peer_alive().
-    core_->consumer_open.store(false, std::memory_order_release);
-    core_->space_ready.wake_all();
-    core_ = nullptr;
-    data_ = nullptr;
-    cap_ = 0;
-    head_ = tail_cache_ = 0;
-    owner_.reset();
-  }
+  /// Stops receiving (the producers' push() then returns false). Leaves this consumer empty.
+  /// Idempotent.
+  void close() noexcept { *this = ChannelConsumer(); }
 
  private:
   bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
     for (;;) {
-      if (core_ == nullptr) return false;
+      if (!link_) return false;
       if (try_pop(out)) return true;
-      // Read "closed" before re-checking the ring: everything pushed before close() is then
-      // visible (A4 happens after the producer's last R1).
+      // Read "gone" before re-checking the ring: everything pushed before the producers left
+      // is then visible (A4 happens after their last publish).
       if (!peer_alive()) return try_pop(out);
-      const bool ready = core_->data_ready.wait(
+      const bool ready = link_.get()->data_ready.wait(
           [this] {
-            refresh();
-            return tail_cache_ != head_ ||
-                   !core_->producer_open.load(std::memory_order_acquire);  // (A4)
+            cur_.refresh();
+            return cur_.room_cached() != 0 || !link_.get()->producers_alive();
           },
           deadline);
       if (!ready) return false;
     }
   }
-  [[nodiscard]] std::size_t avail_cached() const noexcept {
-    return static_cast<std::size_t>(tail_cache_ - head_);
-  }
-  void refresh() noexcept {
-    // (A1) observe published elements; pairs with (R1) in SpscProducer::publish().
-    tail_cache_ = core_->tail.load(std::memory_order_acquire);
-  }
   void give_back(std::size_t n) noexcept {
-    head_ += n;
-    // (R2) hand the slots back; pairs with (A2) in SpscProducer::refresh().
-    core_->head.store(head_, std::memory_order_release);
-    core_->space_ready.notify();
-  }
-  void take(SpscConsumer& o) noexcept {
-    owner_ = std::move(o.owner_);
-    core_ = std::exchange(o.core_, nullptr);
-    data_ = std::exchange(o.data_, nullptr);
-    cap_ = std::exchange(o.cap_, 0);
-    mirrored_ = std::exchange(o.mirrored_, false);
-    head_ = std::exchange(o.head_, 0);
-    tail_cache_ = std::exchange(o.tail_cache_, 0);
+    cur_.publish(n);  // (R2), see detail/cursor.hpp
+    link_.get()->space_ready.notify();
   }
 
-  std::shared_ptr<detail::SpscCore<T>> owner_;
-  detail::SpscCore<T>* core_ = nullptr;
-  const T* data_ = nullptr;
-  std::size_t cap_ = 0;
-  bool mirrored_ = false;
-  std::uint64_t head_ = 0;
-  std::uint64_t tail_cache_ = 0;
+  detail::Moved<const T*> data_;
+  detail::Moved<bool> mirrored_;
+  detail::ConsumerCursor cur_;
+  detail::HalfLink<Core, &Core::consumer_open, nullptr, detail::WakeProducers> link_;  // last
 };
+
+/// The receiving half of an SPSC channel. Move-only, single-owner.
+template <ring_element T>
+using SpscConsumer = ChannelConsumer<T, detail::SpscCore<T>>;
 
 /// Both halves of an SPSC channel: `auto [tx, rx] = *make_spsc<T>(n);`
 template <ring_element T>
@@ -562,7 +456,7 @@ class alignas(kFalseSharingRange) MpscProducer {
         break;
       }
     }
-    detail::copy_in(data_, cap_, mirrored_, r, src.data(), n);
+    detail::copy_into_ring(data_, detail::ring_run(r, n, cap_, mirrored_), src.data());
     commit_in_order(r, n);
     return n;
   }
@@ -582,7 +476,7 @@ class alignas(kFalseSharingRange) MpscProducer {
         break;
       }
     }
-    detail::copy_in(data_, cap_, mirrored_, r, src.data(), src.size());
+    detail::copy_into_ring(data_, detail::ring_run(r, src.size(), cap_, mirrored_), src.data());
     commit_in_order(r, src.size());
     return true;
   }
@@ -687,159 +581,7 @@ class alignas(kFalseSharingRange) MpscProducer {
 
 /// The receiving half of an MPSC channel. Move-only, single-owner.
 template <ring_element T>
-class alignas(kFalseSharingRange) MpscConsumer {
- public:
-  MpscConsumer() noexcept = default;
-  explicit MpscConsumer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
-      : owner_(std::move(core)),
-        core_(owner_.get()),
-        data_(core_->storage.data()),
-        cap_(core_->storage.capacity()),
-        mirrored_(core_->storage.mirrored()),
-        head_(core_->head.load(std::memory_order_relaxed)),  // (X6) not shared yet
-        commit_cache_(head_) {}
-  MpscConsumer(MpscConsumer&& o) noexcept { take(o); }
-  MpscConsumer& operator=(MpscConsumer&& o) noexcept {
-    if (this != &o) {
-      close();
-      take(o);
-    }
-    return *this;
-  }
-  MpscConsumer(const MpscConsumer&) = delete;
-  MpscConsumer& operator=(const MpscConsumer&) = delete;
-  ~MpscConsumer() { close(); }
-
-  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
-  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
-  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-  /// False once every producer handle is gone (what they pushed stays readable).
-  [[nodiscard]] bool peer_alive() const noexcept {
-    // (A4) pairs with (R4) in MpscProducer::close().
-    return core_ != nullptr && core_->producers.load(std::memory_order_acquire) != 0;
-  }
-
-  /// Removes the front element into `out`; false when empty.
-  [[nodiscard]] bool try_pop(T& out) noexcept {
-    if (commit_cache_ == head_) [[unlikely]] {
-      if (core_ == nullptr) return false;
-      refresh();
-      if (commit_cache_ == head_) return false;
-    }
-    std::memcpy(static_cast<void*>(&out), data_ + (static_cast<std::size_t>(head_) & (cap_ - 1)),
-                sizeof(T));
-    give_back(1);
-    return true;
-  }
-  [[nodiscard]] std::optional<T> try_pop() noexcept {
-    T v;
-    if (!try_pop(v)) return std::nullopt;
-    return v;
-  }
-  /// Copies up to out.size() elements out and removes them; returns how many.
-  [[nodiscard]] std::size_t pop_slice(std::span<T> out) noexcept {
-    std::size_t avail = avail_cached();
-    if (avail < out.size()) {
-      if (core_ == nullptr) return 0;
-      refresh();
-      avail = avail_cached();
-    }
-    const std::size_t n = std::min(avail, out.size());
-    if (n == 0) return 0;
-    detail::copy_out(data_, cap_, mirrored_, head_, out.data(), n);
-    give_back(n);
-    return n;
-  }
-  /// The committed elements in one span (when !mirrored(): up to the wrap); then consume(n).
-  [[nodiscard]] std::span<const T> readable() noexcept RINGKIT_LIFETIMEBOUND {
-    if (core_ != nullptr && avail_cached() != cap_) refresh();  // show everything committed
-    const std::size_t avail = avail_cached();
-    if (avail == 0) return {};
-    const std::size_t idx = static_cast<std::size_t>(head_) & (cap_ - 1);
-    return {data_ + idx, mirrored_ ? avail : std::min(avail, cap_ - idx)};
-  }
-  /// Removes the first `n` elements. Errc::over_consume (nothing removed) if n > available.
-  [[nodiscard]] Errc consume(std::size_t n) noexcept {
-    if (n == 0) return Errc::ok;
-    if (n > avail_cached()) {
-      if (core_ == nullptr || n > cap_) return Errc::over_consume;
-      refresh();
-      if (n > avail_cached()) return Errc::over_consume;
-    }
-    give_back(n);
-    return Errc::ok;
-  }
-
-  /// Removes the front element, waiting while empty; false once every producer is gone and
-  /// the ring is drained.
-  [[nodiscard]] bool pop(T& out) noexcept {
-    return pop_until(out, detail::Clock::time_point::max());
-  }
-  /// Same with a timeout; false on timeout or end of stream.
-  [[nodiscard]] bool pop_for(T& out, std::chrono::nanoseconds timeout) noexcept {
-    return pop_until(out, detail::deadline_after(timeout));
-  }
-
-  /// Stops receiving (producers' push() then returns false).
-  void close() noexcept {
-    if (core_ == nullptr) return;
-    // (R3) pairs with (A3) in MpscProducer::peer_alive().
-    core_->consumer_open.store(false, std::memory_order_release);
-    core_->space_ready.wake_all();
-    core_ = nullptr;
-    data_ = nullptr;
-    cap_ = 0;
-    head_ = commit_cache_ = 0;
-    owner_.reset();
-  }
-
- private:
-  bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
-    for (;;) {
-      if (core_ == nullptr) return false;
-      if (try_pop(out)) return true;
-      if (!peer_alive()) return try_pop(out);
-      const bool ready = core_->data_ready.wait(
-          [this] {
-            refresh();
-            return commit_cache_ != head_ ||
-                   core_->producers.load(std::memory_order_acquire) == 0;  // (A4)
-          },
-          deadline);
-      if (!ready) return false;
-    }
-  }
-  [[nodiscard]] std::size_t avail_cached() const noexcept {
-    return static_cast<std::size_t>(commit_cache_ - head_);
-  }
-  void refresh() noexcept {
-    // (A1) observe committed elements; pairs with (R1) in MpscProducer::commit_in_order().
-    commit_cache_ = core_->commit.load(std::memory_order_acquire);
-  }
-  void give_back(std::size_t n) noexcept {
-    head_ += n;
-    // (R2) hand the slots back; pairs with (A2) in MpscProducer::refresh().
-    core_->head.store(head_, std::memory_order_release);
-    core_->space_ready.notify();
-  }
-  void take(MpscConsumer& o) noexcept {
-    owner_ = std::move(o.owner_);
-    core_ = std::exchange(o.core_, nullptr);
-    data_ = std::exchange(o.data_, nullptr);
-    cap_ = std::exchange(o.cap_, 0);
-    mirrored_ = std::exchange(o.mirrored_, false);
-    head_ = std::exchange(o.head_, 0);
-    commit_cache_ = std::exchange(o.commit_cache_, 0);
-  }
-
-  std::shared_ptr<detail::MpscCore<T>> owner_;
-  detail::MpscCore<T>* core_ = nullptr;
-  const T* data_ = nullptr;
-  std::size_t cap_ = 0;
-  bool mirrored_ = false;
-  std::uint64_t head_ = 0;
-  std::uint64_t commit_cache_ = 0;
-};
+using MpscConsumer = ChannelConsumer<T, detail::MpscCore<T>>;
 
 /// A producer handle and the consumer of an MPSC channel: `auto [tx, rx] = *make_mpsc<T>(n);`
 template <ring_element T>

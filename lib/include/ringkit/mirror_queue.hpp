@@ -35,6 +35,7 @@
 
 #include <ringkit/concepts.hpp>
 #include <ringkit/detail/config.hpp>
+#include <ringkit/detail/cursor.hpp>
 #include <ringkit/detail/typed_storage.hpp>
 #include <ringkit/error.hpp>
 #include <ringkit/mirror.hpp>
@@ -110,14 +111,6 @@ class MirrorQueue {
   using const_iterator = Iter<const T>;
 
   MirrorQueue() noexcept = default;
-  MirrorQueue(MirrorQueue&& o) noexcept { take(o); }
-  MirrorQueue& operator=(MirrorQueue&& o) noexcept {
-    if (this != &o) take(o);
-    return *this;
-  }
-  MirrorQueue(const MirrorQueue&) = delete;
-  MirrorQueue& operator=(const MirrorQueue&) = delete;
-  ~MirrorQueue() = default;
 
   /// A queue of at least `min_capacity` elements. Errors: Errc::invalid_capacity; with
   /// MirrorMode::required, the mapping's error (context() names the call).
@@ -130,7 +123,8 @@ class MirrorQueue {
     q.data_ = q.storage_.data();
     q.cap_ = q.storage_.capacity();
     q.mirrored_ = q.storage_.mirrored();
-    q.head_ = q.tail_ = options.initial_position;
+    q.head_ = options.initial_position;
+    q.tail_ = options.initial_position;
     return q;
   }
 
@@ -156,27 +150,27 @@ class MirrorQueue {
   [[nodiscard]] std::span<T> writable() noexcept RINGKIT_LIFETIMEBOUND {
     const std::size_t free = free_space();
     if (free == 0) return {};
-    const std::size_t idx = index(tail_);
-    return {data_ + idx, mirrored_ ? free : std::min(free, cap_ - idx)};
+    const detail::Run r = detail::ring_run(tail_, free, cap_, mirrored_);
+    return {data_ + r.index, r.first};
   }
   /// Appends the first `n` reserved slots. Errc::over_commit (nothing appended) if n > free.
   [[nodiscard]] Errc commit(std::size_t n) noexcept {
     if (n > free_space()) return Errc::over_commit;
-    tail_ += n;
+    tail_ = tail_ + n;
     return Errc::ok;
   }
   /// Drops `n` elements from the front. Errc::over_consume (nothing dropped) if n > size().
   [[nodiscard]] Errc consume(std::size_t n) noexcept {
     if (n > size()) return Errc::over_consume;
-    head_ += n;
+    head_ = head_ + n;
     return Errc::ok;
   }
   /// Every element, front to back, in one span (when !mirrored(): up to the wrap).
   [[nodiscard]] std::span<T> readable() noexcept RINGKIT_LIFETIMEBOUND {
     const std::size_t n = size();
     if (n == 0) return {};
-    const std::size_t idx = index(head_);
-    return {data_ + idx, mirrored_ ? n : std::min(n, cap_ - idx)};
+    const detail::Run r = detail::ring_run(head_, n, cap_, mirrored_);
+    return {data_ + r.index, r.first};
   }
   [[nodiscard]] std::span<const T> readable() const noexcept RINGKIT_LIFETIMEBOUND {
     return const_cast<MirrorQueue*>(this)->readable();  // NOLINT(*-const-cast)
@@ -205,14 +199,14 @@ class MirrorQueue {
   [[nodiscard]] bool try_push(const T& v) noexcept {
     if (full()) return false;
     std::memcpy(static_cast<void*>(&data_[index(tail_)]), &v, sizeof(T));
-    ++tail_;
+    tail_ = tail_ + 1;
     return true;
   }
   /// Removes the front element into `out`; false when empty.
   [[nodiscard]] bool try_pop(T& out) noexcept {
     if (empty()) return false;
     std::memcpy(static_cast<void*>(&out), &data_[index(head_)], sizeof(T));
-    ++head_;
+    head_ = head_ + 1;
     return true;
   }
   /// Removes and returns the front element; std::nullopt when empty.
@@ -231,21 +225,14 @@ class MirrorQueue {
   [[nodiscard]] std::size_t index(std::uint64_t pos) const noexcept {
     return static_cast<std::size_t>(pos) & (cap_ - 1);
   }
-  void take(MirrorQueue& o) noexcept {
-    storage_ = std::move(o.storage_);
-    data_ = std::exchange(o.data_, nullptr);
-    cap_ = std::exchange(o.cap_, 0);
-    mirrored_ = std::exchange(o.mirrored_, false);
-    head_ = std::exchange(o.head_, 0);
-    tail_ = std::exchange(o.tail_, 0);
-  }
-
+  // Single-threaded: plain positions (no cursor pair needed), the shared wrap arithmetic, and
+  // members that a move leaves empty (rule of zero).
   detail::TypedStorage<T> storage_;
-  T* data_ = nullptr;
-  std::size_t cap_ = 0;
-  bool mirrored_ = false;
-  std::uint64_t head_ = 0;
-  std::uint64_t tail_ = 0;
+  detail::Moved<T*> data_;
+  detail::Moved<std::size_t> cap_;
+  detail::Moved<bool> mirrored_;
+  detail::Moved<std::uint64_t> head_;
+  detail::Moved<std::uint64_t> tail_;
 };
 
 }  // namespace ringkit

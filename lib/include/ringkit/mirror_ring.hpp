@@ -30,9 +30,9 @@
 namespace ringkit {
 
 /// The producer half of a mirrored byte ring: writable() is one std::span<std::byte>.
-using MirrorByteWriter = detail::BasicByteWriter<true>;
+using MirrorByteWriter = BasicByteWriter<true>;
 /// The consumer half of a mirrored byte ring: readable() is one std::span<const std::byte>.
-using MirrorByteReader = detail::BasicByteReader<true>;
+using MirrorByteReader = BasicByteReader<true>;
 
 /// The two halves of one mirrored byte ring: `auto [writer, reader] = *make_mirror_byte_ring(c);`
 struct MirrorByteRing {

@@ -73,10 +73,12 @@ struct UringOptions {
 /// The memory to register for a mirrored ring half (both views, 2 x capacity bytes), so every
 /// contiguous span it hands out lies inside one fixed buffer. Empty for a non-mirrored half.
 template <class Half>
+requires byte_writer<Half> || byte_reader<Half>
 [[nodiscard]] iovec fixed_buffer(const Half& half) noexcept {
-  if (!half.mirrored()) return {};
-  const std::byte* base = ringkit::detail::RingAccess::storage(half);
-  return {const_cast<std::byte*>(base), 2 * half.capacity()};  // NOLINT(*-const-cast)
+  const auto map = half.mapping();  // empty unless mirrored
+  if (map.empty()) return {};
+  // iovec has no const variant; a reader's buffer is only ever read by the kernel (WRITE_FIXED).
+  return {const_cast<std::byte*>(map.data()), map.size()};  // NOLINT(*-const-cast)
 }
 
 /// What a completed operation reports to its handler.

@@ -181,12 +181,9 @@ class DynamicRing {
     const std::size_t sz = size();
     if (pos >= sz) return {};
     n = std::min(n, sz - pos);
-    std::byte* base = ringkit::detail::RingAccess::storage(ring_.writer);
-    const std::size_t cap = capacity();
-    const std::size_t idx = static_cast<std::size_t>(ring_.reader.position() + pos) & (cap - 1);
-    if (ring_.writer.mirrored()) return {std::span<std::byte>(base + idx, n)};
-    const std::size_t first = std::min(n, cap - idx);
-    return {std::span<std::byte>(base + idx, first), std::span<std::byte>(base, n - first)};
+    // DynamicRing owns both halves: the bytes from the reader's position on are the published
+    // ones followed by the grown ones in the writer's free space.
+    return ring_.writer.segments_at(ring_.reader.position() + pos, n);
   }
 
  private:
