@@ -29,6 +29,8 @@
 #include <ringkit/unique_fd.hpp>
 #include <ringkit/version.hpp>
 
+#include "support/pattern.hpp"
+
 namespace {
 
 struct Options {
@@ -89,23 +91,8 @@ bool parse_size(std::string_view s, std::uint64_t& out) {
 
 /// The generated stream: 8-byte words of splitmix64(seed + word index), so any offset can be
 /// regenerated independently by the verifier.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 void fill_stream(std::uint64_t seed, std::uint64_t offset, std::byte* dst, std::size_t n) {
-  std::size_t done = 0;
-  while (done < n) {
-    const std::uint64_t pos = offset + done;
-    const std::uint64_t word = mix(seed + pos / 8);
-    const std::size_t in_word = static_cast<std::size_t>(pos % 8);
-    const std::size_t take = std::min<std::size_t>(8 - in_word, n - done);
-    std::memcpy(dst + done, reinterpret_cast<const std::byte*>(&word) + in_word, take);
-    done += take;
-  }
+  ringkit_test::fill_pattern(seed, offset, std::span<std::byte>(dst, n));
 }
 
 bool write_all(int fd, const std::byte* p, std::size_t n) {

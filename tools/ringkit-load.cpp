@@ -32,6 +32,7 @@
 #include <ringkit/version.hpp>
 
 #include "cli.hpp"
+#include "support/pattern.hpp"
 
 namespace {
 
@@ -56,24 +57,9 @@ void usage() {
       "  --help, --version\n");
 }
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 /// Bytes [pos, pos + n) of connection `key`'s stream.
 void fill(std::uint64_t key, std::uint64_t pos, unsigned char* dst, std::size_t n) {
-  std::size_t done = 0;
-  while (done < n) {
-    const std::uint64_t p = pos + done;
-    const std::uint64_t word = mix(key + p / 8);
-    const std::size_t in = static_cast<std::size_t>(p % 8);
-    const std::size_t take = std::min<std::size_t>(8 - in, n - done);
-    std::memcpy(dst + done, reinterpret_cast<const unsigned char*>(&word) + in, take);
-    done += take;
-  }
+  ringkit_test::fill_pattern(key, pos, std::as_writable_bytes(std::span<unsigned char>(dst, n)));
 }
 
 /// Log-linear latency histogram (16 sub-buckets per power of two: <= 6.25% error).
@@ -327,7 +313,7 @@ int main(int argc, char** argv) {
     ::fcntl(fd.get(), F_SETFL, fl | O_NONBLOCK);
     Conn c;
     c.fd = std::move(fd);
-    c.key = mix(o.seed * 1000003 + i) & 0xffffffffffffULL;
+    c.key = ringkit_test::mix64(o.seed * 1000003 + i) & 0xffffffffffffULL;
     per[i % threads].push_back(std::move(c));
   }
   Shared sh;

@@ -22,23 +22,20 @@
 #include <span>
 #include <vector>
 
+#include "support/pattern.hpp"
+
 namespace ringkit::bench {
 
 inline constexpr std::size_t kFrameHeaderBytes = 4;
 inline constexpr std::size_t kFrameTagBytes = 16;  // checked bytes at each end of a payload
 
-/// SplitMix64: a cheap, well-mixed 64-bit hash.
-[[nodiscard]] constexpr std::uint64_t splitmix64(std::uint64_t x) noexcept {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+/// SplitMix64: the test stream's hash (tests/support/pattern.hpp).
+using ringkit_test::mix64;
 
 /// Word `k` (0..3) of frame `index` in a stream made with `seed`.
 [[nodiscard]] constexpr std::uint64_t frame_word(std::uint64_t seed, std::uint64_t index,
                                                  unsigned k) noexcept {
-  return splitmix64(seed ^ (index * 4 + k));
+  return mix64(seed ^ (index * 4 + k));
 }
 
 [[nodiscard]] inline std::uint32_t load_le32(const std::byte* p) noexcept {

@@ -27,6 +27,7 @@
 #include <ringkit/segments.hpp>
 
 #include "support/fuzz_input.hpp"
+#include "support/pattern.hpp"
 
 namespace {
 
@@ -43,12 +44,7 @@ using Input = ringkit_test::FuzzInput;
 /// The byte stream written into the ring: byte k of everything ever generated.
 class Source {
  public:
-  std::byte next() {
-    std::uint64_t x = (n_++) * 0x9e3779b97f4a7c15ULL;
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    return static_cast<std::byte>(x >> 32);
-  }
+  std::byte next() { return ringkit_test::pattern_byte(0, n_++); }
   std::vector<std::byte> take(std::size_t n) {
     std::vector<std::byte> v(n);
     for (auto& b : v) b = next();

@@ -32,6 +32,8 @@
 #include <ringkit/mirror.hpp>
 #include <ringkit/mirror_queue.hpp>
 
+#include "support/pattern.hpp"
+
 namespace {
 
 using ringkit::Errc;
@@ -57,12 +59,7 @@ struct Msg {
 };
 static_assert(sizeof(Msg) == 16);
 
-constexpr u64 mix64(u64 x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using ringkit_test::mix64;
 
 constexpr std::uint32_t checksum(std::uint32_t producer, u64 seq) {
   return static_cast<std::uint32_t>(mix64((u64{producer} << 56) ^ seq));

@@ -24,6 +24,8 @@
 
 #include <ringkit/result.hpp>
 
+#include "support/pattern.hpp"
+
 namespace {
 
 using ringkit::MirrorOptions;
@@ -47,12 +49,7 @@ std::size_t memfd_mappings() {
   return n;
 }
 
-constexpr std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using ringkit_test::mix64;
 
 /// A region plus the seed of the words written into it.
 struct Stamped {

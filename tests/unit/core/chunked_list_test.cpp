@@ -3,6 +3,8 @@
 // appends across chunk boundaries, and stable addresses while the list grows.
 #include <ringkit/chunked_list.hpp>  // first: the header is self-contained
 
+#include "support/pattern.hpp"
+
 // The rest, grouped.
 #include <algorithm>
 #include <array>
@@ -39,7 +41,7 @@ struct Big {
 static_assert(ChunkedList<Big>::kChunkElems == 64);
 
 /// A value that identifies its index (and is not trivially equal to it).
-std::uint64_t val(std::size_t i) { return i * 0x9e3779b97f4a7c15ULL + 12345; }
+std::uint64_t val(std::size_t i) { return ringkit_test::mix64(i + 12345); }
 
 TEST(ChunkedList, DefaultConstructedIsEmpty) {
   ChunkedList<std::uint64_t, 64> l;

@@ -28,6 +28,8 @@
 #include <ringkit/mirror.hpp>
 #include <ringkit/result.hpp>
 
+#include "support/pattern.hpp"
+
 namespace ringkit {
 inline void PrintTo(Errc e, std::ostream* os) {
   *os << "Errc(" << static_cast<int>(e) << ": " << describe(e) << ")";
@@ -50,11 +52,7 @@ struct E {
 };
 
 constexpr std::byte seq_byte(std::uint64_t seq, std::size_t i) {
-  std::uint64_t x = seq * 0x9e3779b97f4a7c15ULL + i * 0x632be59bd9b4e019ULL;
-  x ^= x >> 29;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 32;
-  return static_cast<std::byte>(x);
+  return ringkit_test::pattern_byte(seq, i);
 }
 
 template <class T>

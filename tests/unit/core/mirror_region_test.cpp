@@ -22,6 +22,8 @@
 #include <ringkit/error.hpp>
 #include <ringkit/result.hpp>
 
+#include "support/pattern.hpp"
+
 namespace {
 
 using ringkit::Errc;
@@ -53,13 +55,7 @@ std::size_t resident_pages(const void* p, std::size_t len) {
 }
 
 /// A byte that differs between neighbouring offsets and between seeds.
-std::byte pattern(std::uint64_t seed, std::size_t i) {
-  std::uint64_t x = seed * 0x9e3779b97f4a7c15ULL + i;
-  x ^= x >> 29;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 32;
-  return static_cast<std::byte>(x);
-}
+std::byte pattern(std::uint64_t seed, std::size_t i) { return ringkit_test::pattern_byte(seed, i); }
 
 /// Writes through one view and checks through the other, both ways; reports the first mismatch.
 ::testing::AssertionResult check_alias(const MirrorRegion& r, std::uint64_t seed) {

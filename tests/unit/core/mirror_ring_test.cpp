@@ -29,6 +29,8 @@
 #include <ringkit/segments.hpp>
 #include <ringkit/unique_fd.hpp>
 
+#include "support/pattern.hpp"
+
 namespace ringkit {
 inline void PrintTo(Errc e, std::ostream* os) {
   *os << "Errc(" << static_cast<int>(e) << ": " << describe(e) << ")";
@@ -51,11 +53,7 @@ constexpr std::uint64_t kNear2Pow64 = ~std::uint64_t{0} - 4096 * 3 + 77;  // 2^6
 
 /// Byte `i` of the test stream `seed` (any offset can be regenerated).
 std::byte stream_byte(std::uint64_t seed, std::uint64_t i) {
-  std::uint64_t x = seed * 0x9e3779b97f4a7c15ULL ^ (i * 0xbf58476d1ce4e5b9ULL);
-  x ^= x >> 31;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 29;
-  return static_cast<std::byte>(x);
+  return ringkit_test::pattern_byte(seed, i);
 }
 
 std::vector<std::byte> stream(std::uint64_t seed, std::uint64_t offset, std::size_t n) {

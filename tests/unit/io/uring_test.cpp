@@ -1,5 +1,6 @@
 // Tests of ringkit/io/uring.hpp: the io_uring engine over both ring kinds.
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -35,10 +36,19 @@ using ringkit::io::IoStatus;
 using ringkit::io::OpResult;
 using ringkit::io::Uring;
 
-/// Creates an engine or skips the test with the reason (kernel without io_uring, disabled...).
-#define RINGKIT_URING_OR_SKIP(var)                                             \
-  auto var##_r = Uring::create();                                              \
-  if (!var##_r) GTEST_SKIP() << "io_uring unavailable: " << var##_r.message(); \
+/// True when `ec` says io_uring itself is unavailable: no kernel support (ENOSYS) or disabled
+/// or forbidden (EPERM: /proc/sys/kernel/io_uring_disabled, seccomp, a container profile).
+/// Anything else (ENOMEM, EINVAL, a ringkit error) is a failure, never a skip.
+bool uring_unavailable(const std::error_code& ec) {
+  return ec.category() == std::system_category() && (ec.value() == ENOSYS || ec.value() == EPERM);
+}
+
+/// Creates an engine; skips the test only when io_uring is unavailable, fails on any other error.
+#define RINGKIT_URING_OR_SKIP(var)                                                   \
+  auto var##_r = Uring::create();                                                    \
+  if (!var##_r && uring_unavailable(var##_r.error()))                                \
+    GTEST_SKIP() << "io_uring unavailable: " << var##_r.message();                   \
+  ASSERT_TRUE(var##_r.has_value()) << "Uring::create failed: " << var##_r.message(); \
   Uring& var = *var##_r
 
 std::size_t open_fds() {
@@ -434,7 +444,7 @@ TYPED_TEST(UringRingTest, RecvSendOnSocketsWithDeferredTaskRun) {
       auto made = Uring::create(
           {.single_issuer = true, .defer_taskrun = true, .recv_poll_first = poll_first});
       if (!made) {
-        failure = "skip";
+        failure = uring_unavailable(made.error()) ? "skip" : "create: " + made.message();
         return;
       }
       Uring& ring = *made;
