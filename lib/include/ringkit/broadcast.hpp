@@ -503,6 +503,7 @@ class alignas(kFalseSharingRange) BroadcastReader {
       advance(n);
       return {RecvStatus::ok, n};
     } else {
+      view_ = 0;  // a readable() view is invalidated by any other call
       std::size_t n = 0;
       bool drained_closed = false;
       while (n < out.size()) {
