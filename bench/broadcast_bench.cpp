@@ -7,7 +7,8 @@
 //   batch of 16 events taken by the ring(s); items/s counts events published (= delivered to
 //   every reader, give or take one ring). Ring capacity 4096 events for every impl.
 //     ringkit            BroadcastRing<Msg64, gated>: try_publish(span) once per batch;
-//                        readers read in place: readable(), check, consume(n)
+//                        readers read in place: readable(), check, consume(n); an idle reader
+//                        waits with wait_for() (spin, then futex sleep)
 //     boost_spsc_fanout  one boost::lockfree::spsc_queue<Msg64, capacity<4096>> per reader: the
 //                        writer pushes each batch into every queue (bulk push, copies once per
 //                        reader); readers consume_all() in place
@@ -147,18 +148,13 @@ void bm_ringkit(benchmark::State& state) {
   readers.spawn(n_readers, [&](std::size_t id) {
     auto& r = handles[id];
     SeqCheck check;
-    Backoff backoff;
     for (;;) {
       const auto view = r.readable();
       if (view.empty()) {
-        if (!r.is_open()) {
-          if (r.readable().empty()) break;  // closed and drained
-          continue;
-        }
-        backoff.pause();
+        // Spin briefly, then sleep until the writer publishes (or closes).
+        if (r.wait_for(std::chrono::milliseconds(10)).closed()) break;
         continue;
       }
-      backoff.reset();
       for (const Msg64& m : view) check.take(m);
       (void)r.consume(view.size());
     }

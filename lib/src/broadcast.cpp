@@ -1,10 +1,10 @@
 // The broadcast ring's reader registry: joining (slot claim + the announcement that pairs with
 // the gated writer's scan), leaving, and the writer's scan of the cursors.
-#include <ringkit/broadcast.hpp>
-
 #include <memory>
 #include <mutex>
 #include <new>
+
+#include <ringkit/broadcast.hpp>
 
 namespace ringkit::detail {
 
@@ -63,8 +63,8 @@ std::uint64_t BroadcastRegistry::min_cursor(std::uint64_t upper, bool gate) cons
     for (const BroadcastCursor& s : c->slots) {
       // (S2) pairs with (C1)/(J4)/(L1) (acquire: the readers' copies are done) and, seq_cst
       // when gating, with (J2) in join() (see BroadcastRing's design note).
-      const std::uint64_t v = gate ? s.pos.load(std::memory_order_seq_cst)
-                                   : s.pos.load(std::memory_order_acquire);
+      const std::uint64_t v =
+          gate ? s.pos.load(std::memory_order_seq_cst) : s.pos.load(std::memory_order_acquire);
       if (v < m) m = v;
     }
   }

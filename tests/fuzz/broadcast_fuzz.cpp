@@ -174,8 +174,8 @@ class Differential {
     RINGKIT_FUZZ_CHECK(span.size() == want_size);
     for (std::size_t i = 0; i < span.size(); ++i) span[i] = value(seq_ + i);
     if (arg >= 200) {  // commit more than there is room for
-      const std::size_t n = (kGated ? true_free() : std::min(cap_, Ring::Writer::kMaxStage)) + 1 +
-                            (arg - 200);
+      const std::size_t n =
+          (kGated ? true_free() : std::min(cap_, Ring::Writer::kMaxStage)) + 1 + (arg - 200);
       const Errc e = writer_.commit(n);
       if (!writer_valid_) {
         RINGKIT_FUZZ_CHECK(e == Errc::over_commit);

@@ -12,8 +12,6 @@
 //   - close wakes readers blocked in pop and a gated writer blocked in publish.
 // Bounded by counts; no timing assertions. Waits are blocking calls or yield, so the threads
 // finish on 2 cores.
-#include <ringkit/broadcast.hpp>  // first: the header is self-contained
-
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -29,6 +27,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ringkit/broadcast.hpp>  // first: the header is self-contained
 #include <ringkit/error.hpp>
 
 #include "support/pattern.hpp"
@@ -151,8 +150,8 @@ void gated_writer(GatedRing::Writer& w, u64 total, u64 seed, Errors& errors) {
       }
       default: {
         const std::span<Ev64> span = w.writable();
-        const std::size_t n = std::min<u64>(std::min<std::size_t>(span.size(), 1 + rng.below(32)),
-                                            total - seq);
+        const std::size_t n =
+            std::min<u64>(std::min<std::size_t>(span.size(), 1 + rng.below(32)), total - seq);
         if (n == 0) {
           std::this_thread::yield();
           break;
@@ -344,13 +343,12 @@ TEST(BroadcastStress, OverwriteLagAccountingIsExact) {
   EXPECT_EQ(slow.lapped_count(), ts.lag_events);
   EXPECT_EQ(fast.position(), kEvents);
   EXPECT_EQ(slow.position(), kEvents);
-  std::printf("overwrite: fast reader received %llu lost %llu; slow reader received %llu lost %llu "
-              "in %llu laps\n",
-              static_cast<unsigned long long>(tf.received),
-              static_cast<unsigned long long>(tf.lost),
-              static_cast<unsigned long long>(ts.received),
-              static_cast<unsigned long long>(ts.lost),
-              static_cast<unsigned long long>(ts.lag_events));
+  std::printf(
+      "overwrite: fast reader received %llu lost %llu; slow reader received %llu lost %llu "
+      "in %llu laps\n",
+      static_cast<unsigned long long>(tf.received), static_cast<unsigned long long>(tf.lost),
+      static_cast<unsigned long long>(ts.received), static_cast<unsigned long long>(ts.lost),
+      static_cast<unsigned long long>(ts.lag_events));
 }
 
 // ---- join and leave while the writer runs --------------------------------------------------
@@ -463,11 +461,10 @@ TEST(BroadcastStress, TornReadsAreNeverReturned) {
   reader.join();
   ASSERT_FALSE(errors.failed()) << errors.first();
   EXPECT_EQ(received.load() + lost, published);
-  std::printf("torn-read race: published %llu, received %llu, lost %llu (%llu laps)\n",
-              static_cast<unsigned long long>(published),
-              static_cast<unsigned long long>(received.load()),
-              static_cast<unsigned long long>(lost),
-              static_cast<unsigned long long>(r.lapped_count()));
+  std::printf(
+      "torn-read race: published %llu, received %llu, lost %llu (%llu laps)\n",
+      static_cast<unsigned long long>(published), static_cast<unsigned long long>(received.load()),
+      static_cast<unsigned long long>(lost), static_cast<unsigned long long>(r.lapped_count()));
 }
 
 // ---- close wakes everyone ------------------------------------------------------------------

@@ -170,11 +170,10 @@ struct BroadcastCore {
 /// divides sizeof(T) (elements sit at multiples of sizeof(T) from a page-aligned base, so every
 /// word is naturally aligned, as std::atomic_ref requires).
 template <class T>
-using BroadcastWord =
-    std::conditional_t<sizeof(T) % 8 == 0, std::uint64_t,
-                       std::conditional_t<sizeof(T) % 4 == 0, std::uint32_t,
-                                          std::conditional_t<sizeof(T) % 2 == 0, std::uint16_t,
-                                                             std::uint8_t>>>;
+using BroadcastWord = std::conditional_t<
+    sizeof(T) % 8 == 0, std::uint64_t,
+    std::conditional_t<sizeof(T) % 4 == 0, std::uint32_t,
+                       std::conditional_t<sizeof(T) % 2 == 0, std::uint16_t, std::uint8_t>>>;
 
 template <class T>
 inline constexpr std::size_t kBroadcastWords = sizeof(T) / sizeof(BroadcastWord<T>);
@@ -182,9 +181,7 @@ inline constexpr std::size_t kBroadcastWords = sizeof(T) / sizeof(BroadcastWord<
 [[nodiscard]] constexpr std::uint64_t stamp_writing(std::uint64_t seq) noexcept {
   return 2 * seq + 1;
 }
-[[nodiscard]] constexpr std::uint64_t stamp_done(std::uint64_t seq) noexcept {
-  return 2 * seq + 2;
-}
+[[nodiscard]] constexpr std::uint64_t stamp_done(std::uint64_t seq) noexcept { return 2 * seq + 2; }
 
 }  // namespace detail
 
@@ -460,8 +457,7 @@ class alignas(kFalseSharingRange) BroadcastReader {
   /// lag() as a fraction of the capacity, in [0, 1].
   [[nodiscard]] double backpressure_ratio() const noexcept {
     const std::uint64_t l = lag();
-    return l >= cap_ ? (cap_ == 0 ? 0.0 : 1.0)
-                     : static_cast<double>(l) / static_cast<double>(cap_);
+    return l >= cap_ ? (cap_ == 0 ? 0.0 : 1.0) : static_cast<double>(l) / static_cast<double>(cap_);
   }
   /// backpressure_ratio() > 0.8.
   [[nodiscard]] bool is_under_pressure() const noexcept { return backpressure_ratio() > 0.8; }
@@ -537,6 +533,22 @@ class alignas(kFalseSharingRange) BroadcastReader {
   /// read() that waits (at most `timeout`) until at least one element is published.
   [[nodiscard]] RecvResult read_for(std::span<T> out, std::chrono::nanoseconds timeout) noexcept {
     return read_until(out, detail::deadline_after(timeout));
+  }
+
+  /// Waits (spin, then sleep) until something is published past position(), for batch
+  /// readers that then take readable(): ok(n) with n = lag() at that moment, closed once the
+  /// ring is closed and this reader has read everything, or timed_out.
+  [[nodiscard]] RecvResult wait_for(std::chrono::nanoseconds timeout) noexcept {
+    if (core_ == nullptr) return {RecvStatus::closed, 0};
+    const auto deadline = detail::deadline_after(timeout);
+    for (;;) {
+      const bool open = core_->is_open();  // (A12) before (A1): see read()
+      if (has_data()) return {RecvStatus::ok, pub_cache_ - pos_};
+      if (!open) return {RecvStatus::closed, 0};
+      const bool ready =
+          core_->data_ready.wait([this] { return has_data() || !core_->is_open(); }, deadline);
+      if (!ready) return {RecvStatus::timed_out, 0};
+    }
   }
 
   /// The published elements from position() on, up to the wrap of the storage (the rest
@@ -684,8 +696,8 @@ class alignas(kFalseSharingRange) BroadcastReader {
     for (;;) {
       const RecvResult r = read(out);
       if (r.status != RecvStatus::empty) return r;
-      const bool ready = core_->data_ready.wait(
-          [this] { return has_data() || !core_->is_open(); }, deadline);
+      const bool ready =
+          core_->data_ready.wait([this] { return has_data() || !core_->is_open(); }, deadline);
       if (!ready) return {RecvStatus::timed_out, 0};
     }
   }

@@ -1,7 +1,5 @@
 // Unit tests of the broadcast ring (ringkit/broadcast.hpp): both policies, full and empty,
 // views, exact lag accounting, backpressure values, join/leave, close and timeouts.
-#include <ringkit/broadcast.hpp>  // first: the header is self-contained
-
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -13,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ringkit/broadcast.hpp>  // first: the header is self-contained
 #include <ringkit/error.hpp>
 
 namespace {
@@ -277,7 +276,7 @@ TEST(Broadcast, OverwriteViewsAndStaleConsume) {
   EXPECT_EQ(r.position(), 2U);
   // The writer laps the rest of the view before it is consumed: consume says so.
   for (u64 i = 6; i < 12; ++i) ASSERT_TRUE(w.try_publish(i));  // overwrites 0..3
-  EXPECT_EQ(r.consume(2), Errc::lagged);                        // 2, 3 are gone
+  EXPECT_EQ(r.consume(2), Errc::lagged);                       // 2, 3 are gone
   EXPECT_EQ(r.lost_count(), 2U);
   EXPECT_EQ(r.consume(2), Errc::ok);  // 4, 5 still intact
   EXPECT_EQ(r.consume(1), Errc::over_consume);
@@ -443,6 +442,27 @@ TEST(Broadcast, Timeouts) {
   ASSERT_EQ(got.status, RecvStatus::ok);
   EXPECT_EQ(got.count, 2U);
   EXPECT_EQ(w.publish_for(3, 1ms), Errc::ok);
+}
+
+TEST(Broadcast, WaitForReportsWhatIsReadable) {
+  auto ring = make<Gated>(8);
+  auto w = *ring.take_writer();
+  auto r = *ring.subscribe();
+  EXPECT_EQ(r.wait_for(1ms).status, RecvStatus::timed_out);
+  ASSERT_TRUE(w.try_publish(1));
+  ASSERT_TRUE(w.try_publish(2));
+  RecvResult res = r.wait_for(1ms);
+  ASSERT_EQ(res.status, RecvStatus::ok);
+  EXPECT_EQ(res.count, 2U);
+  EXPECT_EQ(r.readable().size(), 2U);
+  std::thread t([&] {
+    std::this_thread::sleep_for(10ms);
+    w.close();
+  });
+  ASSERT_EQ(r.consume(2), Errc::ok);
+  EXPECT_EQ(r.wait_for(std::chrono::seconds(30)).status, RecvStatus::closed);  // woken by close
+  t.join();
+  EXPECT_EQ(Gated::Reader().wait_for(1ms).status, RecvStatus::closed);
 }
 
 TEST(Broadcast, BlockedReaderWakesOnPublishAndOnClose) {

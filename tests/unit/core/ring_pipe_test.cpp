@@ -1,12 +1,11 @@
 // Unit tests of the duplex pipe (ringkit/ring_pipe.hpp).
-#include <ringkit/ring_pipe.hpp>  // first: the header is self-contained
-
 #include <cstdint>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include <ringkit/error.hpp>
+#include <ringkit/ring_pipe.hpp>  // first: the header is self-contained
 
 namespace {
 
