@@ -109,6 +109,8 @@ class BroadcastRegistry {
   BroadcastRegistry();
   BroadcastRegistry(const BroadcastRegistry&) = delete;
   BroadcastRegistry& operator=(const BroadcastRegistry&) = delete;
+  BroadcastRegistry(BroadcastRegistry&&) = delete;
+  BroadcastRegistry& operator=(BroadcastRegistry&&) = delete;
   ~BroadcastRegistry();
 
   /// Claims a free slot and announces it at the current sequence of `published`, so that a
