@@ -113,6 +113,7 @@ class Differential {
     std::optional<typename Ring::Reader> handle;
     u64 pos = 0, start = 0, pub_cache = 0, lost = 0, lapped = 0;
     std::size_t view = 0;  // overwrite: the last readable() not yet consumed
+    bool chasing = false;  // overwrite: lapped and nothing delivered since
   };
 
   [[nodiscard]] u64 value(u64 seq) const { return ringkit_test::mix64(seed_ ^ seq); }
@@ -257,9 +258,11 @@ class Differential {
     }
     m.view = 0;
     if (seq_ - m.pos > cap_) {
-      const u64 lost = seq_ - cap_ - m.pos;
+      u64 to = seq_ - cap_;
+      if (m.chasing && seq_ > cap_ / 2) to = seq_ - cap_ / 2;
+      m.chasing = true;
       m.pub_cache = seq_;
-      return {RecvStatus::lagged, lost};
+      return {RecvStatus::lagged, to - m.pos};
     }
     const u64 avail = seq_ - m.pos;
     if (avail == 0) return {open_ ? RecvStatus::empty : RecvStatus::closed, 0};
@@ -273,6 +276,7 @@ class Differential {
     if (got.status == RecvStatus::ok) {
       for (u64 i = 0; i < got.count; ++i) RINGKIT_FUZZ_CHECK(out[i] == value(m.pos + i));
       m.pos += got.count;
+      if (got.count != 0) m.chasing = false;
     } else if (got.status == RecvStatus::lagged) {
       m.pos += got.count;
       m.lost += got.count;
@@ -362,6 +366,7 @@ class Differential {
       ++m->lapped;
     } else {
       RINGKIT_FUZZ_CHECK(e == Errc::ok);
+      m->chasing = false;
     }
     m->pos += n;
   }

@@ -471,8 +471,13 @@ class alignas(kFalseSharingRange) BroadcastReader {
   /// position() - start_position() == elements delivered + lost_count().
   [[nodiscard]] std::uint64_t lost_count() const noexcept { return lost_; }
 
-  /// Takes the next element into `out`: ok(1), empty, lagged(n) (overwrite: n elements were
-  /// lost, the next call reads the oldest one left), or closed (closed and drained).
+  /// Takes the next element into `out`: ok(1), empty, lagged(n), or closed (closed and
+  /// drained). overwrite, lagged(n): n elements were lost and the reader moved on to the oldest
+  /// element left. If it is lapped again before it delivered anything, it resumes half a ring
+  /// (capacity() / 2) behind the writer instead: a reader slower than the writer would
+  /// otherwise sit on the slot the writer rewrites next, where every copy tears and every
+  /// attempt takes the writer's cache lines away (measured: the writer's cost per element
+  /// doubled with two such readers).
   [[nodiscard]] RecvResult try_pop(T& out) noexcept { return read(std::span<T>(&out, 1)); }
   /// Copies up to out.size() elements out: ok(n), or as try_pop(). overwrite: every element
   /// is checked against its stamp, so none is ever torn; a lap found after some elements were
@@ -509,6 +514,7 @@ class alignas(kFalseSharingRange) BroadcastReader {
         if (c == Copy::ok) {
           ++pos_;
           ++n;
+          chasing_ = false;
           continue;
         }
         if (n != 0) break;  // deliver what we have; the next call reports the rest
@@ -601,6 +607,7 @@ class alignas(kFalseSharingRange) BroadcastReader {
         return Errc::lagged;
       }
       pos_ += n;
+      chasing_ = false;
       store_cursor();
       return Errc::ok;
     }
@@ -683,7 +690,10 @@ class alignas(kFalseSharingRange) BroadcastReader {
   /// overwrite: the slot of pos_ was rewritten; move to the oldest element left.
   RecvResult skip_lapped() noexcept {
     refresh();  // (A1)
-    const std::uint64_t oldest = pub_cache_ > cap_ ? pub_cache_ - cap_ : 0;
+    std::uint64_t oldest = pub_cache_ > cap_ ? pub_cache_ - cap_ : 0;
+    // Lapped again before delivering anything: resume half a ring behind the writer instead.
+    if (chasing_ && pub_cache_ > cap_ / 2) oldest = pub_cache_ - cap_ / 2;
+    chasing_ = true;
     const std::uint64_t to = std::max(pos_ + 1, oldest);
     const std::uint64_t n = to - pos_;
     lose(n);
@@ -714,6 +724,7 @@ class alignas(kFalseSharingRange) BroadcastReader {
     view_ = std::exchange(o.view_, 0);
     lapped_ = std::exchange(o.lapped_, 0);
     lost_ = std::exchange(o.lost_, 0);
+    chasing_ = std::exchange(o.chasing_, false);
   }
 
   std::shared_ptr<detail::BroadcastCore<T>> owner_;
@@ -726,6 +737,7 @@ class alignas(kFalseSharingRange) BroadcastReader {
   std::size_t view_ = 0;         // overwrite: size of the last readable() not yet consumed
   std::uint64_t lapped_ = 0;
   std::uint64_t lost_ = 0;
+  bool chasing_ = false;  // overwrite: lapped, and nothing delivered since
 };
 
 /// The shared handle of a broadcast ring: hands out its writer and its readers.
@@ -764,8 +776,10 @@ class alignas(kFalseSharingRange) BroadcastReader {
 /// a torn element is never returned. Release stores and acquire loads are plain moves on
 /// x86-64; the cost is that words are copied one by one (no vector moves) and that readers
 /// read lines the writer is writing. A lapped reader skips to max(s + 1, published -
-/// capacity), counts the skipped elements and returns lagged(n); so for every reader,
-/// elements delivered + elements lost = sequences published since it joined.
+/// capacity), the oldest element left (half a ring behind the writer if it was lapped again
+/// before it delivered anything: see try_pop()), counts the skipped elements and returns
+/// lagged(n); so for every reader, elements delivered + elements lost = sequences published
+/// since it joined.
 ///
 /// Blocking calls use detail::WaitSlot (spin, then futex sleep): readers sleep on data_ready,
 /// the gated writer on space_ready; each publish and consume pays one relaxed load to see

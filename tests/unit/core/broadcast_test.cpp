@@ -263,6 +263,33 @@ TEST(Broadcast, OverwriteNeverWaitsAndCountsLagExactly) {
   EXPECT_EQ(r.lapped_count(), 2U);
 }
 
+TEST(Broadcast, OverwriteReaderLappedTwiceStopsChasingTheWriter) {
+  auto ring = make<Overwrite>(8);
+  auto w = *ring.take_writer();
+  auto r = *ring.subscribe();
+  const auto publish_to = [&](u64 n) {
+    while (w.sequence() < n) ASSERT_TRUE(w.try_publish(w.sequence()));
+  };
+  publish_to(20);
+  u64 v = 0;
+  RecvResult res = r.try_pop(v);
+  ASSERT_EQ(res.status, RecvStatus::lagged);
+  EXPECT_EQ(res.count, 12U);  // to the oldest: 12
+  publish_to(40);             // lapped again before reading anything
+  res = r.try_pop(v);
+  ASSERT_EQ(res.status, RecvStatus::lagged);
+  EXPECT_EQ(res.count, 24U);  // half a ring behind the writer: 36
+  for (u64 i = 36; i < 40; ++i) expect_pop(r, i);
+  publish_to(60);  // lapped after delivering: back to the oldest
+  res = r.try_pop(v);
+  ASSERT_EQ(res.status, RecvStatus::lagged);
+  EXPECT_EQ(res.count, 12U);  // 40 .. 51 lost
+  expect_pop(r, 52);
+  EXPECT_EQ(r.lost_count(), 48U);
+  EXPECT_EQ(r.lapped_count(), 3U);
+  EXPECT_EQ(r.position() - r.start_position(), 5 + r.lost_count());
+}
+
 TEST(Broadcast, OverwriteViewsAndStaleConsume) {
   auto ring = make<Overwrite>(8);
   auto w = *ring.take_writer();
