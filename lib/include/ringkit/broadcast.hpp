@@ -10,8 +10,13 @@
 //                               (spin, then futex sleep), publish_for() gives up at a deadline;
 //   BroadcastPolicy::overwrite  the writer never waits; a lapped reader's next call returns
 //                               RecvStatus::lagged with the number of elements it lost, and it
-//                               carries on from the oldest element still in the ring. A slot
-//                               rewritten during a read is detected and never returned torn.
+//                               carries on from the oldest element still in the ring (half a
+//                               ring behind the writer if it is lapped again before it read
+//                               anything). A slot rewritten during a read is detected and never
+//                               returned torn.
+// Readers take elements one by one (try_pop/pop/pop_for), in copied batches (read/read_for),
+// or in place: readable() shows what is published up to the wrap of the storage, consume(n)
+// moves past it (wait_for() waits until there is something).
 //
 //   auto ring = *ringkit::BroadcastRing<Tick>::create(4096);        // gated
 //   auto writer = *ring.take_writer();
