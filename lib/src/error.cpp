@@ -61,6 +61,8 @@ const char* describe(Errc e) noexcept {
       return "the other side is closed";
     case Errc::timed_out:
       return "timed out";
+    case Errc::lagged:
+      return "lapped by the broadcast writer: elements were overwritten before they were read";
   }
   return "unknown ringkit error";
 }

@@ -39,6 +39,7 @@ enum class Errc : std::uint8_t {
   allocator_busy,     ///< an extendable buffer is open on this ring allocator
   closed,             ///< the other side is gone (closed or destroyed)
   timed_out,          ///< the wait's deadline passed first
+  lagged,             ///< a broadcast reader was lapped: elements it viewed were overwritten
 };
 
 /// True when `e` is Errc::ok.

@@ -1374,7 +1374,8 @@ constexpr Errc kAllErrc[] = {Errc::ok,
                              Errc::never_fits,
                              Errc::allocator_busy,
                              Errc::closed,
-                             Errc::timed_out};
+                             Errc::timed_out,
+                             Errc::lagged};
 
 TEST(Errc, ConvertsToErrorCodeInTheRingkitCategory) {
   for (const Errc e : kAllErrc) {
