@@ -62,7 +62,7 @@ TEST(RingPipe, ClosingAnEndEndsBothDirections) {
   ASSERT_TRUE(pipe.right.receiver.pop(v));  // drains first
   EXPECT_EQ(v, 5U);
   EXPECT_FALSE(pipe.right.receiver.pop(v));  // then the end of the stream
-  EXPECT_FALSE(pipe.right.sender.consumer_alive());
+  EXPECT_FALSE(pipe.right.sender.peer_alive());
   EXPECT_FALSE(pipe.right.sender.push(1));
 }
 
