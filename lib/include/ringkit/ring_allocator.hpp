@@ -174,6 +174,13 @@ struct RawFixedBuf {
   std::size_t capacity = 0;
 };
 
+/// A trivially copyable form of one FrozenBuf reference (FrozenBuf::into_raw()/from_raw()).
+struct RawFrozenBuf {
+  detail::RegionHeader* header = nullptr;
+  detail::RingStore* store = nullptr;
+  std::size_t size = 0;
+};
+
 /// A fixed-capacity buffer from a RingAllocator; move-only, released on destruction (any thread).
 class FixedBuf {
  public:
@@ -323,6 +330,19 @@ class FrozenBuf {
   [[nodiscard]] std::uint64_t use_count() const noexcept {
     // (F3) relaxed: a diagnostic snapshot.
     return h_ == nullptr ? 0 : detail::refs_of(h_).load(std::memory_order_relaxed);
+  }
+
+  /// Gives up this reference as a trivially copyable RawFrozenBuf (see from_raw()).
+  [[nodiscard]] RawFrozenBuf into_raw() && noexcept {
+    const RawFrozenBuf r{h_, s_, size_};
+    h_ = nullptr;
+    s_ = nullptr;
+    size_ = 0;
+    return r;
+  }
+  /// Takes back a reference given up with into_raw() (exactly once per into_raw()).
+  [[nodiscard]] static FrozenBuf from_raw(const RawFrozenBuf& r) noexcept {
+    return FrozenBuf(r.header, r.store, r.size);
   }
 
   /// Drops this reference; the last one releases the region.
