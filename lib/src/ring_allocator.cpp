@@ -193,7 +193,9 @@ void RingAllocator::destroy() noexcept {
 std::size_t RingAllocator::max_size(std::size_t align) const noexcept {
   if (s_ == nullptr) return 0;
   align = std::max(align, detail::kGranule);
-  if ((align & (align - 1)) != 0 || align > kMaxAlign || align > s_->size) return 0;
+  if ((align & (align - 1)) != 0 || align > kMaxAlign || align + detail::kGranule > s_->size) {
+    return 0;
+  }
   return s_->size - align;
 }
 

@@ -149,7 +149,7 @@ class Model {
       RINGKIT_FUZZ_CHECK(e == Errc::invalid_argument);
       return;
     }
-    if (n > max) {
+    if (n > max || max == 0) {
       RINGKIT_FUZZ_CHECK(e == Errc::never_fits);
       return;
     }

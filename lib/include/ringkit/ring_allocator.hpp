@@ -447,6 +447,7 @@ class ExtBuf {
     if (src.size() > spare()) {
       if (const Errc e = grow(src.size()); e != Errc::ok) return e;
     }
+    if (src.empty()) return Errc::ok;
     std::memcpy(data() + size_, src.data(), src.size());
     size_ += src.size();
     return Errc::ok;
@@ -603,7 +604,8 @@ class RingAllocator {
   [[nodiscard]] Errc extend(ExtBuf& out, std::size_t initial = 0,
                             std::size_t align = kDefaultAlign) noexcept;
 
-  /// Largest n that allocate(n, out, align) can ever satisfy (0 for an empty allocator).
+  /// Largest n that allocate(n, out, align) can ever satisfy; 0 when nothing fits (an empty
+  /// allocator, or a one-page store with 4096-byte alignment).
   [[nodiscard]] std::size_t max_size(std::size_t align = kDefaultAlign) const noexcept;
   /// Store bytes (N).
   [[nodiscard]] std::size_t capacity() const noexcept { return s_ == nullptr ? 0 : s_->size; }
