@@ -39,7 +39,7 @@ using ringkit_test::first_mismatch;
 using ringkit_test::Rng;
 
 #if defined(RINGKIT_TEST_SANITIZED)
-constexpr int kSteps = 3000;
+constexpr int kSteps = 6000;
 #else
 constexpr int kSteps = 30000;
 #endif
