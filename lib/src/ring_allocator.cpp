@@ -62,6 +62,7 @@ enum class Gather : std::uint8_t { ok, in_use, end };
   if (len != orig) {
     // (S1) relaxed: see take(); the absorbed guards are now payload of this free region.
     guard_of(h).store(len, std::memory_order_relaxed);
+    s.last = kNoRegion;  // it may have been absorbed: its guard is payload now
   }
   len_out = len;
   return result;
@@ -128,7 +129,7 @@ void RingStore::drop_ref() noexcept {
   // (O4) acq_rel: every reference holder's accesses happen before the store is freed by the
   // last one. Pairs with itself across holders.
   if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    const std::unique_ptr<RingStore> last(this);  // NOLINT(cppcoreguidelines-owning-memory)
+    const std::unique_ptr<RingStore> owner(this);  // NOLINT(cppcoreguidelines-owning-memory)
   }
 }
 
@@ -204,6 +205,11 @@ Errc RingAllocator::extend(ExtBuf& out, std::size_t initial, std::size_t align) 
   if (s_ == nullptr) return Errc::never_fits;
   detail::RingStore& s = *s_;
   if (s.ext_open) return s.fail(Errc::allocator_busy);
+  if (s.last != detail::kNoRegion) {
+    // (A5) acquire: pairs with (R1): the last owner of the region behind the head is done.
+    const std::uint64_t g = guard_of(s.header(s.last)).load(std::memory_order_acquire);
+    if (!guard_in_use(g) && s.wrap(s.last + guard_len(g)) == s.head) s.head = s.last;
+  }
   detail::RegionSpan r{};
   if (const Errc e = s.claim(initial, align, true, r); e != Errc::ok) return e;
   s.ext_open = true;
@@ -310,6 +316,7 @@ Errc ExtBuf::grow(std::size_t n) noexcept {
   pos_ = pos;
   len_ = run;
   s.head = s.wrap(pos + run);
+  s.last = pos;
   return Errc::ok;
 }
 
@@ -339,6 +346,7 @@ void ExtBuf::reset() noexcept {
     // from it runs through our region to the old head).
     guard_of(s.header(pos_)).store(len_, std::memory_order_relaxed);
     s.head = pos_;
+    s.last = detail::kNoRegion;
     s.ext_open = false;
   } else {
     detail::release_region(s.header(pos_), s_);  // the allocator is gone: orphan protocol

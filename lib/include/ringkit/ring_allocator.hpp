@@ -81,6 +81,7 @@ inline constexpr std::uint64_t kOrphan = 2;
 inline constexpr std::uint64_t kFlagMask = 15;
 inline constexpr std::size_t kHeaderBytes = sizeof(RegionHeader);
 inline constexpr std::size_t kGranule = 16;  ///< region lengths and offsets are multiples of it
+inline constexpr std::size_t kNoRegion = static_cast<std::size_t>(-1);
 
 [[nodiscard]] constexpr std::size_t guard_len(std::uint64_t g) noexcept {
   return static_cast<std::size_t>(g & ~kFlagMask);
@@ -112,7 +113,10 @@ struct RingStore {
   bool mirrored = false;
 
   // Allocator-thread state (RingAllocator and its open ExtBuf).
-  std::size_t head = 0;   ///< offset of the guard where the next allocation starts
+  std::size_t head = 0;  ///< offset of the guard where the next allocation starts
+  /// Offset of the region taken last (just behind the head), or kNoRegion once a merge or an
+  /// ExtBuf move may have made it stale. extend() rewinds the head over it when it is free.
+  std::size_t last = kNoRegion;
   bool ext_open = false;  ///< an ExtBuf is open
   bool alive = true;      ///< the RingAllocator still exists
   std::uint64_t allocations = 0;
@@ -150,6 +154,7 @@ inline void RingStore::take(std::size_t pos, std::size_t len, std::size_t keep) 
   // transport, which publishes this store before the owner's (R1).
   guard_of(header(pos)).store(keep | kInUse, std::memory_order_relaxed);
   head = wrap(pos + keep);
+  last = pos;
 }
 
 /// Releases a region from any thread: clears its in-use bit (R1) and, when the allocator is
@@ -300,8 +305,13 @@ class FrozenBuf {
         size_(std::exchange(o.size_, 0)) {}
   FrozenBuf& operator=(const FrozenBuf& o) noexcept {
     if (this != &o) {
-      FrozenBuf copy(o);
-      *this = std::move(copy);
+      // (F1) relaxed, as in the copy constructor; taken before dropping ours, so assigning a
+      // handle of the same region never frees it.
+      if (o.h_ != nullptr) detail::refs_of(o.h_).fetch_add(1, std::memory_order_relaxed);
+      reset();
+      h_ = o.h_;
+      s_ = o.s_;
+      size_ = o.size_;
     }
     return *this;
   }
@@ -600,7 +610,10 @@ class RingAllocator {
   }
 
   /// Opens an ExtBuf at the head with at least `initial` bytes of capacity (it takes the whole
-  /// free run there). Errors as allocate(); Errc::allocator_busy when one is already open.
+  /// free run there). When the region allocated last (just behind the head) is already free
+  /// again, the head first moves back over it, so building a message right after the previous
+  /// one was consumed reuses the same, cache-hot memory. Errors as allocate();
+  /// Errc::allocator_busy when one is already open.
   [[nodiscard]] Errc extend(ExtBuf& out, std::size_t initial = 0,
                             std::size_t align = kDefaultAlign) noexcept;
 

@@ -308,6 +308,30 @@ TEST_P(RingAllocatorModes, ExtBufAbsorbsRegionsReleasedLater) {
   for (std::size_t i = 4; i < bufs.size(); ++i) EXPECT_TRUE(intact(bufs[i], i));
 }
 
+TEST_P(RingAllocatorModes, ExtendRewindsOverTheLastRegionOnceFree) {
+  auto a = make(1 << 16, GetParam());
+  FixedBuf keep = alloc_ok(a, 100);
+  ExtBuf e;
+  ASSERT_EQ(a.extend(e), Errc::ok);
+  std::byte* const first = e.data();
+  ASSERT_EQ(e.write("message one", 11), Errc::ok);
+  FixedBuf m = std::move(e).finalize();
+  m.reset();
+  ASSERT_EQ(a.extend(e), Errc::ok);  // m released: the head moves back over it
+  EXPECT_EQ(e.data(), first);
+  ASSERT_EQ(e.write("message two", 11), Errc::ok);
+  m = std::move(e).finalize();
+  ASSERT_EQ(a.extend(e), Errc::ok);  // m still live: the next one goes after it
+  EXPECT_EQ(e.data(), m.data() + m.capacity() + kHdr);
+  FixedBuf n = std::move(e).finalize();
+  FixedBuf after = alloc_ok(a, 10);
+  EXPECT_EQ(after.data(), n.data() + n.capacity() + kHdr);
+  EXPECT_EQ(std::memcmp(m.data(), "message two", 11), 0);
+  fill(keep, 5);
+  EXPECT_TRUE(intact(keep, 5));
+  EXPECT_EQ(a.stats().live_buffers, 4U);
+}
+
 TEST(RingAllocator, ExtBufRelocatesAtTheEndOfAPlainStore) {
   auto a = make(8192, MirrorMode::never);
   FixedBuf lead = alloc_ok(a, 4096);  // [0, 4112)
