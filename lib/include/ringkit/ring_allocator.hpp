@@ -163,7 +163,9 @@ inline void release_region(RegionHeader* h, RingStore* s) noexcept {
   // (R1) release: publishes every access to the payload before the region can be reused;
   // pairs with (A1)/(A2) in RingStore::claim() and (A3) in ExtBuf::reserve(). acquire: when
   // the orphan bit is set, pairs with (O1) in ~RingAllocator so its reference count is seen.
-  const std::uint64_t old = guard_of(h).fetch_and(~kInUse, std::memory_order_acq_rel);
+  // The in-use bit is set (we own the region), so subtracting it clears just that bit; unlike
+  // fetch_and, fetch_sub returns the old value in one instruction (lock xadd, no CAS loop).
+  const std::uint64_t old = guard_of(h).fetch_sub(kInUse, std::memory_order_acq_rel);
   if ((old & kOrphan) != 0) [[unlikely]]
     s->drop_ref();
 }
