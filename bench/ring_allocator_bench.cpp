@@ -9,7 +9,8 @@
 //   impl), allocated on the benchmark thread (CPU 0), stamped (the first and last 8 bytes) and
 //   passed through a ringkit SPSC channel of <outstanding> elements (64 or 1024) to a thread on
 //   CPU 1, which checks both stamps and frees the buffer. One iteration is one buffer.
-//     ringkit   RingAllocator (2 x max x (outstanding + 1) bytes, mirrored) allocate();
+//     ringkit   RingAllocator (max x (outstanding + 1) bytes, about twice the average bytes
+//               in flight; mirrored) allocate(); a full store waits like a full channel;
 //               the FixedBuf crosses as RawFixedBuf (32 B) and is released on CPU 1
 //     <malloc>  malloc(n) / free(p) on CPU 1; {pointer, size} crosses (16 B)
 // BM_ext_grow/<impl>/<final size>: one thread builds a buffer of 1, 4, 16 or 64 KiB in 64-byte
@@ -149,7 +150,7 @@ void run_xthread(benchmark::State& state, Make&& make, Free&& check_and_free) {
 void bm_xthread_ringkit(benchmark::State& state) {
   const auto max = static_cast<std::size_t>(state.range(0));
   const auto outstanding = static_cast<std::size_t>(state.range(1));
-  auto made = RingAllocator::create(2 * max * (outstanding + 1));
+  auto made = RingAllocator::create(max * (outstanding + 1));
   if (!made) {
     state.SkipWithError("RingAllocator::create failed");
     return;
