@@ -30,6 +30,7 @@
 #include <ringkit/broadcast.hpp>  // first: the header is self-contained
 #include <ringkit/error.hpp>
 
+#include "support/first_error.hpp"
 #include "support/pattern.hpp"
 
 namespace {
@@ -90,25 +91,8 @@ std::string check_event(const Event<Words>& e, u64 seq) {
   return {};
 }
 
-/// The first failure of any thread, reported by the main thread.
-class Errors {
- public:
-  void add(const std::string& e) {
-    const std::lock_guard<std::mutex> lock(m_);
-    if (first_.empty()) first_ = e;
-    failed_.store(true, std::memory_order_relaxed);
-  }
-  [[nodiscard]] bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::string first() {
-    const std::lock_guard<std::mutex> lock(m_);
-    return first_;
-  }
-
- private:
-  std::mutex m_;
-  std::string first_;
-  std::atomic<bool> failed_{false};
-};
+/// Failures of any thread, reported by the main thread after joining.
+using Errors = ringkit_test::FirstError;
 
 // ---- gated: 3 readers, every event in order ------------------------------------------------
 

@@ -32,6 +32,7 @@
 #include <ringkit/mirror.hpp>
 #include <ringkit/mirror_queue.hpp>
 
+#include "support/first_error.hpp"
 #include "support/pattern.hpp"
 
 namespace {
@@ -139,22 +140,8 @@ class Checker {
   std::string error_;
 };
 
-/// Producer failures, reported by the main thread after joining.
-class Errors {
- public:
-  void add(std::string e) {
-    const std::lock_guard<std::mutex> lock(m_);
-    if (first_.empty()) first_ = std::move(e);
-  }
-  [[nodiscard]] std::string first() {
-    const std::lock_guard<std::mutex> lock(m_);
-    return first_;
-  }
-
- private:
-  std::mutex m_;
-  std::string first_;
-};
+/// Failures of any thread, reported by the main thread after joining.
+using Errors = ringkit_test::FirstError;
 
 /// Pushes `src` completely with push_slice (yields while full); false if the consumer left.
 template <class Producer>
