@@ -1,12 +1,12 @@
 // Event pools: slab setup, the shared chain lists, the per-thread caches and the pools'
 // lifetime (the design note is at the top of class EventPools in ringkit/event_pool.hpp).
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <new>
+
+#include <sys/mman.h>
 
 #include <ringkit/event_pool.hpp>
 
@@ -29,8 +29,7 @@ constexpr std::size_t kXxl = static_cast<std::size_t>(SizeClass::xxl);
 class Mapping {
  public:
   Mapping() noexcept = default;
-  Mapping(Mapping&& o) noexcept
-      : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  Mapping(Mapping&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
   Mapping& operator=(Mapping&& o) noexcept {
     if (this != &o) {
       unmap();
@@ -69,8 +68,7 @@ class Mapping {
 class ChainList {
  public:
   /// Pushes the chain head -> ... -> tail of `count` slots (linked through SlotMeta::next).
-  void push(SlotMeta* metas, std::uint32_t head, std::uint32_t tail,
-            std::uint32_t count) noexcept {
+  void push(SlotMeta* metas, std::uint32_t head, std::uint32_t tail, std::uint32_t count) noexcept {
     SlotMeta& h = metas[head];
     h.chain_count = count;  // published by (L1)
     h.chain_tail = tail;
@@ -116,9 +114,8 @@ class ChainList {
 void store_max(std::atomic<std::int64_t>& target, std::int64_t v) noexcept {
   // (H1) relaxed: a statistic, no data is published through it.
   std::int64_t cur = target.load(std::memory_order_relaxed);
-  while (cur < v &&
-         !target.compare_exchange_weak(cur, v, std::memory_order_relaxed,
-                                       std::memory_order_relaxed)) {
+  while (cur < v && !target.compare_exchange_weak(cur, v, std::memory_order_relaxed,
+                                                  std::memory_order_relaxed)) {
   }
 }
 
@@ -235,7 +232,8 @@ ThreadCache::~ThreadCache() {
 
 /// The calling thread's cache, or nullptr once it was destroyed (thread exit).
 [[nodiscard]] ThreadCache* thread_cache() noexcept {
-  if (tls_state == TlsState::live) [[likely]] return &tls_cache;
+  if (tls_state == TlsState::live) [[likely]]
+    return &tls_cache;
   if (tls_state == TlsState::dead) return nullptr;
   tls_state = TlsState::live;
   return &tls_cache;  // first use constructs it and registers its destructor
@@ -255,9 +253,11 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
 /// The caller holds a reference to `core`.
 [[nodiscard]] CacheEntry* find_entry(PoolCore* core) noexcept {
   ThreadCache* tc = thread_cache();
-  if (tc == nullptr) [[unlikely]] return nullptr;
+  if (tc == nullptr) [[unlikely]]
+    return nullptr;
   for (CacheEntry& e : tc->entries) {
-    if (e.core == core) [[likely]] return &e;
+    if (e.core == core) [[likely]]
+      return &e;
   }
   sweep_closed(*tc, core);
   CacheEntry* slot = nullptr;
@@ -445,8 +445,7 @@ Result<EventToken> EventRef::into_shared_token(std::uint32_t holders) && noexcep
   if (holders > 1) {
     const std::uint32_t extra = holders - 1;
     // (I1) relaxed, as a copy.
-    const std::uint32_t c =
-        detail::refs_of(m_->state.fetch_add(extra, std::memory_order_relaxed));
+    const std::uint32_t c = detail::refs_of(m_->state.fetch_add(extra, std::memory_order_relaxed));
     if (c >= detail::kPinnedFloor) {
       m_->state.fetch_sub(extra, std::memory_order_relaxed);  // (I2) pinned: no count needed
     } else if (std::uint64_t{c} + extra > detail::kMaxRefs) {
@@ -479,8 +478,7 @@ WeakEventRef::WeakEventRef(const EventRef& ref) noexcept : m_(ref.m_) {
   detail::core_ref(m_->core);
 }
 
-WeakEventRef::WeakEventRef(const WeakEventRef& o) noexcept
-    : m_(o.m_), generation_(o.generation_) {
+WeakEventRef::WeakEventRef(const WeakEventRef& o) noexcept : m_(o.m_), generation_(o.generation_) {
   if (m_ != nullptr) detail::core_ref(m_->core);
 }
 
@@ -540,7 +538,7 @@ Result<EventPools> EventPools::create(const PoolConfig& config) {
     const bool fixed = c < kFixedClasses;
     cs.capacity = fixed ? config.slots[c] : config.xxl_slots;
     cs.slot_bytes = fixed ? static_cast<std::uint32_t>(kClassBytes[c]) : 0;
-    cs.batch = !fixed                ? 1
+    cs.batch = !fixed               ? 1
                : config.cache_batch ? std::min(config.cache_batch, detail::kMaxBatch)
                                     : detail::auto_batch(cs.capacity);
     cs.meta = meta;
@@ -639,7 +637,8 @@ Result<EventRef> EventPools::allocate(std::span<const std::byte> bytes,
                                       std::uint32_t type) noexcept {
   Errc err = Errc::ok;
   detail::SlotMeta* m = take(bytes.size(), type, err);
-  if (m == nullptr) [[unlikely]] return unexpected(err, "EventPools::allocate");
+  if (m == nullptr) [[unlikely]]
+    return unexpected(err, "EventPools::allocate");
   if (!bytes.empty()) std::memcpy(m->payload, bytes.data(), bytes.size());
   activate(m);
   return EventRef(m);
@@ -648,7 +647,8 @@ Result<EventRef> EventPools::allocate(std::span<const std::byte> bytes,
 Result<EventWriter> EventPools::allocate_uninit(std::size_t n, std::uint32_t type) noexcept {
   Errc err = Errc::ok;
   detail::SlotMeta* m = take(n, type, err);
-  if (m == nullptr) [[unlikely]] return unexpected(err, "EventPools::allocate_uninit");
+  if (m == nullptr) [[unlikely]]
+    return unexpected(err, "EventPools::allocate_uninit");
   activate(m);
   return EventWriter(m, n);
 }

@@ -101,13 +101,20 @@ class Differential {
     const std::uint8_t k = in_.u8();
     const std::uint16_t v = in_.u16();
     switch (k % 7) {
-      case 0: return v % 65;
-      case 1: return 65 + v % 192;
-      case 2: return 257 + v % 768;
-      case 3: return 1025 + v % 3072;
-      case 4: return 4097 + v % 12288;
-      case 5: return 16385 + v % 30000;   // XXL, some above xxl_max_bytes
-      default: return v % 16 == 0 ? 0 : 1 + v % 16384;
+      case 0:
+        return v % 65;
+      case 1:
+        return 65 + v % 192;
+      case 2:
+        return 257 + v % 768;
+      case 3:
+        return 1025 + v % 3072;
+      case 4:
+        return 4097 + v % 12288;
+      case 5:
+        return 16385 + v % 30000;  // XXL, some above xxl_max_bytes
+      default:
+        return v % 16 == 0 ? 0 : 1 + v % 16384;
     }
   }
 
@@ -162,15 +169,19 @@ class Differential {
     RINGKIT_FUZZ_CHECK(err == expect);
     if (!got) return;
     events_.push_back(ModelEvent{seed, n, type, cls, 1});
+    high_[cls] = std::max(high_[cls], live_in(cls));  // before h's old event is dropped
     set_handle(h, std::move(*got), events_.size() - 1);
-    high_[cls] = std::max(high_[cls], live_in(cls));
   }
 
   void step(std::uint8_t op) {
     const std::size_t a = in_.u8() % kHandles;
     switch (op % 14) {
-      case 0: allocate(false); break;
-      case 1: allocate(true); break;
+      case 0:
+        allocate(false);
+        break;
+      case 1:
+        allocate(true);
+        break;
       case 2: {  // copy-assign a -> b
         const std::size_t b = in_.u8() % kHandles;
         if (a == b) break;
@@ -193,7 +204,9 @@ class Differential {
         handle_event_[b] = ev;
         break;
       }
-      case 4: drop_handle(a); break;
+      case 4:
+        drop_handle(a);
+        break;
       case 5: {  // move a -> b
         const std::size_t b = in_.u8() % kHandles;
         if (a == b) break;
@@ -233,10 +246,13 @@ class Differential {
         handle_event_[a].reset();
         break;
       }
-      case 9: adopt(in_.u8() % kTokens, a); break;
+      case 9:
+        adopt(in_.u8() % kTokens, a);
+        break;
       case 10: {  // a stale token: the bytes of one already adopted, whose event is gone
         const std::size_t t = in_.u8() % kTokens;
-        if (!old_event_[t] || events_[*old_event_[t]].refs > 0) break;
+        // Detectable while the pools exist; the owner is the simplest proof of that here.
+        if (!pools_ || !old_event_[t] || events_[*old_event_[t]].refs > 0) break;
         RINGKIT_FUZZ_CHECK(EventRef::from_token(old_tokens_[t]).error() == Errc::stale_handle);
         break;
       }

@@ -11,8 +11,6 @@
 // channel runs dry (so no thread waits on slots another idle thread holds). The producer
 // destroys the pools' owner right after its last allocation: the consumers finish on pools
 // that are kept alive by their handles alone. At the end every slot must be back.
-#include <ringkit/event_pool.hpp>
-
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -25,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include <ringkit/channel.hpp>
+#include <ringkit/event_pool.hpp>
 
 #include "support/pattern.hpp"
 
@@ -38,20 +37,34 @@ using ringkit::WeakEventRef;
 
 #if RINGKIT_TEST_SANITIZED
 constexpr std::uint64_t kEvents = 30'000;
+constexpr int kChurn = 5'000;
 #else
 constexpr std::uint64_t kEvents = 400'000;
+constexpr int kChurn = 50'000;
 #endif
 
 /// Event `i`'s size: mostly small, every class reached, now and then XXL.
 std::size_t size_of_event(std::uint64_t i) {
   const std::uint64_t h = ringkit_test::mix64(i ^ 0x51ed);
   switch (h % 16) {
-    case 0: return 16385 + h % 20000;        // XXL
-    case 1: case 2: return 4097 + h % 12288;  // XL
-    case 3: case 4: return 1025 + h % 3072;   // L
-    case 5: case 6: case 7: return 257 + h % 768;
-    case 8: case 9: case 10: return 65 + h % 192;
-    default: return 1 + h % 64;
+    case 0:
+      return 16385 + h % 20000;  // XXL
+    case 1:
+    case 2:
+      return 4097 + h % 12288;  // XL
+    case 3:
+    case 4:
+      return 1025 + h % 3072;  // L
+    case 5:
+    case 6:
+    case 7:
+      return 257 + h % 768;
+    case 8:
+    case 9:
+    case 10:
+      return 65 + h % 192;
+    default:
+      return 1 + h % 64;
   }
 }
 
@@ -92,6 +105,7 @@ void run(std::size_t consumers) {
   std::vector<std::uint64_t> received(consumers, 0);
   std::vector<std::uint64_t> sent(consumers, 0);
   std::atomic<std::uint64_t> weak_hits{0};
+  std::atomic<std::uint64_t> weak_misses{0};
   std::atomic<std::uint64_t> exhausted{0};
 
   std::vector<std::thread> threads;
@@ -104,7 +118,7 @@ void run(std::size_t consumers) {
       EventToken tok;
       while (!failure.any.load(std::memory_order_relaxed)) {
         if (!rx[c].try_pop(tok)) {
-          held.clear();  // idle: hold nothing another thread might wait for
+          held.clear();                // idle: hold nothing another thread might wait for
           if (!rx[c].pop(tok)) break;  // closed and drained
         }
         auto ev = EventRef::from_token(tok);
@@ -137,8 +151,7 @@ void run(std::size_t consumers) {
     ringkit_test::Rng rng(7);
     std::deque<std::pair<EventRef, std::uint64_t>> window;
     std::array<std::pair<WeakEventRef, std::uint64_t>, 16> weak{};
-    for (std::uint64_t i = 0; i < kEvents && !failure.any.load(std::memory_order_relaxed);
-         ++i) {
+    for (std::uint64_t i = 0; i < kEvents && !failure.any.load(std::memory_order_relaxed); ++i) {
       const std::size_t n = size_of_event(i);
       std::optional<EventRef> ev;
       for (;;) {
@@ -156,11 +169,13 @@ void run(std::size_t consumers) {
         window.clear();
         std::this_thread::yield();
       }
-      weak[i % weak.size()] = {WeakEventRef(*ev), i};
+      if (i % 8 == 0) weak[(i / 8) % weak.size()] = {WeakEventRef(*ev), i};  // 128 back
       auto& [probe, probe_i] = weak[rng.below(weak.size())];
       if (auto locked = probe.lock()) {
         weak_hits.fetch_add(1, std::memory_order_relaxed);
         if (auto e = check(*locked, probe_i); !e.empty()) failure.report("weak lock: " + e);
+      } else {
+        weak_misses.fetch_add(1, std::memory_order_relaxed);
       }
       std::uint32_t mask = 0;
       while (mask == 0) mask = static_cast<std::uint32_t>(rng.below(1U << consumers));
@@ -188,9 +203,10 @@ void run(std::size_t consumers) {
   ASSERT_FALSE(failure.any.load()) << failure.what;
   for (std::size_t c = 0; c < consumers; ++c) EXPECT_EQ(received[c], sent[c]) << "consumer " << c;
   EXPECT_GT(weak_hits.load(), 0U);
-  std::printf("consumers=%zu events=%llu weak_hits=%llu exhausted_retries=%llu\n", consumers,
+  std::printf("consumers=%zu events=%llu weak_hits=%llu weak_misses=%llu retries=%llu\n", consumers,
               static_cast<unsigned long long>(kEvents),
               static_cast<unsigned long long>(weak_hits.load()),
+              static_cast<unsigned long long>(weak_misses.load()),
               static_cast<unsigned long long>(exhausted.load()));
 }
 
@@ -208,7 +224,7 @@ TEST(EventPoolStress, NothingIsLostAcrossThreads) {
     threads.emplace_back([&, t] {
       ringkit_test::Rng rng(t);
       std::vector<EventRef> mine;
-      for (int i = 0; i < (RINGKIT_TEST_SANITIZED ? 5000 : 50000); ++i) {
+      for (int i = 0; i < kChurn; ++i) {
         const std::size_t n = 1 + rng.below(16384);
         if (auto ev = pools.allocate_uninit(n, static_cast<std::uint32_t>(i))) {
           mine.push_back(std::move(*ev).publish());

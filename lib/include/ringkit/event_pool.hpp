@@ -81,7 +81,9 @@ struct PoolConfig {
   std::uint32_t cache_batch = 0;
 
   /// The reference design's profiles: about 0.4, 1.2 and 2.5 MiB (see footprint()).
-  [[nodiscard]] static constexpr PoolConfig mobile() noexcept { return custom(500, 250, 100, 20, 5); }
+  [[nodiscard]] static constexpr PoolConfig mobile() noexcept {
+    return custom(500, 250, 100, 20, 5);
+  }
   [[nodiscard]] static constexpr PoolConfig production() noexcept {
     return custom(2000, 1000, 300, 60, 15);
   }
@@ -121,8 +123,8 @@ class EventPools;
 
 namespace detail {
 
-struct PoolCore;          // the pools' shared state (lib/src/event_pool.cpp)
-struct EventTestAccess;   // test hook (defined by the unit tests only)
+struct PoolCore;         // the pools' shared state (lib/src/event_pool.cpp)
+struct EventTestAccess;  // test hook (defined by the unit tests only)
 
 /// A slot's metadata: one cache line, separate from the payload.
 // alignas: each slot's refcount is written by whichever threads hold its handles; a line of its
@@ -136,10 +138,10 @@ struct alignas(kCacheLine) SlotMeta {
   std::uint32_t index = 0;  // immutable
   std::uint8_t cls = 0;     // immutable
   // Free-list links, used only while the slot is free (see EventPools' design note).
-  std::uint32_t next = 0;                     // next slot of the chain (its holder only)
-  std::atomic<std::uint32_t> chain_next{0};   // next chain in the shared list (read by racing pops)
-  std::uint32_t chain_count = 0;              // slots in the chain this slot heads
-  std::uint32_t chain_tail = 0;               // last slot of that chain
+  std::uint32_t next = 0;                    // next slot of the chain (its holder only)
+  std::atomic<std::uint32_t> chain_next{0};  // next chain in the shared list (read by racing pops)
+  std::uint32_t chain_count = 0;             // slots in the chain this slot heads
+  std::uint32_t chain_tail = 0;              // last slot of that chain
 };
 static_assert(sizeof(SlotMeta) == kCacheLine);
 
@@ -163,7 +165,8 @@ inline constexpr std::uint32_t kPinnedValue = 3U << 30U;
   // (I1) relaxed like shared_ptr: the caller already holds a reference, so the slot cannot be
   // freed concurrently; no data is published by a copy.
   const std::uint32_t c = refs_of(m->state.fetch_add(1, std::memory_order_relaxed));
-  if (c < kMaxRefs) [[likely]] return true;
+  if (c < kMaxRefs) [[likely]]
+    return true;
   // (I2) undo; the margin between kMaxRefs and kPinnedFloor absorbs racing increments.
   m->state.fetch_sub(1, std::memory_order_relaxed);
   return c >= kPinnedFloor;
@@ -210,7 +213,8 @@ class EventRef {
   /// the copy is valid and the event stays readable, but the slot is never freed (and keeps the
   /// pools' memory alive). try_clone() reports the overflow instead of pinning.
   EventRef(const EventRef& o) noexcept : m_(o.m_) {
-    if (m_ != nullptr && !detail::try_add_ref(m_)) [[unlikely]] detail::pin_slot(m_);
+    if (m_ != nullptr && !detail::try_add_ref(m_)) [[unlikely]]
+      detail::pin_slot(m_);
   }
   EventRef(EventRef&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
   EventRef& operator=(const EventRef& o) noexcept {
@@ -240,9 +244,7 @@ class EventRef {
 
   [[nodiscard]] explicit operator bool() const noexcept { return m_ != nullptr; }
   /// The event's bytes; valid while this handle (or any reference to the event) lives.
-  [[nodiscard]] const std::byte* data() const noexcept RINGKIT_LIFETIMEBOUND {
-    return m_->payload;
-  }
+  [[nodiscard]] const std::byte* data() const noexcept RINGKIT_LIFETIMEBOUND { return m_->payload; }
   [[nodiscard]] std::size_t size() const noexcept { return m_->size; }
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept RINGKIT_LIFETIMEBOUND {
     return {m_->payload, m_->size};
@@ -268,8 +270,10 @@ class EventRef {
   /// or the handle is empty.
   [[nodiscard]] Result<EventToken> into_shared_token(std::uint32_t holders) && noexcept;
   /// Adopts the reference a token carries. Errc::stale_handle (nothing touched) when the slot
-  /// was freed or recycled since, or the token is malformed. A token whose slot is still live
-  /// cannot be told from a duplicate: adopt each token once.
+  /// was freed or recycled since, or the token is malformed. Detection needs the pools to
+  /// exist (their owner or any handle keeps them): the bytes of a token adopted long ago must
+  /// not outlive the pools. A token whose slot is still live cannot be told from a duplicate:
+  /// adopt each token once.
   [[nodiscard]] static Result<EventRef> from_token(const EventToken& token) noexcept;
 
  private:
@@ -423,8 +427,7 @@ class EventPools {
   [[nodiscard]] Result<EventRef> allocate(std::span<const std::byte> bytes,
                                           std::uint32_t type = 0) noexcept;
   /// A slot for `n` bytes to fill in place; errors as allocate().
-  [[nodiscard]] Result<EventWriter> allocate_uninit(std::size_t n,
-                                                    std::uint32_t type = 0) noexcept;
+  [[nodiscard]] Result<EventWriter> allocate_uninit(std::size_t n, std::uint32_t type = 0) noexcept;
 
   /// Counters of one class (O(1)).
   [[nodiscard]] PoolStats stats(SizeClass c) const noexcept;

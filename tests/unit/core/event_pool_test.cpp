@@ -1,5 +1,3 @@
-#include <ringkit/event_pool.hpp>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <ringkit/channel.hpp>
+#include <ringkit/event_pool.hpp>
 
 #include "support/pattern.hpp"
 
@@ -76,7 +75,8 @@ TEST(PoolConfigTest, ProfilesAndFootprint) {
   EXPECT_EQ(PoolConfig::production().slots,
             (std::array<std::uint32_t, 5>{2000, 1000, 300, 60, 15}));
   EXPECT_EQ(PoolConfig::server().slots, (std::array<std::uint32_t, 5>{4000, 2000, 600, 120, 30}));
-  for (const PoolConfig& c : {PoolConfig::mobile(), PoolConfig::production(), PoolConfig::server()}) {
+  for (const PoolConfig& c :
+       {PoolConfig::mobile(), PoolConfig::production(), PoolConfig::server()}) {
     std::size_t payload = 0;
     std::size_t slots = c.xxl_slots;
     for (std::size_t i = 0; i < 5; ++i) {
