@@ -169,7 +169,8 @@ void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
     state.SkipWithError("make_spsc failed");
     return;
   }
-  auto& [tx, rx] = *ch;
+  auto& tx = ch->producer;
+  auto& rx = ch->consumer;
   std::atomic<bool> stop{false};
   std::thread producer([&] {
     const bool pinned = pin_current_thread(kProducerCpu);

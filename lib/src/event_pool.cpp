@@ -475,6 +475,9 @@ Result<EventRef> EventRef::from_token(const EventToken& token) noexcept {
 WeakEventRef::WeakEventRef(const EventRef& ref) noexcept : m_(ref.m_) {
   if (m_ == nullptr) return;
   generation_ = ref.generation();
+  // (D3) relaxed: read by drop_ref() after its (D0) acquire, which is ordered after this
+  // holder's own later (D1); the flag only ever goes from false to true in a generation.
+  m_->weak.store(true, std::memory_order_relaxed);
   detail::core_ref(m_->core);
 }
 
@@ -627,6 +630,7 @@ detail::SlotMeta* EventPools::take(std::size_t n, std::uint32_t type, Errc& err)
 namespace {
 /// Makes a taken slot live with one reference.
 void activate(detail::SlotMeta* m) noexcept {
+  m->weak.store(false, std::memory_order_relaxed);  // (D3) new generation; published by (G2)
   // (G2) release: publishes size, type and the payload written so far to lock() (W1) and
   // from_token() (T2). The count is 0 here, so nothing else writes the word.
   m->state.store(m->state.load(std::memory_order_relaxed) + 1, std::memory_order_release);

@@ -137,6 +137,9 @@ struct alignas(kCacheLine) SlotMeta {
   std::uint32_t type = 0;
   std::uint32_t index = 0;  // immutable
   std::uint8_t cls = 0;     // immutable
+  // Set when a WeakEventRef of this generation exists (cleared by the next allocation): only
+  // then can the count rise again from 1, so only then does the last drop need an atomic RMW.
+  std::atomic<bool> weak{false};
   // Free-list links, used only while the slot is free (see EventPools' design note).
   std::uint32_t next = 0;                    // next slot of the chain (its holder only)
   std::atomic<std::uint32_t> chain_next{0};  // next chain in the shared list (read by racing pops)
@@ -174,6 +177,14 @@ inline constexpr std::uint32_t kPinnedValue = 3U << 30U;
 
 /// Drops one reference; true when it was the last (the caller then frees the slot).
 [[nodiscard]] inline bool drop_ref(SlotMeta* m) noexcept {
+  // (D0) acquire: pairs with every earlier holder's (D1). A count of 1 with no weak handle
+  // means this is the only holder and nobody else can change the word (copies need a
+  // reference, lock() needs a weak handle, tokens hold references): no RMW is needed, as
+  // libstdc++'s shared_ptr skips it when both of its counts are 1.
+  if (refs_of(m->state.load(std::memory_order_acquire)) == 1 &&
+      !m->weak.load(std::memory_order_relaxed)) [[likely]] {
+    return true;  // (D3) weak: a flag set by another holder is ordered before its (D1)
+  }
   // (D1) acq_rel: release orders this holder's reads of the payload before the slot's reuse;
   // acquire (on the last drop) sees every other holder's (D1). Pairs with itself.
   const std::uint32_t c = refs_of(m->state.fetch_sub(1, std::memory_order_acq_rel));

@@ -202,8 +202,12 @@ TEST(EventPoolsTest, MalformedTokensAreRejected) {
 
 TEST(EventPoolsTest, TokensPassThroughChannelsWithoutTouchingTheCount) {
   auto pools = make();
-  auto [tx, rx] = *ringkit::make_spsc<EventToken>(64);
-  auto [mtx, mrx] = *ringkit::make_mpsc<EventToken>(64);
+  auto spsc = *ringkit::make_spsc<EventToken>(64);
+  auto mpsc = *ringkit::make_mpsc<EventToken>(64);
+  auto& tx = spsc.producer;
+  auto& rx = spsc.consumer;
+  auto& mtx = mpsc.producer;
+  auto& mrx = mpsc.consumer;
   std::vector<EventRef> keep;
   for (std::uint64_t i = 0; i < 20; ++i) {
     auto ev = *pools.allocate(pattern(i, 40 + i * 30), static_cast<std::uint32_t>(i));
