@@ -164,6 +164,8 @@ void add_refs(PoolCore* core, std::uint64_t n) noexcept {
 
 /// One thread's free slots of one class: the loaded chain and a second chain (empty or full).
 struct ClassCache {
+  SlotMeta* meta = nullptr;  // the class's metadata array (copied from ClassState)
+  std::uint32_t batch = 1;   // the class's batch size (copied from ClassState)
   std::uint32_t head = kNil;
   std::uint32_t tail = kNil;
   std::uint32_t count = 0;
@@ -205,7 +207,7 @@ void evict(CacheEntry& e) noexcept {
     publish_stats(core->classes[cls], c);
     if (c.count != 0) return_chain(core, cls, c.head, c.tail, c.count);
     if (c.prev_count != 0) return_chain(core, cls, c.prev_head, c.prev_tail, c.prev_count);
-    c = ClassCache{};
+    c = ClassCache{};  // meta and batch are set again by make_entry()
   }
   unref(core, 1);
 }
@@ -249,15 +251,12 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   }
 }
 
-/// The calling thread's entry for `core`, created if needed; nullptr when uncached.
-/// The caller holds a reference to `core`.
-[[nodiscard]] CacheEntry* find_entry(PoolCore* core) noexcept {
+/// Creates the calling thread's entry for `core` (find_entry()'s slow path).
+[[gnu::noinline]] CacheEntry* make_entry(PoolCore* core) noexcept {
   ThreadCache* tc = thread_cache();
-  if (tc == nullptr) [[unlikely]]
-    return nullptr;
+  if (tc == nullptr) return nullptr;
   for (CacheEntry& e : tc->entries) {
-    if (e.core == core) [[likely]]
-      return &e;
+    if (e.core == core) return &e;  // the thread cache was just constructed
   }
   sweep_closed(*tc, core);
   CacheEntry* slot = nullptr;
@@ -273,7 +272,23 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   }
   add_refs(core, 1);
   slot->core = core;
+  for (std::size_t cls = 0; cls < kFixedClasses; ++cls) {
+    slot->cls[cls].meta = core->classes[cls].meta;
+    slot->cls[cls].batch = core->classes[cls].batch;
+  }
   return slot;
+}
+
+/// The calling thread's entry for `core`, created if needed; nullptr when uncached.
+/// The caller holds a reference to `core`.
+[[gnu::always_inline]] inline CacheEntry* find_entry(PoolCore* core) noexcept {
+  if (tls_state == TlsState::live) [[likely]] {
+    for (CacheEntry& e : tls_cache.entries) {
+      if (e.core == core) [[likely]]
+        return &e;
+    }
+  }
+  return make_entry(core);
 }
 
 [[nodiscard]] CacheEntry* existing_entry(const PoolCore* core) noexcept {
@@ -284,27 +299,35 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   return nullptr;
 }
 
-[[nodiscard]] SlotMeta* take_cached(CacheEntry& e, std::size_t cls) noexcept {
+/// Refills an empty loaded chain: swaps in the full second chain or pops one from the shared
+/// list. False when both are empty.
+[[gnu::noinline]] bool refill(CacheEntry& e, std::size_t cls) noexcept {
   PoolCore* core = e.core;
   ClassCache& c = e.cls[cls];
   ClassState& cs = core->classes[cls];
-  if (c.count == 0) [[unlikely]] {
-    if (c.prev_count != 0) {
-      std::swap(c.head, c.prev_head);
-      std::swap(c.tail, c.prev_tail);
-      std::swap(c.count, c.prev_count);
-    } else {
-      publish_stats(cs, c);
-      if (ThreadCache* tc = thread_cache()) sweep_closed(*tc, core);
-      const std::uint32_t h = cs.free.pop(cs.meta);
-      if (h == kNil) return nullptr;
-      c.head = h;
-      c.count = cs.meta[h].chain_count;
-      c.tail = cs.meta[h].chain_tail;
-      add_refs(core, c.count);
-    }
+  if (c.prev_count != 0) {
+    std::swap(c.head, c.prev_head);
+    std::swap(c.tail, c.prev_tail);
+    std::swap(c.count, c.prev_count);
+    return true;
   }
-  SlotMeta* m = &cs.meta[c.head];
+  publish_stats(cs, c);
+  if (ThreadCache* tc = thread_cache()) sweep_closed(*tc, core);
+  const std::uint32_t h = cs.free.pop(cs.meta);
+  if (h == kNil) return false;
+  c.head = h;
+  c.count = cs.meta[h].chain_count;
+  c.tail = cs.meta[h].chain_tail;
+  add_refs(core, c.count);
+  return true;
+}
+
+[[gnu::always_inline]] inline SlotMeta* take_cached(CacheEntry& e, std::size_t cls) noexcept {
+  ClassCache& c = e.cls[cls];
+  if (c.count == 0) [[unlikely]] {
+    if (!refill(e, cls)) return nullptr;
+  }
+  SlotMeta* m = c.meta + c.head;
   c.head = m->next;
   --c.count;
   ++c.pending;
@@ -312,20 +335,24 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   return m;
 }
 
-void release_cached(CacheEntry& e, SlotMeta* m) noexcept {
-  PoolCore* core = e.core;
-  ClassCache& c = e.cls[m->cls];
-  ClassState& cs = core->classes[m->cls];
-  if (c.count >= cs.batch) [[unlikely]] {
-    if (c.prev_count != 0) {
-      publish_stats(cs, c);
-      return_chain(core, m->cls, c.prev_head, c.prev_tail, c.prev_count);  // never the last ref
-    }
-    c.prev_head = c.head;
-    c.prev_tail = c.tail;
-    c.prev_count = c.count;
-    c.count = 0;
+/// Makes room in a full loaded chain: the second chain (if full) goes to the shared list and
+/// the loaded one becomes the second.
+[[gnu::noinline]] void spill(CacheEntry& e, std::size_t cls) noexcept {
+  ClassCache& c = e.cls[cls];
+  if (c.prev_count != 0) {
+    publish_stats(e.core->classes[cls], c);
+    return_chain(e.core, cls, c.prev_head, c.prev_tail, c.prev_count);  // never the last ref
   }
+  c.prev_head = c.head;
+  c.prev_tail = c.tail;
+  c.prev_count = c.count;
+  c.count = 0;
+}
+
+[[gnu::always_inline]] inline void release_cached(CacheEntry& e, SlotMeta* m) noexcept {
+  ClassCache& c = e.cls[m->cls];
+  if (c.count >= c.batch) [[unlikely]]
+    spill(e, m->cls);
   m->next = c.head;
   if (c.count == 0) c.tail = m->index;
   c.head = m->index;

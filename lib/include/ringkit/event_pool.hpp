@@ -36,6 +36,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -60,10 +61,10 @@ inline constexpr std::array<std::size_t, kFixedClasses> kClassBytes{64, 256, 102
 
 /// The smallest class whose slots hold `len` bytes; SizeClass::xxl above 16 KiB.
 [[nodiscard]] constexpr SizeClass size_class_for(std::size_t len) noexcept {
-  for (std::size_t c = 0; c < kFixedClasses; ++c) {
-    if (len <= kClassBytes[c]) return static_cast<SizeClass>(c);
-  }
-  return SizeClass::xxl;
+  if (len <= kClassBytes[0]) return SizeClass::xs;
+  if (len > kClassBytes[kFixedClasses - 1]) return SizeClass::xxl;
+  // Classes grow by 4x from 64 B: (bit width of len - 1) 7..8 -> S, 9..10 -> M, ...
+  return static_cast<SizeClass>((std::bit_width(len - 1) - 5) / 2);
 }
 
 /// Slot counts and options of an EventPools.
