@@ -349,15 +349,20 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   c.count = 0;
 }
 
-[[gnu::always_inline]] inline void release_cached(CacheEntry& e, SlotMeta* m) noexcept {
-  ClassCache& c = e.cls[m->cls];
-  if (c.count >= c.batch) [[unlikely]]
-    spill(e, m->cls);
+/// Pushes a free slot onto the loaded chain (which has room).
+[[gnu::always_inline]] inline void push_loaded(ClassCache& c, SlotMeta* m) noexcept {
   m->next = c.head;
   if (c.count == 0) c.tail = m->index;
   c.head = m->index;
   ++c.count;
   --c.pending;
+}
+
+[[gnu::always_inline]] inline void release_cached(CacheEntry& e, SlotMeta* m) noexcept {
+  ClassCache& c = e.cls[m->cls];
+  if (c.count >= c.batch) [[unlikely]]
+    spill(e, m->cls);
+  push_loaded(c, m);
 }
 
 /// Takes one slot straight from the shared list (no cache: the thread is exiting).
@@ -395,12 +400,10 @@ void pin_slot(SlotMeta* m) noexcept {
   }
 }
 
-void free_slot(SlotMeta* m) noexcept {
+namespace {
+/// free_slot() for everything but a push onto a non-full cached chain.
+[[gnu::noinline]] void free_slot_slow(SlotMeta* m) noexcept {
   PoolCore* core = m->core;
-  // (G1) relaxed: the count is 0, so lock() (W1) and from_token() (T2) already fail; the new
-  // generation reaches the next owner through the free list's (L1)/(L5).
-  const std::uint64_t s = m->state.load(std::memory_order_relaxed);
-  m->state.store(std::uint64_t{generation_of(s) + 1U} << 32U, std::memory_order_relaxed);
   if (m->cls == kXxl) {
     core->xxl_buffers[m->index].reset();
     m->payload = nullptr;
@@ -415,6 +418,27 @@ void free_slot(SlotMeta* m) noexcept {
     }
   }
   release_uncached(core, m);
+}
+}  // namespace
+
+void free_slot(SlotMeta* m) noexcept {
+  PoolCore* core = m->core;
+  // (G1) relaxed: the count is 0, so lock() (W1) and from_token() (T2) already fail; the new
+  // generation reaches the next owner through the free list's (L1)/(L5).
+  const std::uint64_t s = m->state.load(std::memory_order_relaxed);
+  m->state.store(std::uint64_t{generation_of(s) + 1U} << 32U, std::memory_order_relaxed);
+  // Fast path: this thread caches the pool and the class's loaded chain has room.
+  if (tls_state == TlsState::live && m->cls != kXxl &&
+      !core->closed.load(std::memory_order_relaxed)) [[likely]] {  // (C3)
+    for (CacheEntry& e : tls_cache.entries) {
+      if (e.core != core) continue;
+      ClassCache& c = e.cls[m->cls];
+      if (c.count >= c.batch) break;
+      push_loaded(c, m);
+      return;
+    }
+  }
+  free_slot_slow(m);
 }
 
 void core_ref(PoolCore* core) noexcept { add_refs(core, 1); }
@@ -612,7 +636,8 @@ EventPools::~EventPools() {
   detail::unref(core_, 1);
 }
 
-detail::SlotMeta* EventPools::take(std::size_t n, std::uint32_t type, Errc& err) noexcept {
+[[gnu::always_inline]] inline detail::SlotMeta* EventPools::take(std::size_t n, std::uint32_t type,
+                                                                 Errc& err) noexcept {
   detail::PoolCore* core = core_;
   if (core == nullptr) {
     err = Errc::invalid_argument;
