@@ -160,8 +160,15 @@ struct RawMsg {
 };
 static_assert(sizeof(RawMsg) == sizeof(EventToken));
 
-/// Runs `produce(seq) -> Msg` on a thread pinned to CPU 0 and `consume(Msg)` for each
-/// iteration on the benchmark thread pinned to CPU 1, through one SPSC channel.
+/// A flag on a line of its own (the producer polls it on every object).
+struct alignas(kFalseSharingRange) StopFlag {
+  std::atomic<bool> stop{false};
+};
+
+/// Runs `produce(seq, msg)` on a thread pinned to CPU 0 and `consume(msg)` for each iteration
+/// on the benchmark thread pinned to CPU 1, through one SPSC channel. The producer owns its
+/// channel half and copies of its callables, so nothing it touches per object shares a cache
+/// line with the consumer's stack.
 template <class Msg, class Produce, class Consume>
 void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
   auto ch = make_spsc<Msg>(kChannelSlots);
@@ -169,15 +176,14 @@ void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
     state.SkipWithError("make_spsc failed");
     return;
   }
-  auto& tx = ch->producer;
   auto& rx = ch->consumer;
-  std::atomic<bool> stop{false};
-  std::thread producer([&] {
+  const auto flag = std::make_unique<StopFlag>();
+  std::thread producer([tx = std::move(ch->producer), produce, consume, f = flag.get()]() mutable {
     const bool pinned = pin_current_thread(kProducerCpu);
     (void)pinned;
     Backoff backoff;
     std::uint64_t seq = 0;
-    while (!stop.load(std::memory_order_relaxed)) {
+    while (!f->stop.load(std::memory_order_relaxed)) {
       Msg m{};
       if (!produce(++seq, m)) {
         backoff.pause();
@@ -185,7 +191,7 @@ void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
         continue;
       }
       while (!tx.try_push(m)) {
-        if (stop.load(std::memory_order_relaxed)) {
+        if (f->stop.load(std::memory_order_relaxed)) {
           consume(m);  // not handed over: released here
           return;
         }
@@ -203,7 +209,7 @@ void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
     backoff.reset();
     sum += consume(m);
   }
-  stop.store(true, std::memory_order_relaxed);
+  flag->stop.store(true, std::memory_order_relaxed);
   producer.join();
   Msg m{};
   while (rx.try_pop(m)) sum += consume(m);
@@ -214,11 +220,11 @@ void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
 
 void bm_cross_ringkit(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  EventPools& pools = bench_pools();
+  EventPools* pools = &bench_pools();
   cross_thread<EventToken>(
       state,
-      [&](std::uint64_t seq, EventToken& out) {
-        auto w = pools.allocate_uninit(n);
+      [pools, n](std::uint64_t seq, EventToken& out) {
+        auto w = pools->allocate_uninit(n);
         if (!w) return false;  // every slot in flight: retry
         stamp(w->writable().data(), seq);
         out = std::move(*w).publish().into_token();
@@ -236,7 +242,7 @@ void bm_cross_malloc(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   cross_thread<RawMsg>(
       state,
-      [&](std::uint64_t seq, RawMsg& out) {
+      [n](std::uint64_t seq, RawMsg& out) {
         auto* p = static_cast<std::byte*>(SystemMalloc::allocate(n));
         stamp(p, seq);
         out = RawMsg{p, n};

@@ -20,6 +20,8 @@ constexpr std::uint32_t kMaxBatch = 32;
 constexpr std::uint32_t kMaxSlots = 1U << 24U;
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kXxl = static_cast<std::size_t>(SizeClass::xxl);
+/// Magazines per class beyond those the slots fill: room for batches in transit.
+constexpr std::uint32_t kSpareMagazines = 4;
 
 [[nodiscard]] constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
   return (n + a - 1) / a * a;
@@ -62,42 +64,41 @@ class Mapping {
   std::size_t n_ = 0;
 };
 
-/// The shared free list of one class: a Treiber stack of slot chains. The head word packs a
-/// tag (high 32 bits, bumped by every push and pop) with the head slot's index + 1 (low 32
-/// bits, 0 = empty), so a CAS against a head that was popped and pushed again meanwhile fails.
-class ChainList {
+/// A Treiber stack of nodes named by index (slot chains, magazines). The head word packs a
+/// tag (high 32 bits, bumped by every push and pop) with the top node's index + 1 (low 32
+/// bits, 0 = empty), so a CAS against a head that was popped and pushed again meanwhile fails
+/// (folly IndexedMemPool's scheme). `Link` is the node's atomic link to the node below.
+template <class Node, std::atomic<std::uint32_t> Node::*Link>
+class TaggedStack {
  public:
-  /// Pushes the chain head -> ... -> tail of `count` slots (linked through SlotMeta::next).
-  void push(SlotMeta* metas, std::uint32_t head, std::uint32_t tail, std::uint32_t count) noexcept {
-    SlotMeta& h = metas[head];
-    h.chain_count = count;  // published by (L1)
-    h.chain_tail = tail;
+  /// Pushes node `idx`; everything the caller wrote to it before is published with it.
+  void push(Node* nodes, std::uint32_t idx) noexcept {
     std::uint64_t old = head_.load(std::memory_order_relaxed);  // (L0) retried by (L1)
     for (;;) {
       // (L4) relaxed: published by (L1); read by racing pops at (L3).
-      h.chain_next.store(static_cast<std::uint32_t>(old), std::memory_order_relaxed);
-      const std::uint64_t desired = (((old >> 32U) + 1) << 32U) | (std::uint64_t{head} + 1);
-      // (L1) release: publishes the chain's links, counts and the slots' last uses; pairs
-      // with (L2)/(L5) in pop().
+      (nodes[idx].*Link).store(static_cast<std::uint32_t>(old), std::memory_order_relaxed);
+      const std::uint64_t desired = (((old >> 32U) + 1) << 32U) | (std::uint64_t{idx} + 1);
+      // (L1) release: publishes the node's contents and the slots' last uses; pairs with
+      // (L2)/(L5) in pop().
       if (head_.compare_exchange_weak(old, desired, std::memory_order_release,
                                       std::memory_order_relaxed)) {
         return;
       }
     }
   }
-  /// Pops one chain; returns its head slot (chain_count / chain_tail describe it) or kNil.
-  [[nodiscard]] std::uint32_t pop(SlotMeta* metas) noexcept {
-    // (L2) acquire: pairs with (L1), so the head's chain_next below is the pushed one.
+  /// Pops the top node; kNil when empty.
+  [[nodiscard]] std::uint32_t pop(Node* nodes) noexcept {
+    // (L2) acquire: pairs with (L1), so the top node's link below is the pushed one.
     std::uint64_t old = head_.load(std::memory_order_acquire);
     for (;;) {
       const auto enc = static_cast<std::uint32_t>(old);
       if (enc == 0) return kNil;
       const std::uint32_t idx = enc - 1;
-      // (L3) may be stale if another thread took this chain meanwhile: the tag makes the CAS
-      // below fail then. Metadata is type-stable, so the read itself is always safe.
-      const std::uint32_t next = metas[idx].chain_next.load(std::memory_order_relaxed);
+      // (L3) may be stale if another thread took this node meanwhile: the tag makes the CAS
+      // below fail then. Nodes are type-stable, so the read itself is always safe.
+      const std::uint32_t next = (nodes[idx].*Link).load(std::memory_order_relaxed);
       const std::uint64_t desired = (((old >> 32U) + 1) << 32U) | next;
-      // (L5) acquire: pairs with (L1) of the push that made this chain the head.
+      // (L5) acquire: pairs with (L1) of the push that made this node the top.
       if (head_.compare_exchange_weak(old, desired, std::memory_order_acquire,
                                       std::memory_order_acquire)) {
         return idx;
@@ -109,6 +110,20 @@ class ChainList {
   // alignas: every thread's batch transfers CAS this word; keep it off the other counters.
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> head_{0};
 };
+
+/// A batch of free slot indices moved as one unit between thread caches (DPDK's mempool
+/// cache flush/refill, Bonwick's magazines). Indices in an array, so a refill reads one or
+/// two lines instead of chasing links through slots last written on another core.
+struct Magazine {
+  std::atomic<std::uint32_t> next{0};  // TaggedStack link
+  std::uint32_t count = 0;
+  std::array<std::uint32_t, kMaxBatch> slots{};
+};
+
+using MagazineStack = TaggedStack<Magazine, &Magazine::next>;
+/// Slot chains (linked through SlotMeta::next, described by the head's chain_count): the
+/// fallback when no empty magazine is at hand, and the XXL class's list.
+using ChainStack = TaggedStack<SlotMeta, &SlotMeta::chain_next>;
 
 /// Stores max(target, v).
 void store_max(std::atomic<std::int64_t>& target, std::int64_t v) noexcept {
@@ -127,7 +142,10 @@ struct ClassState {
   std::uint32_t capacity = 0;
   std::uint32_t slot_bytes = 0;
   std::uint32_t batch = 1;
-  ChainList free;
+  Magazine* mags = nullptr;  // ceil(capacity / batch) + kSpareMagazines
+  MagazineStack full;        // magazines holding free slots
+  MagazineStack empty;       // magazines holding none
+  ChainStack loose;          // free slots in chains (see ChainStack)
   // alignas: updated once per batch by every thread; off the list head's line.
   alignas(kFalseSharingRange) std::atomic<std::int64_t> in_use{0};
   std::atomic<std::int64_t> high_water{0};
@@ -144,6 +162,7 @@ struct PoolCore {
   Mapping payload_map;
   std::array<ClassState, kSizeClasses> classes;
   std::unique_ptr<std::unique_ptr<std::byte[]>[]> xxl_buffers;  // owner of each XXL payload
+  std::unique_ptr<Magazine[]> magazines;                        // all classes' magazines
 };
 
 namespace {
@@ -162,18 +181,16 @@ void add_refs(PoolCore* core, std::uint64_t n) noexcept {
 
 // --- Thread caches ---------------------------------------------------------------------------
 
-/// One thread's free slots of one class: the loaded chain and a second chain (empty or full).
+/// One thread's free slots of one class: a stack of up to 2 batches of slot indices.
 struct ClassCache {
-  SlotMeta* meta = nullptr;  // the class's metadata array (copied from ClassState)
-  std::uint32_t batch = 1;   // the class's batch size (copied from ClassState)
-  std::uint32_t head = kNil;
-  std::uint32_t tail = kNil;
-  std::uint32_t count = 0;
-  std::uint32_t prev_head = kNil;
-  std::uint32_t prev_tail = kNil;
-  std::uint32_t prev_count = 0;
-  std::int64_t pending = 0;  // allocations - releases not yet added to ClassState::in_use
-  std::int64_t peak = 0;     // largest `pending` since the last publication
+  SlotMeta* meta = nullptr;      // the class's metadata array (copied from ClassState)
+  std::byte* payload = nullptr;  // the class's payload slab (copied from ClassState)
+  std::uint32_t slot_bytes = 0;  // (copied from ClassState)
+  std::uint32_t batch = 1;       // the class's batch size (copied from ClassState)
+  std::uint32_t count = 0;       // slots[0, count) are free
+  std::int64_t pending = 0;      // allocations - releases not yet added to ClassState::in_use
+  std::int64_t peak = 0;         // largest `pending` since the last publication
+  std::array<std::uint32_t, 2 * kMaxBatch> slots{};
 };
 
 struct CacheEntry {
@@ -190,12 +207,47 @@ void publish_stats(ClassState& cs, ClassCache& c) noexcept {
   c.peak = 0;
 }
 
-/// Returns a chain to the shared list and drops the references of its slots.
-void return_chain(PoolCore* core, std::size_t cls, std::uint32_t head, std::uint32_t tail,
-                  std::uint32_t count) noexcept {
-  ClassState& cs = core->classes[cls];
-  cs.free.push(cs.meta, head, tail, count);
-  unref(core, count);
+/// Moves `n` free slots to the class's shared lists: batches into empty magazines (one CAS
+/// each way), or as slot chains when no empty magazine is at hand. The caller drops their
+/// references afterwards.
+void return_slots(ClassState& cs, const std::uint32_t* idx, std::uint32_t n) noexcept {
+  while (n != 0) {
+    const std::uint32_t k = std::min(n, cs.batch);
+    const std::uint32_t mag = cs.empty.pop(cs.mags);
+    if (mag != kNil) {
+      Magazine& g = cs.mags[mag];
+      g.count = k;  // published by (L1)
+      std::copy_n(idx, k, g.slots.begin());
+      cs.full.push(cs.mags, mag);
+    } else {
+      for (std::uint32_t i = 0; i + 1 < k; ++i) cs.meta[idx[i]].next = idx[i + 1];
+      cs.meta[idx[0]].chain_count = k;  // published by (L1)
+      cs.loose.push(cs.meta, idx[0]);
+    }
+    idx += k;
+    n -= k;
+  }
+}
+
+/// Takes one batch of free slots from the class's shared lists into `out` (room for a
+/// batch); returns how many (0 when none is free). The caller adds their references.
+[[nodiscard]] std::uint32_t take_slots(ClassState& cs, std::uint32_t* out) noexcept {
+  const std::uint32_t mag = cs.full.pop(cs.mags);
+  if (mag != kNil) {
+    Magazine& g = cs.mags[mag];
+    const std::uint32_t n = g.count;
+    std::copy_n(g.slots.begin(), n, out);
+    cs.empty.push(cs.mags, mag);
+    return n;
+  }
+  std::uint32_t i = cs.loose.pop(cs.meta);
+  if (i == kNil) return 0;
+  const std::uint32_t n = cs.meta[i].chain_count;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    out[k] = i;
+    i = cs.meta[i].next;
+  }
+  return n;
 }
 
 /// Flushes an entry's slots to the shared lists and drops its reference.
@@ -205,8 +257,10 @@ void evict(CacheEntry& e) noexcept {
   for (std::size_t cls = 0; cls < kFixedClasses; ++cls) {
     ClassCache& c = e.cls[cls];
     publish_stats(core->classes[cls], c);
-    if (c.count != 0) return_chain(core, cls, c.head, c.tail, c.count);
-    if (c.prev_count != 0) return_chain(core, cls, c.prev_head, c.prev_tail, c.prev_count);
+    if (c.count != 0) {
+      return_slots(core->classes[cls], c.slots.data(), c.count);
+      unref(core, c.count);  // never the last: the entry's own reference is still held
+    }
     c = ClassCache{};  // meta and batch are set again by make_entry()
   }
   unref(core, 1);
@@ -274,6 +328,8 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   slot->core = core;
   for (std::size_t cls = 0; cls < kFixedClasses; ++cls) {
     slot->cls[cls].meta = core->classes[cls].meta;
+    slot->cls[cls].payload = core->classes[cls].payload;
+    slot->cls[cls].slot_bytes = core->classes[cls].slot_bytes;
     slot->cls[cls].batch = core->classes[cls].batch;
   }
   return slot;
@@ -299,25 +355,15 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   return nullptr;
 }
 
-/// Refills an empty loaded chain: swaps in the full second chain or pops one from the shared
-/// list. False when both are empty.
+/// Refills an empty cache with one batch from the shared lists; false when none is free.
 [[gnu::noinline]] bool refill(CacheEntry& e, std::size_t cls) noexcept {
   PoolCore* core = e.core;
   ClassCache& c = e.cls[cls];
   ClassState& cs = core->classes[cls];
-  if (c.prev_count != 0) {
-    std::swap(c.head, c.prev_head);
-    std::swap(c.tail, c.prev_tail);
-    std::swap(c.count, c.prev_count);
-    return true;
-  }
   publish_stats(cs, c);
   if (ThreadCache* tc = thread_cache()) sweep_closed(*tc, core);
-  const std::uint32_t h = cs.free.pop(cs.meta);
-  if (h == kNil) return false;
-  c.head = h;
-  c.count = cs.meta[h].chain_count;
-  c.tail = cs.meta[h].chain_tail;
+  c.count = take_slots(cs, c.slots.data());
+  if (c.count == 0) return false;
   add_refs(core, c.count);
   return true;
 }
@@ -327,60 +373,59 @@ void sweep_closed(ThreadCache& tc, const PoolCore* keep) noexcept {
   if (c.count == 0) [[unlikely]] {
     if (!refill(e, cls)) return nullptr;
   }
-  SlotMeta* m = c.meta + c.head;
-  c.head = m->next;
-  --c.count;
+  SlotMeta* m = c.meta + c.slots[--c.count];
+  if (c.count != 0) {
+    // The next slot's lines were last written by whichever thread released it: start
+    // fetching them for writing now, so the next allocation does not wait for them.
+    const std::uint32_t next = c.slots[c.count - 1];
+    __builtin_prefetch(c.meta + next, 1);
+    __builtin_prefetch(c.payload + std::size_t{next} * c.slot_bytes, 1);
+  }
   ++c.pending;
   c.peak = std::max(c.peak, c.pending);
   return m;
 }
 
-/// Makes room in a full loaded chain: the second chain (if full) goes to the shared list and
-/// the loaded one becomes the second.
+/// Makes room in a full cache: its older batch goes to the shared lists.
 [[gnu::noinline]] void spill(CacheEntry& e, std::size_t cls) noexcept {
   ClassCache& c = e.cls[cls];
-  if (c.prev_count != 0) {
-    publish_stats(e.core->classes[cls], c);
-    return_chain(e.core, cls, c.prev_head, c.prev_tail, c.prev_count);  // never the last ref
-  }
-  c.prev_head = c.head;
-  c.prev_tail = c.tail;
-  c.prev_count = c.count;
-  c.count = 0;
+  ClassState& cs = e.core->classes[cls];
+  publish_stats(cs, c);
+  return_slots(cs, c.slots.data(), c.batch);
+  unref(e.core, c.batch);  // never the last: the entry's own reference is still held
+  c.count -= c.batch;
+  std::copy_n(c.slots.begin() + c.batch, c.count, c.slots.begin());  // keep the recent ones
 }
 
-/// Pushes a free slot onto the loaded chain (which has room).
+/// Pushes a free slot onto the cache (which has room).
 [[gnu::always_inline]] inline void push_loaded(ClassCache& c, SlotMeta* m) noexcept {
-  m->next = c.head;
-  if (c.count == 0) c.tail = m->index;
-  c.head = m->index;
-  ++c.count;
+  c.slots[c.count++] = m->index;
   --c.pending;
 }
 
 [[gnu::always_inline]] inline void release_cached(CacheEntry& e, SlotMeta* m) noexcept {
   ClassCache& c = e.cls[m->cls];
-  if (c.count >= c.batch) [[unlikely]]
+  if (c.count >= 2 * c.batch) [[unlikely]]
     spill(e, m->cls);
   push_loaded(c, m);
 }
 
-/// Takes one slot straight from the shared list (no cache: the thread is exiting).
+/// Takes one slot straight from the shared lists (XXL, or no cache: the thread is exiting).
 [[nodiscard]] SlotMeta* take_uncached(PoolCore* core, std::size_t cls) noexcept {
   ClassState& cs = core->classes[cls];
-  const std::uint32_t h = cs.free.pop(cs.meta);
-  if (h == kNil) return nullptr;
-  SlotMeta& m = cs.meta[h];
-  if (m.chain_count > 1) cs.free.push(cs.meta, m.next, m.chain_tail, m.chain_count - 1);
+  std::array<std::uint32_t, kMaxBatch> got{};
+  const std::uint32_t n = take_slots(cs, got.data());
+  if (n == 0) return nullptr;
+  return_slots(cs, got.data(), n - 1);  // all but the last one go back
   add_refs(core, 1);
   const std::int64_t before = cs.in_use.fetch_add(1, std::memory_order_relaxed);  // (T1)
   store_max(cs.high_water, before + 1);
-  return &m;
+  return &cs.meta[got[n - 1]];
 }
 
 void release_uncached(PoolCore* core, SlotMeta* m) noexcept {
   ClassState& cs = core->classes[m->cls];
-  cs.free.push(cs.meta, m->index, m->index, 1);
+  return_slots(cs, &m->index, 1);
   cs.in_use.fetch_sub(1, std::memory_order_relaxed);  // (T1)
   unref(core, 1);  // may be the last reference: nothing touches `core` after this
 }
@@ -433,7 +478,7 @@ void free_slot(SlotMeta* m) noexcept {
     for (CacheEntry& e : tls_cache.entries) {
       if (e.core != core) continue;
       ClassCache& c = e.cls[m->cls];
-      if (c.count >= c.batch) break;
+      if (c.count >= 2 * c.batch) break;
       push_loaded(c, m);
       return;
     }
@@ -462,6 +507,21 @@ namespace {
   for (const std::uint32_t s : c.slots) n += s;
   return detail::round_up(n * sizeof(detail::SlotMeta), detail::kPage);
 }
+[[nodiscard]] std::uint32_t class_batch(const PoolConfig& c, std::size_t cls) noexcept {
+  if (cls >= kFixedClasses) return 1;
+  if (c.cache_batch != 0) return std::min(c.cache_batch, detail::kMaxBatch);
+  return detail::auto_batch(c.slots[cls]);
+}
+[[nodiscard]] std::uint32_t magazines_for(std::uint32_t capacity, std::uint32_t batch) noexcept {
+  return (capacity + batch - 1) / batch + detail::kSpareMagazines;
+}
+[[nodiscard]] std::size_t total_magazines(const PoolConfig& c) noexcept {
+  std::size_t n = magazines_for(c.xxl_slots, 1);
+  for (std::size_t cls = 0; cls < kFixedClasses; ++cls) {
+    n += magazines_for(c.slots[cls], class_batch(c, cls));
+  }
+  return n;
+}
 [[nodiscard]] std::size_t class_payload_bytes(const PoolConfig& c, std::size_t cls) noexcept {
   return detail::round_up(std::size_t{c.slots[cls]} * kClassBytes[cls], detail::kPage);
 }
@@ -471,7 +531,8 @@ std::size_t PoolConfig::footprint() const noexcept {
   std::size_t payload = 0;
   for (std::size_t c = 0; c < kFixedClasses; ++c) payload += class_payload_bytes(*this, c);
   return payload + meta_bytes(*this) + sizeof(detail::PoolCore) +
-         std::size_t{xxl_slots} * sizeof(std::unique_ptr<std::byte[]>);
+         std::size_t{xxl_slots} * sizeof(std::unique_ptr<std::byte[]>) +
+         total_magazines(*this) * sizeof(detail::Magazine);
 }
 
 // --- EventRef / WeakEventRef -----------------------------------------------------------------
@@ -514,7 +575,10 @@ Result<EventRef> EventRef::from_token(const EventToken& token) noexcept {
   if (core == nullptr || cls >= kSizeClasses || idx >= core->classes[cls].capacity) {
     return unexpected(Errc::stale_handle, "EventRef::from_token");
   }
-  detail::SlotMeta* m = &core->classes[cls].meta[idx];
+  const detail::ClassState& cs = core->classes[cls];
+  detail::SlotMeta* m = &cs.meta[idx];
+  // The payload's address follows from the token: fetch it while the state word is loaded.
+  if (cs.payload != nullptr) __builtin_prefetch(cs.payload + std::size_t{idx} * cs.slot_bytes);
   // (T2) acquire: pairs with (G2) of the allocation the token came from.
   const std::uint64_t s = m->state.load(std::memory_order_acquire);
   if (detail::generation_of(s) != token.generation || detail::refs_of(s) == 0) {
@@ -585,17 +649,18 @@ Result<EventPools> EventPools::create(const PoolConfig& config) {
   core->payload_map = std::move(*payload);
   core->xxl_buffers = std::make_unique<std::unique_ptr<std::byte[]>[]>(config.xxl_slots);
 
+  core->magazines = std::make_unique<detail::Magazine[]>(total_magazines(config));
   auto* meta = reinterpret_cast<detail::SlotMeta*>(core->meta_map.data());
+  detail::Magazine* mags = core->magazines.get();
   std::byte* slab = core->payload_map.data();
   for (std::size_t c = 0; c < kSizeClasses; ++c) {
     detail::ClassState& cs = core->classes[c];
     const bool fixed = c < kFixedClasses;
     cs.capacity = fixed ? config.slots[c] : config.xxl_slots;
     cs.slot_bytes = fixed ? static_cast<std::uint32_t>(kClassBytes[c]) : 0;
-    cs.batch = !fixed               ? 1
-               : config.cache_batch ? std::min(config.cache_batch, detail::kMaxBatch)
-                                    : detail::auto_batch(cs.capacity);
+    cs.batch = class_batch(config, c);
     cs.meta = meta;
+    cs.mags = mags;
     cs.payload = fixed ? slab : nullptr;
     for (std::uint32_t i = 0; i < cs.capacity; ++i) {
       detail::SlotMeta* m = std::construct_at(meta + i);
@@ -605,14 +670,23 @@ Result<EventPools> EventPools::create(const PoolConfig& config) {
       m->cls = static_cast<std::uint8_t>(c);
       m->next = i + 1;
     }
-    // Chains of `batch` slots, pushed last-first so that the lowest slots are used first.
-    const std::uint32_t chains = (cs.capacity + cs.batch - 1) / cs.batch;
-    for (std::uint32_t k = chains; k-- > 0;) {
+    // Every slot in a magazine of `batch`, pushed last-first so that the lowest slots are used
+    // first; the spare magazines start empty.
+    const std::uint32_t filled = (cs.capacity + cs.batch - 1) / cs.batch;
+    const std::uint32_t total = magazines_for(cs.capacity, cs.batch);
+    for (std::uint32_t k = total; k-- > 0;) {
+      detail::Magazine& g = mags[k];
+      if (k >= filled) {
+        cs.empty.push(mags, k);
+        continue;
+      }
       const std::uint32_t first = k * cs.batch;
-      const std::uint32_t last = std::min(cs.capacity, first + cs.batch) - 1;
-      cs.free.push(cs.meta, first, last, last - first + 1);
+      g.count = std::min(cs.capacity, first + cs.batch) - first;
+      for (std::uint32_t i = 0; i < g.count; ++i) g.slots[i] = first + g.count - 1 - i;
+      cs.full.push(mags, k);
     }
     meta += cs.capacity;
+    mags += total;
     if (fixed) slab += class_payload_bytes(config, c);
   }
   EventPools pools;

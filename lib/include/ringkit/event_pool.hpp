@@ -101,8 +101,8 @@ struct PoolConfig {
   /// Errc::invalid_argument when a count is out of range, else ok.
   [[nodiscard]] Errc validate() const noexcept;
   /// Bytes an EventPools made from this config maps and owns: payload slabs (page-rounded) +
-  /// slot metadata + the pool object. Not included: XXL payloads (heap, while live) and each
-  /// thread's cache (thread_cache_bytes(), shared by the pools that thread uses).
+  /// slot metadata + magazines + the pool object. Not included: XXL payloads (heap, while live) and
+  /// each thread's cache (thread_cache_bytes(), shared by the pools that thread uses).
   [[nodiscard]] std::size_t footprint() const noexcept;
 };
 
@@ -145,7 +145,6 @@ struct alignas(kCacheLine) SlotMeta {
   std::uint32_t next = 0;                    // next slot of the chain (its holder only)
   std::atomic<std::uint32_t> chain_next{0};  // next chain in the shared list (read by racing pops)
   std::uint32_t chain_count = 0;             // slots in the chain this slot heads
-  std::uint32_t chain_tail = 0;              // last slot of that chain
 };
 static_assert(sizeof(SlotMeta) == kCacheLine);
 
@@ -398,27 +397,30 @@ class EventWriter {
 /// closed and flushes its own thread's cache, and other threads evict caches of closed pools
 /// at their next slow-path call, at exit, or in flush_thread_cache().
 ///
-/// Allocation. Each thread keeps, per pool (up to 4 pools per thread; further pools are used
-/// uncached) and per class, two chains of free slots of at most B slots each (Bonwick's
-/// magazines; B = cache_batch). allocate pops the loaded chain; when it is empty, a full second
-/// chain is swapped in, or one whole chain is popped from the class's shared list (one CAS).
-/// A release pushes onto the loaded chain; when it is full, the second chain (if full) goes to
-/// the shared list as one unit (one CAS) and the loaded one becomes the second. So a slot made
-/// on thread A and released on thread B travels back in batches: A and B touch the shared list
-/// once per B slots each, instead of bouncing one cache line per event (~700 ns per bounce on a
-/// two-core VM). The shared list is a Treiber stack of chains whose head packs a 32-bit tag
-/// with the head slot's index in one 64-bit word (folly IndexedMemPool's scheme): a pop that
-/// raced with a pop/push of the same head fails its CAS, so ABA cannot relink a taken chain.
-/// Chains are linked through the metadata, so no magazine storage exists besides the slots.
-/// Bounded work: every call does O(1) steps plus CAS retries under contention (lock-free).
-/// Exhaustion: allocate fails when the caller's cache and the shared list are empty; slots in
+/// Allocation. Each thread keeps, per pool (up to 4 pools per thread; further pools evict the
+/// last entry) and per class, a stack of up to 2 B free slot indices (B = cache_batch), as
+/// DPDK's mempool cache does. allocate pops it; when it is empty, one magazine (an array of up
+/// to B indices) is taken from the class's shared list of full magazines (one CAS) and copied
+/// in, and the magazine goes to the list of empty ones (one CAS). A release pushes; when 2 B
+/// are cached, the older B are copied into an empty magazine that joins the full list. So a
+/// slot made on thread A and released on thread B travels back in batches: A and B touch the
+/// shared lists twice per B slots each, instead of bouncing one cache line per event (~700 ns
+/// per bounce on a two-core VM), and a refill reads the indices from one array instead of
+/// chasing links through B slots last written on the other core. Both lists are Treiber stacks
+/// whose head packs a 32-bit tag with the top node's index in one 64-bit word (folly
+/// IndexedMemPool's scheme): a pop that raced with a pop/push of the same node fails its CAS,
+/// so ABA cannot relink a taken node. There are ceil(slots / B) + 4 magazines per class; when
+/// no empty one is at hand (batches in transit, partial batches flushed at thread exit), the
+/// slots go to a third stack as a chain linked through their metadata, which refills walk.
+/// Bounded work: every call does O(B) steps plus CAS retries under contention (lock-free).
+/// Exhaustion: allocate fails when the caller's cache and the shared lists are empty; slots in
 /// other threads' caches (at most 2 B per class per thread) are not stolen.
 ///
 /// Refcount and generation share one 64-bit state word per slot (generation << 32 | count), so
 /// WeakEventRef::lock() checks "same generation and count >= 1" and increments in one CAS and
 /// can never resurrect a freed slot. Copies use fetch_add and undo when the count passed 2^30;
 /// the 2^30 margin below the pinned range makes that race-free for any realistic thread count.
-/// XXL events take a metadata slot from their own shared list (uncached) and a heap payload.
+/// XXL events take a metadata slot from their own shared lists (uncached) and a heap payload.
 class EventPools {
  public:
   /// Maps the slabs of `config`. Errc::invalid_argument for a bad config; the mmap errno when
