@@ -190,7 +190,7 @@ struct ClassCache {
   std::uint32_t count = 0;       // slots[0, count) are free
   std::int64_t pending = 0;      // allocations - releases not yet added to ClassState::in_use
   std::int64_t peak = 0;         // largest `pending` since the last publication
-  std::array<std::uint32_t, 2 * kMaxBatch> slots{};
+  std::array<std::uint32_t, std::size_t{2} * kMaxBatch> slots{};
 };
 
 struct CacheEntry {
