@@ -221,6 +221,8 @@ void cross_thread(benchmark::State& state, Produce produce, Consume consume) {
 void bm_cross_ringkit(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   EventPools* pools = &bench_pools();
+  const SizeClass cls = size_class_for(n);
+  const std::uint64_t failed_before = pools->stats(cls).failed;
   cross_thread<EventToken>(
       state,
       [pools, n](std::uint64_t seq, EventToken& out) {
@@ -235,6 +237,8 @@ void bm_cross_ringkit(benchmark::State& state) {
         return ev ? read_stamp(ev->data()) : 0;  // the last release, on this thread
       });
   EventPools::flush_thread_cache();
+  // Allocations refused because every slot was in flight (the producer retries them).
+  state.counters["exhausted"] = static_cast<double>(pools->stats(cls).failed - failed_before);
 }
 
 void bm_cross_malloc(benchmark::State& state) {
