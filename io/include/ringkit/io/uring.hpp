@@ -114,6 +114,14 @@ struct [[nodiscard]] Submit {
 /// Largest completion handler stored in place.
 inline constexpr std::size_t kHandlerBytes = 64;
 
+/// A completion handler: callable as void(const OpResult&), nothrow-constructible from what the
+/// caller passes and nothrow-movable. It is stored in place (no heap): one larger than
+/// kHandlerBytes is rejected by a static_assert that says so.
+template <class F>
+concept op_handler = std::is_invocable_v < std::remove_cvref_t<F>
+&, const OpResult& > &&std::is_nothrow_constructible_v<std::remove_cvref_t<F>, F&&>&&
+                         std::is_nothrow_move_constructible_v<std::remove_cvref_t<F>>;
+
 namespace detail {
 
 /// A callable a completion handler can be built from (and not the handler type itself).
@@ -221,7 +229,7 @@ class Uring {
   /// Reads from `fd` into the writer's free space (readv; one iovec when mirrored) and commits
   /// exactly the bytes read before calling `f`. ring_full if there is no free space (nothing
   /// submitted, `f` not called); busy if a read on this writer is already in flight.
-  template <byte_writer W, class F>
+  template <byte_writer W, op_handler F>
   Submit readv(int fd, W& writer, F&& f) {
     iovec iov[2];
     const std::size_t n = writer.writable_segments().to_iovecs(std::span<iovec, 2>(iov));
@@ -231,7 +239,7 @@ class Uring {
   }
   /// Writes the reader's data to `fd` (writev) and consumes what was written before calling
   /// `f`. ring_empty if there is no data; busy if a write on this reader is in flight.
-  template <byte_reader R, class F>
+  template <byte_reader R, op_handler F>
   Submit writev(int fd, R& reader, F&& f) {
     iovec iov[2];
     const std::size_t n = reader.readable_segments().to_iovecs(std::span<iovec, 2>(iov));
@@ -244,7 +252,7 @@ class Uring {
   /// (no iovec import). With UringOptions::recv_poll_first the kernel waits for readiness
   /// before trying (IORING_RECVSEND_POLL_FIRST): right for request/response traffic, where a
   /// re-armed read almost never finds data already there.
-  template <byte_writer W, class F>
+  template <byte_writer W, op_handler F>
   Submit recv(int fd, W& writer, F&& f) {
     iovec iov[2];
     const std::size_t n = writer.writable_segments().to_iovecs(std::span<iovec, 2>(iov));
@@ -255,7 +263,7 @@ class Uring {
   /// Socket write of all the reader's data with MSG_NOSIGNAL (IORING_OP_SEND for one segment,
   /// SENDMSG for two): a peer that is gone gives EPIPE, never SIGPIPE. Same contract as
   /// writev(); use it for sockets.
-  template <byte_reader R, class F>
+  template <byte_reader R, op_handler F>
   Submit send(int fd, R& reader, F&& f) {
     iovec iov[2];
     const std::size_t n = reader.readable_segments().to_iovecs(std::span<iovec, 2>(iov));
@@ -266,25 +274,25 @@ class Uring {
 
   /// Multishot accept on a listening socket: `f` runs once per connection with OpResult::fd
   /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it).
-  template <class F>
+  template <op_handler F>
   Submit accept(int listen_fd, F&& f) {
     return submit_simple(detail::OpKind::accept, listen_fd, detail::OpHandler(std::forward<F>(f)),
                          nullptr, 0, 0);
   }
   /// Connects `fd` to `addr` (copied into the op state).
-  template <class F>
+  template <op_handler F>
   Submit connect(int fd, const sockaddr* addr, socklen_t len, F&& f) {
     return submit_simple(detail::OpKind::connect, fd, detail::OpHandler(std::forward<F>(f)), addr,
                          len, 0);
   }
   /// Closes `fd` asynchronously.
-  template <class F>
+  template <op_handler F>
   Submit close(int fd, F&& f) {
     return submit_simple(detail::OpKind::close, fd, detail::OpHandler(std::forward<F>(f)), nullptr,
                          0, 0);
   }
   /// Completes after `after` (status ok) or when cancelled (status cancelled).
-  template <class F>
+  template <op_handler F>
   Submit timeout(std::chrono::nanoseconds after, F&& f) {
     return submit_simple(detail::OpKind::timeout, -1, detail::OpHandler(std::forward<F>(f)),
                          nullptr, 0, after.count() < 0 ? 0 : after.count());

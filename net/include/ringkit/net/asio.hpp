@@ -33,7 +33,9 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <system_error>
@@ -92,11 +94,21 @@ template <byte_writer Writer>
   return MutableRingBuffers(writer.writable_segments());
 }
 
+/// Both halves of one byte ring, as DynamicRing needs them: a `writer` (byte_writer with
+/// segments_at()) and a `reader` (byte_reader with position()) — ByteRing and MirrorByteRing.
 template <class Ring>
+concept byte_ring_pair = byte_writer<decltype(std::declval<Ring&>().writer)> &&
+    byte_reader<decltype(std::declval<Ring&>().reader)> &&
+    requires(Ring& r, std::uint64_t pos, std::size_t n) {
+  { r.writer.segments_at(pos, n) } -> std::same_as<MutableSegments>;
+  { r.reader.position() } -> std::same_as<std::uint64_t>;
+};
+
+template <byte_ring_pair Ring>
 class DynamicRing;
 
 /// The DynamicBuffer_v2 handle of a DynamicRing: cheap to copy, copies alias the same ring.
-template <class Ring>
+template <byte_ring_pair Ring>
 class RingDynamicBuffer {
  public:
   using const_buffers_type = ConstRingBuffers;
@@ -130,7 +142,7 @@ class RingDynamicBuffer {
 
 /// Owns both halves of one byte ring (ByteRing or MirrorByteRing) and adapts them to Asio's
 /// DynamicBuffer_v2 through dynamic_buffer(). Non-copyable and non-movable (handles point at it).
-template <class Ring>
+template <byte_ring_pair Ring>
 class DynamicRing {
  public:
   using writer_type = std::remove_cvref_t<decltype(std::declval<Ring&>().writer)>;
@@ -195,7 +207,7 @@ class DynamicRing {
   std::size_t grown_ = 0;
 };
 
-template <class Ring>
+template <byte_ring_pair Ring>
 DynamicRing(Ring) -> DynamicRing<Ring>;
 
 namespace detail {
