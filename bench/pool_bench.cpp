@@ -1,7 +1,7 @@
 // bench/pool_bench.cpp: event pools against the process's malloc (glibc, mimalloc, jemalloc or
 // tcmalloc: this file is built once per allocator, see peers/malloc.hpp) and std::shared_ptr.
 //
-// <malloc> below is SystemMalloc::kName of the binary (glibc / mimalloc / jemalloc / tcmalloc).
+// <malloc> below is SystemMalloc::name() of the binary (glibc / mimalloc / jemalloc / tcmalloc).
 // Every impl writes the first 8 bytes of each object it allocates (and the cross-thread reader
 // reads them), so the work per object is the same.
 //
@@ -315,7 +315,7 @@ void bm_alloc_publish_shared(benchmark::State& state) {
 }
 
 void register_all() {
-  const std::string m(SystemMalloc::kName);
+  const std::string m(SystemMalloc::name());
   for (const std::int64_t n : {64, 256, 1024}) {
     benchmark::RegisterBenchmark(impl_name("alloc_release", "ringkit").c_str(),
                                  bm_alloc_release_ringkit)

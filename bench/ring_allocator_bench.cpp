@@ -312,7 +312,7 @@ void bm_frozen_copy_shared_ptr(benchmark::State& state) {
 void register_all() {
   for (auto [impl, fn] :
        {std::pair<std::string_view, void (*)(benchmark::State&)>{"ringkit", bm_xthread_ringkit},
-        {SystemMalloc::kName, bm_xthread_malloc}}) {
+        {SystemMalloc::name(), bm_xthread_malloc}}) {
     auto* b = benchmark::RegisterBenchmark(bm_name("xthread", impl).c_str(), fn);
     for (const std::int64_t max : kMaxSizes) {
       for (const std::int64_t n : kOutstanding) b->Args({max, n});
