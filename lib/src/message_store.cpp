@@ -7,18 +7,16 @@
 namespace ringkit {
 
 Result<MessageRef> MessageWriter::publish(std::size_t n) && noexcept {
-  if (auto* e = std::get_if<EventWriter>(&w_)) {
-    if (n > e->writable().size()) return unexpected(Errc::over_commit, "MessageWriter::publish");
-    auto ref = std::move(*e).publish(n);
+  if (ev_) {
+    if (n > ev_.writable().size()) return unexpected(Errc::over_commit, "MessageWriter::publish");
+    auto ref = std::move(ev_).publish(n);
     if (!ref) return unexpected(ref.error(), ref.context());
-    w_ = std::monostate{};
     return MessageRef(std::move(*ref));
   }
-  if (auto* f = std::get_if<FixedBuf>(&w_)) {
-    if (const Errc c = f->commit(n); c != Errc::ok) return unexpected(c, "MessageWriter::publish");
-    MessageRef ref(std::move(*f).freeze());
-    w_ = std::monostate{};
-    return ref;
+  if (ring_) {
+    if (const Errc c = fb_.commit(n); c != Errc::ok) return unexpected(c, "MessageWriter::publish");
+    ring_ = false;
+    return MessageRef(std::move(fb_).freeze());
   }
   return unexpected(Errc::invalid_argument, "MessageWriter::publish (empty writer)");
 }

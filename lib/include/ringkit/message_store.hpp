@@ -34,7 +34,6 @@
 #include <cstdint>
 #include <span>
 #include <utility>
-#include <variant>
 
 #include <ringkit/error.hpp>
 #include <ringkit/event_pool.hpp>
@@ -60,22 +59,33 @@ class MessageRef {
  public:
   MessageRef() noexcept = default;
   /// Adopts an event (no refcount change).
-  explicit MessageRef(EventRef e) noexcept
-      : data_(e ? e.data() : nullptr), size_(e ? e.size() : 0), owner_(std::move(e)) {}
+  explicit MessageRef(EventRef e) noexcept : ev_(std::move(e)) {
+    if (ev_) {
+      data_ = ev_.data();
+      size_ = ev_.size();
+    }
+  }
   /// Adopts a frozen buffer (no refcount change).
-  explicit MessageRef(FrozenBuf b) noexcept
-      : data_(b.data()), size_(b.size()), owner_(std::move(b)) {}
+  explicit MessageRef(FrozenBuf b) noexcept : fb_(std::move(b)) {
+    data_ = fb_.data();
+    size_ = fb_.size();
+    ring_ = true;
+  }
   MessageRef(const MessageRef&) = default;  // one atomic increment in the owner
   MessageRef& operator=(const MessageRef&) = default;
   MessageRef(MessageRef&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)),
         size_(std::exchange(o.size_, 0)),
-        owner_(std::exchange(o.owner_, {})) {}
+        ev_(std::move(o.ev_)),
+        fb_(std::move(o.fb_)),
+        ring_(std::exchange(o.ring_, false)) {}
   MessageRef& operator=(MessageRef&& o) noexcept {
     if (this != &o) {
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
-      owner_ = std::exchange(o.owner_, {});
+      ev_ = std::move(o.ev_);
+      fb_ = std::move(o.fb_);
+      ring_ = std::exchange(o.ring_, false);
     }
     return *this;
   }
@@ -87,20 +97,23 @@ class MessageRef {
   [[nodiscard]] std::span<const std::byte> bytes() const noexcept RINGKIT_LIFETIMEBOUND {
     return {data_, size_};
   }
-  [[nodiscard]] bool empty() const noexcept { return owner_.index() == 0; }
+  [[nodiscard]] bool empty() const noexcept { return source() == MessageSource::none; }
   [[nodiscard]] explicit operator bool() const noexcept { return !empty(); }
   [[nodiscard]] MessageSource source() const noexcept {
-    return static_cast<MessageSource>(owner_.index());
+    if (ring_) return MessageSource::ring;
+    return ev_ ? MessageSource::pool : MessageSource::none;
   }
   /// The event behind a pool-held message (its type, size class, token), else nullptr.
-  [[nodiscard]] const EventRef* event() const noexcept { return std::get_if<EventRef>(&owner_); }
+  [[nodiscard]] const EventRef* event() const noexcept { return ev_ ? &ev_ : nullptr; }
   /// Drops this reference (the storage is freed with the last one).
   void reset() noexcept { *this = MessageRef(); }
 
  private:
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
-  std::variant<std::monostate, EventRef, FrozenBuf> owner_;
+  EventRef ev_;   // pool-held messages
+  FrozenBuf fb_;  // ring-held messages (one of the two owners is empty)
+  bool ring_ = false;
 };
 
 /// A message being written in place (MessageStore::allocate()). Move-only, single-owner;
@@ -111,12 +124,13 @@ class MessageWriter {
   /// The writable bytes (at least the size asked of allocate()); valid until publish() or
   /// destruction.
   [[nodiscard]] std::span<std::byte> writable() const noexcept RINGKIT_LIFETIMEBOUND {
-    if (const auto* e = std::get_if<EventWriter>(&w_)) return e->writable();
-    if (const auto* f = std::get_if<FixedBuf>(&w_)) return f->writable();
+    if (ev_) return ev_.writable();
+    if (ring_) return fb_.writable();
     return {};
   }
   [[nodiscard]] MessageSource source() const noexcept {
-    return static_cast<MessageSource>(w_.index());
+    if (ring_) return MessageSource::ring;
+    return ev_ ? MessageSource::pool : MessageSource::none;
   }
   /// Publishes the first `n` bytes of writable() as a read-only message. Errc::over_commit (and
   /// nothing published, the writer unchanged) if n exceeds writable().size();
@@ -125,9 +139,11 @@ class MessageWriter {
 
  private:
   friend class MessageStore;
-  explicit MessageWriter(EventWriter w) noexcept : w_(std::move(w)) {}
-  explicit MessageWriter(FixedBuf b) noexcept : w_(std::move(b)) {}
-  std::variant<std::monostate, EventWriter, FixedBuf> w_;
+  explicit MessageWriter(EventWriter w) noexcept : ev_(std::move(w)) {}
+  explicit MessageWriter(FixedBuf b) noexcept : fb_(std::move(b)), ring_(true) {}
+  EventWriter ev_;
+  FixedBuf fb_;
+  bool ring_ = false;
 };
 
 /// Options of MessageStore::create().
