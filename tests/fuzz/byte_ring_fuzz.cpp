@@ -4,7 +4,7 @@
 //
 // Input layout:
 //   byte 0      ring kind (two-segment, mirrored, mirrored fallback) and capacity (1 .. 4096,
-//               a power of two; mirrored rings use one page)
+//               a power of two; mirrored rings use one or two pages)
 //   byte 1      initial position: near 2^64 (so the counters wrap within the input) or small
 //   byte 2      seed of the data written
 //   then        operations: an opcode byte followed by its argument bytes (missing bytes are 0)
@@ -461,8 +461,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       run(*ring, in, cap, start, seed, false);
       break;
     }
-    case 1: {  // mirrored: one page
-      cap = ringkit::MirrorRegion::page_size();
+    case 1: {  // mirrored: one or two pages
+      cap = ringkit::MirrorRegion::page_size() << (b0 & 1);
       auto ring = ringkit::make_mirror_byte_ring(
           cap, {.mode = ringkit::MirrorMode::automatic, .initial_position = start});
       RINGKIT_FUZZ_CHECK(ring.has_value());
