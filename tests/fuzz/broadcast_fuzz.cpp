@@ -401,7 +401,7 @@ class Differential {
     RINGKIT_FUZZ_CHECK(writer_.valid() == writer_valid_);
     if (writer_valid_) {
       RINGKIT_FUZZ_CHECK(writer_.sequence() == seq_);
-      RINGKIT_FUZZ_CHECK(writer_.is_open() == open_);
+      RINGKIT_FUZZ_CHECK(writer_.peer_alive() == open_);
       RINGKIT_FUZZ_CHECK(writer_.reader_count() == readers_.size());
       const u64 lag = seq_ - true_min();
       const double want = lag >= cap_ ? 1.0 : static_cast<double>(lag) / static_cast<double>(cap_);
@@ -417,7 +417,7 @@ class Differential {
       RINGKIT_FUZZ_CHECK(r.lag() == seq_ - m.pos);
       RINGKIT_FUZZ_CHECK(r.lost_count() == m.lost);
       RINGKIT_FUZZ_CHECK(r.lapped_count() == m.lapped);
-      RINGKIT_FUZZ_CHECK(r.is_open() == open_);
+      RINGKIT_FUZZ_CHECK(r.peer_alive() == open_);
       const u64 lag = seq_ - m.pos;
       const double want = lag >= cap_ ? 1.0 : static_cast<double>(lag) / static_cast<double>(cap_);
       RINGKIT_FUZZ_CHECK(r.backpressure_ratio() == want);

@@ -27,8 +27,10 @@
 //
 // Closing: ring.close(), writer.close() or the writer's destruction ends the stream: publishing
 // fails with Errc::closed, waiting readers and a waiting writer wake up, and every reader
-// drains what was published before it sees RecvStatus::closed. is_open() is the one liveness
-// query of the ring and of both kinds of handle.
+// drains what was published before it sees RecvStatus::closed. The liveness queries use the
+// words of every other ringkit ring: a handle's peer_alive() is false once the stream is closed
+// (for a reader: the writer is gone or the ring was closed; for the writer: the ring was
+// closed, so nothing it publishes can be received); the shared ring's is_open() says the same.
 //
 // Thread safety: BroadcastRing is a thread-safe shared handle (copies may be used anywhere at
 // once). BroadcastWriter and BroadcastReader are move-only and single-owner; each may live on
@@ -220,8 +222,9 @@ class alignas(kFalseSharingRange) BroadcastWriter {
 
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-  /// False once the ring is closed (by anyone) or this handle is empty.
-  [[nodiscard]] bool is_open() const noexcept { return core_ != nullptr && core_->is_open(); }
+  /// False once the ring is closed (by anyone) or this handle is empty: nothing published from
+  /// now on can be received.
+  [[nodiscard]] bool peer_alive() const noexcept { return core_ != nullptr && core_->is_open(); }
   /// The sequence the next published element gets (= elements published so far).
   [[nodiscard]] std::uint64_t sequence() const noexcept { return pos_; }
   /// Readers joined now (a hint while readers join and leave).
@@ -447,8 +450,9 @@ class alignas(kFalseSharingRange) BroadcastReader {
 
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-  /// False once the ring is closed (what was published stays readable) or the handle is empty.
-  [[nodiscard]] bool is_open() const noexcept { return core_ != nullptr && core_->is_open(); }
+  /// False once the writer is gone or the ring is closed (what was published stays readable),
+  /// or the handle is empty.
+  [[nodiscard]] bool peer_alive() const noexcept { return core_ != nullptr && core_->is_open(); }
   /// The sequence of the next element this reader reads.
   [[nodiscard]] std::uint64_t position() const noexcept { return pos_; }
   /// The sequence this reader started at (the writer's sequence when it joined).

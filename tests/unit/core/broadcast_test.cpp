@@ -382,12 +382,12 @@ void close_drains_then_reports_closed() {
   auto w = *ring.take_writer();
   auto r = *ring.subscribe();
   for (u64 i = 0; i < 3; ++i) ASSERT_TRUE(w.try_publish(i));
-  EXPECT_TRUE(r.is_open());
+  EXPECT_TRUE(r.peer_alive());
   w.close();
   EXPECT_FALSE(w.valid());
-  EXPECT_FALSE(w.is_open());
+  EXPECT_FALSE(w.peer_alive());
   EXPECT_FALSE(ring.is_open());
-  EXPECT_FALSE(r.is_open());
+  EXPECT_FALSE(r.peer_alive());
   for (u64 i = 0; i < 3; ++i) expect_pop(r, i);
   u64 v = 0;
   EXPECT_EQ(r.try_pop(v).status, RecvStatus::closed);
