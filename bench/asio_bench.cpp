@@ -50,8 +50,6 @@
 #include <new>
 #include <string>
 
-#include <signal.h>
-
 #include <benchmark/benchmark.h>
 
 #include "peers/asio_echo.hpp"
@@ -123,6 +121,8 @@ namespace {
 #endif
 }
 
+}  // namespace
+
 void register_all() {
 #if RINGKIT_BENCH_HAVE_STANDALONE_ASIO
   register_echo<RingkitMirrorEcho>();
@@ -143,15 +143,4 @@ void register_all() {
   benchmark::AddCustomContext("ringkit_compiler", __VERSION__);
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ::signal(SIGPIPE, SIG_IGN);
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

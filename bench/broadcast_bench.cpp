@@ -424,6 +424,7 @@ BENCHMARK(bm_overwrite_noreaders)->Name("BM_overwrite_64B/ringkit_noreaders")->A
 BENCHMARK(bm_overwrite_2slow)->Name("BM_overwrite_64B/ringkit_2slow")->Arg(4096);
 BENCHMARK(bm_overwrite_2slow_batch)->Name("BM_overwrite_64B/ringkit_2slow_batch")->Arg(4096);
 
-}  // namespace ringkit::bench
+// Every benchmark above registers itself with BENCHMARK(); main() is bench/support/main.cpp.
+void register_all() {}
 
-BENCHMARK_MAIN();
+}  // namespace ringkit::bench

@@ -38,7 +38,6 @@
 #include <utility>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
@@ -314,6 +313,8 @@ void register_pipe_pump() {
   threaded(b);
 }
 
+}  // namespace
+
 void register_all() {
   register_bytes_spsc<RingkitChannel>();
 #if RINGKIT_BENCH_HAVE_BOOST_SPSC
@@ -341,15 +342,4 @@ void register_all() {
   benchmark::AddCustomContext("ringkit_compiler", __VERSION__);
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ::signal(SIGPIPE, SIG_IGN);  // a failed pump must surface as EPIPE, not kill the run
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

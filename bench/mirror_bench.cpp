@@ -434,6 +434,8 @@ void register_region_create(std::string_view impl, void (*fn)(benchmark::State&)
   for (const std::int64_t bytes : kRegionSizes) b->Arg(bytes);
 }
 
+}  // namespace
+
 void register_all() {
   register_framed_parse<RingkitMirrorFrames>();
   register_framed_parse<RingkitTwoSegmentFrames>();
@@ -481,14 +483,4 @@ void register_all() {
   benchmark::AddCustomContext("ringkit_compiler", __VERSION__);
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -300,6 +300,8 @@ void bm_alloc_publish_shared(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+}  // namespace
+
 void register_all() {
   const std::string m(SystemMalloc::name());
   for (const std::int64_t n : {64, 256, 1024}) {
@@ -336,14 +338,4 @@ void register_all() {
       ->Arg(1024);
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

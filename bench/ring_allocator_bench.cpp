@@ -309,6 +309,8 @@ void bm_frozen_copy_shared_ptr(benchmark::State& state) {
   return "BM_" + std::string(op) + "/" + std::string(impl);
 }
 
+}  // namespace
+
 void register_all() {
   for (auto [impl, fn] :
        {std::pair<std::string_view, void (*)(benchmark::State&)>{"ringkit", bm_xthread_ringkit},
@@ -340,14 +342,4 @@ void register_all() {
       ->Arg(16);
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -270,6 +270,8 @@ void bm_echo(benchmark::State& state, Impl impl) {
   if (!pin.pinned()) state.SetLabel("unpinned");
 }
 
+}  // namespace
+
 void register_all() {
   const std::pair<Impl, const char*> impls[] = {{Impl::uring, "uring"},
                                                 {Impl::uring_fixed, "uring_fixed"},
@@ -287,14 +289,4 @@ void register_all() {
   }
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
