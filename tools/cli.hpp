@@ -13,12 +13,18 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace ringkit::tools {
 
 [[noreturn]] inline void usage_error(const char* tool, const std::string& msg) {
   std::fprintf(stderr, "%s: %s (see --help)\n", tool, msg.c_str());
   std::exit(2);
+}
+
+/// The text of an errno value (thread-safe, unlike std::strerror).
+inline std::string errno_text(int e) {
+  return std::error_code(e, std::system_category()).message();
 }
 
 inline bool parse_u64(std::string_view s, std::uint64_t& out, std::size_t& used) {

@@ -29,13 +29,14 @@
 #include <ringkit/unique_fd.hpp>
 #include <ringkit/version.hpp>
 
+#include "cli.hpp"
 #include "support/pattern.hpp"
 
 namespace {
 
 struct Options {
   std::uint64_t bytes = 2ULL << 30;  // 2 GiB generated
-  std::size_t ring_size = 256 * 1024;
+  std::size_t ring_size = std::size_t{256} * 1024;
   std::string file;
   std::uint64_t seed = 0x5eed;
   bool quiet = false;
@@ -150,9 +151,7 @@ int main(int argc, char** argv) {
     const std::string_view a(argv[i]);
     auto value = [&](std::string_view name) -> std::string_view {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "ringkit-demo: %.*s needs a value\n", static_cast<int>(name.size()),
-                     name.data());
-        std::exit(2);
+        ringkit::tools::usage_error("ringkit-demo", std::string(name) + " needs a value");
       }
       return argv[++i];
     };
@@ -199,7 +198,7 @@ int main(int argc, char** argv) {
     check_file.reset(::open(opt.file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!src_file || !check_file) {
       std::fprintf(stderr, "ringkit-demo: cannot open %s: %s\n", opt.file.c_str(),
-                   std::strerror(errno));
+                   ringkit::tools::errno_text(errno).c_str());
       return 2;
     }
     const off_t size = ::lseek(src_file.get(), 0, SEEK_END);
@@ -315,14 +314,14 @@ int main(int argc, char** argv) {
 
   // Verifier: pipe B against the same stream.
   const bool tty = !opt.quiet && ::isatty(STDOUT_FILENO) == 1;
-  std::vector<std::byte> got(256 * 1024), want(256 * 1024);
+  std::vector<std::byte> got(std::size_t{256} * 1024), want(std::size_t{256} * 1024);
   std::uint64_t verified = 0;
   auto last_print = t0;
   for (;;) {
     const ssize_t r = ::read(b_rd.get(), got.data(), got.size());
     if (r < 0) {
       if (errno == EINTR) continue;
-      fail(std::string("verifier: read: ") + std::strerror(errno));
+      fail("verifier: read: " + ringkit::tools::errno_text(errno));
       break;
     }
     if (r == 0) break;
@@ -390,7 +389,8 @@ int main(int argc, char** argv) {
               "  readv calls %" PRIu64 " (avg %.1f KiB)  writev calls %" PRIu64
               " (avg %.1f KiB, %" PRIu64 " with two segments across the wrap)\n",
               verified, secs, mib(verified) / secs, rv,
-              rv ? static_cast<double>(verified) / rv / 1024 : 0.0, wv,
-              wv ? static_cast<double>(verified) / wv / 1024 : 0.0, st.two_segment_calls.load());
+              rv ? static_cast<double>(verified) / static_cast<double>(rv) / 1024 : 0.0, wv,
+              wv ? static_cast<double>(verified) / static_cast<double>(wv) / 1024 : 0.0,
+              st.two_segment_calls.load());
   return 0;
 }
