@@ -37,15 +37,10 @@
 
 namespace {
 
-using ringkit::ByteReader;
-using ringkit::ByteWriter;
-using ringkit::ConstSegments;
 using ringkit::Errc;
 using ringkit::MutableSegments;
-using ringkit::Result;
 using ringkit::segments_of;
 using ringkit::SliceResult;
-using ringkit_test::advance_empty;
 using ringkit_test::AllRingKinds;
 using ringkit_test::concat;
 using ringkit_test::fill;
@@ -56,8 +51,6 @@ using ringkit_test::matches_pattern;
 using ringkit_test::pattern;
 using ringkit_test::read_pattern;
 using ringkit_test::Rng;
-using ringkit_test::same_segments;
-using ringkit_test::storage_base;
 using ringkit_test::write_pattern;
 
 // ---------------------------------------------------------------------------------------------

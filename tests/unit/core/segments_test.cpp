@@ -36,28 +36,9 @@
 
 namespace {
 
-using ringkit::ByteReader;
-using ringkit::ByteWriter;
 using ringkit::ConstSegments;
-using ringkit::Errc;
 using ringkit::MutableSegments;
-using ringkit::Result;
-using ringkit::segments_of;
-using ringkit::SliceResult;
-using ringkit_test::advance_empty;
-using ringkit_test::AllRingKinds;
-using ringkit_test::concat;
-using ringkit_test::fill;
-using ringkit_test::KindName;
-using ringkit_test::kSeed;
-using ringkit_test::kTop;
-using ringkit_test::matches_pattern;
-using ringkit_test::pattern;
-using ringkit_test::read_pattern;
-using ringkit_test::Rng;
 using ringkit_test::same_segments;
-using ringkit_test::storage_base;
-using ringkit_test::write_pattern;
 
 // ---------------------------------------------------------------------------------------------
 // Segments
