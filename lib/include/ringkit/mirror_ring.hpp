@@ -15,6 +15,13 @@
 // readable()/writable() end at the wrap (the rest appears after a consume()/commit()), while
 // io_slices() still offers both parts. MirrorMode::required turns the fallback into an error.
 //
+// A parser that needs a whole frame in view therefore picks one of two calls, and the choice is
+// visible where the ring is made or read: create the ring with MirrorMode::required (then
+// readable() holds every filled byte, guaranteed by the creation succeeding), or read
+// readable_segments(), which is one span when mirrored and both parts otherwise, as the frame
+// decoders of ringkit/framing.hpp do. Looking only at readable() on a ring that may have fallen
+// back would wait forever for a frame that straddles the wrap.
+//
 // Thread safety: single-owner per half; the two halves may live on different threads.
 #pragma once
 
