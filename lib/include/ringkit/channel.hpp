@@ -132,7 +132,7 @@ struct MpscLane {
   std::atomic<bool> built{false};       // storage made: (L3) publish, (L4) consumer's look
   TypedStorage<T> storage;              // made by the lane's first owner, before (L3)
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> head{0};  // the consumer stores (R2)
-  ConsumerCursor reader;           // consumer-private from here on
+  ConsumerCursor reader;                                           // consumer-private from here on
   const T* reader_data = nullptr;  // storage.data() once the consumer saw (L4)
 
   PositionPair positions() noexcept { return {&tail, &head}; }
@@ -143,7 +143,7 @@ template <class T>
 struct MpscCore {
   std::unique_ptr<MpscLane<T>[]> lanes;  // lane_limit of them, fixed at creation
   std::size_t lane_limit = 0;
-  std::size_t lane_capacity = 0;  // elements per lane (a power of two)
+  std::size_t lane_capacity = 0;             // elements per lane (a power of two)
   MirrorMode lane_mode = MirrorMode::never;  // every lane takes the first lane's layout
   MirrorOptions region;
   // Read-mostly: the consumer reads lane_count on each scan, producers data_ready's sleepers
@@ -317,8 +317,7 @@ class ElementWriter {
 // alignas: the private tail and cached head are written on every push (no false sharing with
 // the consumer object if both halves sit side by side).
 template <ring_element T>
-class alignas(kFalseSharingRange) SpscProducer
-    : public detail::ElementWriter<T, SpscProducer<T>> {
+class alignas(kFalseSharingRange) SpscProducer : public detail::ElementWriter<T, SpscProducer<T>> {
   using Writer = detail::ElementWriter<T, SpscProducer<T>>;
   friend Writer;
 
@@ -342,7 +341,8 @@ class alignas(kFalseSharingRange) SpscProducer
 
   detail::HalfLink<detail::SpscCore<T>, &detail::SpscCore<T>::producer_open,
                    &detail::SpscCore<T>::consumer_open, detail::WakeConsumer>
-      link_;  // last (after the base): a move-assignment closes the old channel after the rest moved
+      link_;  // last (after the base): a move-assignment closes the old channel after the rest
+              // moved
 };
 
 /// The receiving half of a channel whose consumer side is single-consumer (SpscConsumer,
@@ -527,8 +527,7 @@ class MpscConsumer;
 /// the count (R4). Elements left in a closed handle's lane stay readable; a handle that later
 /// claims the lane appends after them (its own FIFO order starts there).
 template <ring_element T>
-class alignas(kFalseSharingRange) MpscProducer
-    : public detail::ElementWriter<T, MpscProducer<T>> {
+class alignas(kFalseSharingRange) MpscProducer : public detail::ElementWriter<T, MpscProducer<T>> {
   using Writer = detail::ElementWriter<T, MpscProducer<T>>;
   friend Writer;
 
@@ -622,11 +621,10 @@ class alignas(kFalseSharingRange) MpscProducer
     return cur;
   }
   [[nodiscard]] detail::WaitSlot& data_ready() const noexcept { return link_.core()->data_ready; }
-  [[nodiscard]] detail::WaitSlot& space_ready() const noexcept {
-    return link_.core()->space_ready;
-  }
+  [[nodiscard]] detail::WaitSlot& space_ready() const noexcept { return link_.core()->space_ready; }
 
-  LaneLink link_;  // last (after the base): a move-assignment frees the old lane after the rest moved
+  LaneLink
+      link_;  // last (after the base): a move-assignment frees the old lane after the rest moved
 };
 
 /// The receiving half of an MPSC channel: drains the producers' lanes in turn (see
@@ -659,8 +657,7 @@ class alignas(kFalseSharingRange) MpscConsumer {
     detail::MpscLane<T>* l = current();
     if (l == nullptr) [[unlikely]]
       return false;
-    std::memcpy(static_cast<void*>(&out), l->reader_data + l->reader.run(1, true).index,
-                sizeof(T));
+    std::memcpy(static_cast<void*>(&out), l->reader_data + l->reader.run(1, true).index, sizeof(T));
     give_back(*l, 1);
     return true;
   }
@@ -706,11 +703,12 @@ class alignas(kFalseSharingRange) MpscConsumer {
   /// Elements currently filled in every lane; a hint, since producers push concurrently.
   [[nodiscard]] std::size_t size_hint() const noexcept {
     if (!link_) return 0;
-    // (X6) relaxed: a hint; lanes the consumer has not seen made are not counted.
+    // (X6) relaxed, as the loads of `built` and of the tails: a hint, no element is read.
     const std::size_t n = link_.get()->lane_count.load(std::memory_order_relaxed);
     std::size_t sum = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (lanes_[i].reader_data != nullptr) sum += lanes_[i].reader.size_hint();
+      const detail::MpscLane<T>& l = lanes_.get()[i];
+      if (l.built.load(std::memory_order_relaxed)) sum += l.reader.size_hint();  // (X6)
     }
     return sum;
   }
@@ -1073,11 +1071,11 @@ struct OrderedMpscChannel {
   OrderedMpscConsumer<T> consumer;
 };
 
-/// Creates a globally ordered MPSC channel of at least `capacity` elements. Errors: Errc::invalid_capacity;
-/// with MirrorMode::required, the mapping's error.
+/// Creates a globally ordered MPSC channel of at least `capacity` elements. Errors:
+/// Errc::invalid_capacity; with MirrorMode::required, the mapping's error.
 template <ring_element T>
 [[nodiscard]] Result<OrderedMpscChannel<T>> make_ordered_mpsc(std::size_t capacity,
-                                               const RingOptions& options = {}) {
+                                                              const RingOptions& options = {}) {
   auto st = detail::TypedStorage<T>::create(capacity, options.mode, options.region);
   if (!st) return unexpected(st.error(), st.context());
   std::shared_ptr<detail::OrderedMpscCore<T>> core;
