@@ -417,19 +417,19 @@ TEST_P(ChannelStress, MpscLanesProducersJoinAndLeave) {
   const Variant& v = GetParam();
   constexpr std::uint32_t kThreads = 16;
   constexpr std::size_t kLanes = 5;
-  const u64 per_producer = kLaneTotal / kThreads;
+  constexpr u64 kPerThread = kLaneTotal / kThreads;
   auto ch = ringkit::make_mpsc<Msg>(
       kCapacity, RingOptions{.mode = v.mode, .initial_position = v.start}, kLanes);
   if (!ch && v.mode == MirrorMode::required) GTEST_SKIP() << "mirroring: " << ch.message();
   ASSERT_TRUE(ch) << ch.message();
   auto& rx = ch->consumer;
 
-  const u64 total = kThreads * per_producer;
+  const u64 total = kThreads * kPerThread;
   Errors errors;
   Checker checker(kThreads, total);
   std::atomic<u64> refused{0};
   std::thread spawner(
-      [&errors, &refused, root = std::move(ch->producer), per_producer, start = v.start]() mutable {
+      [&errors, &refused, root = std::move(ch->producer), start = v.start]() mutable {
         std::vector<std::thread> threads;
         for (std::uint32_t id = 0; id < kThreads; ++id) {
           auto tx = root.clone();
@@ -443,11 +443,11 @@ TEST_P(ChannelStress, MpscLanesProducersJoinAndLeave) {
             tx = root.clone();
           }
           if (!tx) break;
-          threads.emplace_back([&errors, tx = std::move(*tx), id, per_producer,
-                                seed = u64{0x10ad} + id + start]() mutable {
-            pin_to(static_cast<int>(id % 2));
-            produce<ringkit::MpscProducer<Msg>>(std::move(tx), id, per_producer, seed, errors);
-          });
+          threads.emplace_back(
+              [&errors, tx = std::move(*tx), id, seed = u64{0x10ad} + id + start]() mutable {
+                pin_to(static_cast<int>(id % 2));
+                produce<ringkit::MpscProducer<Msg>>(std::move(tx), id, kPerThread, seed, errors);
+              });
         }
         root.close();
         for (auto& t : threads) t.join();
@@ -457,7 +457,7 @@ TEST_P(ChannelStress, MpscLanesProducersJoinAndLeave) {
   spawner.join();
   ASSERT_TRUE(result);
   EXPECT_EQ(errors.first(), "");
-  expect_all_arrived(rx, checker, per_producer, false);  // later waves start late by design
+  expect_all_arrived(rx, checker, kPerThread, false);  // later waves start late by design
   ::testing::Test::RecordProperty("clone_refused", std::to_string(refused.load()));
 }
 
