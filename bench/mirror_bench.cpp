@@ -37,6 +37,20 @@
 //     moodycamel_cq  moodycamel::ConcurrentQueue<T>, pre-sized, producer + consumer tokens
 //     tbb_bounded    tbb::concurrent_bounded_queue<T> with set_capacity: try_push / try_pop
 //     boost_queue    boost::lockfree::queue<T, capacity<1024>>: push / pop
+//     ringkit_ordered make_ordered_mpsc<T>: the globally ordered channel (one ring, in-order
+//                    commit), for comparison with the lanes
+// BM_mpsc_oversub/<impl>/<producers>: the oversubscribed case: 1, 2 or 4 producer threads, ALL
+//   pinned to CPU 0, push u64 values (id << 56 | seq) with try_push and the Backoff below; the
+//   benchmark thread (CPU 1) pops up to 64 per call (the peer's bulk dequeue, or a loop of
+//   single pops where it has none) and checks every producer's sequence. Capacity 16384 (per
+//   producer lane for ringkit; moodycamel with tokens also holds >= capacity per producer, see
+//   peers/moodycamel.hpp; one shared bound for the others). One iteration is one pop call that
+//   returned elements; items/s counts elements.
+//     ringkit, ringkit_ordered, moodycamel_cq (tokens), moodycamel_cq_notok (no tokens:
+//     implicit producers), tbb_bounded, boost_queue as for BM_mpsc
+// BM_mpsc_batch32/<impl>/<producers>: the same with batches: each producer pushes 32 values per
+//   bulk call (push_slice / try_enqueue_bulk; a loop of single pushes for tbb and boost), the
+//   consumer pops up to 32 per call (pop_slice / try_dequeue_bulk).
 // BM_region_create/<impl>/<bytes>: one thread creates and destroys a region of 64 KiB or 1 MiB.
 //     ringkit    MirrorRegion::create (memfd_create + ftruncate + 3 mmaps) + destroy
 //     mmap_anon  mmap(2 x bytes, MAP_ANONYMOUS | MAP_PRIVATE) + munmap: the floor; ringkit is
@@ -106,6 +120,10 @@ constexpr std::size_t kBatch = 32;
 constexpr std::int64_t kProducerCounts[] = {1, 2};
 constexpr int kIdShift = 56;
 constexpr std::uint64_t kSeqMask = (std::uint64_t{1} << kIdShift) - 1;
+
+constexpr std::size_t kOversubCapacity = 16384;
+constexpr std::int64_t kOversubProducers[] = {1, 2, 4};
+constexpr std::size_t kOversubPop = 64;
 
 constexpr std::int64_t kRegionSizes[] = {64 * 1024, 1024 * 1024};
 
@@ -358,6 +376,103 @@ void bm_mpsc(benchmark::State& state) {
              pin.pinned() && producers_pinned.load(std::memory_order_relaxed) == producers);
 }
 
+// ---- BM_mpsc_oversub, BM_mpsc_batch32 -------------------------------------------------------
+
+// g++ 12 -O3 misreports -Wstringop-overflow inside moodycamel's try_enqueue_bulk once it is
+// inlined into the producer loop below (an atomic load "writing 8 bytes into a region of size 0").
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+/// Producers pinned to CPU 0 push `push_batch` values per call (1: try_push), the benchmark
+/// thread pops up to `pop_max` per call and checks each producer's sequence.
+template <mpsc_bulk_queue<std::uint64_t> Queue>
+void bm_mpsc_bulk(benchmark::State& state, std::size_t push_batch, std::size_t pop_max) {
+  const auto producers = static_cast<std::size_t>(state.range(0));
+  auto q = make_or_skip<Queue>(state, kOversubCapacity, producers);
+  if (!q) return;
+  std::vector<typename Queue::producer_type> handles;
+  handles.reserve(producers);
+  for (std::size_t i = 0; i < producers; ++i) handles.push_back(q->make_producer());
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> producers_pinned{0};
+  const ScopedPin pin(kConsumerCpu);
+  const std::int64_t switches = involuntary_switches();
+
+  std::vector<std::thread> threads;
+  threads.reserve(producers);
+  for (std::size_t id = 0; id < producers; ++id) {
+    threads.emplace_back([&, id, h = std::move(handles[id])]() mutable {
+      if (pin_current_thread(kProducerCpu))
+        producers_pinned.fetch_add(1, std::memory_order_relaxed);
+      const std::uint64_t tag = static_cast<std::uint64_t>(id) << kIdShift;
+      Backoff backoff;
+      std::vector<std::uint64_t> batch(push_batch);
+      for (std::uint64_t seq = 0;;) {
+        if (push_batch == 1) {
+          while (!h.try_push(tag | seq)) {
+            if (stop.load(std::memory_order_relaxed)) return;
+            backoff.pause();
+          }
+          backoff.reset();
+          ++seq;
+          continue;
+        }
+        for (std::size_t i = 0; i < push_batch; ++i) batch[i] = tag | (seq + i);
+        for (std::size_t done = 0; done < push_batch;) {
+          const std::size_t k = h.push_bulk(std::span<const std::uint64_t>(batch).subspan(done));
+          if (k == 0) {
+            if (stop.load(std::memory_order_relaxed)) return;
+            backoff.pause();
+            continue;
+          }
+          backoff.reset();
+          done += k;
+        }
+        seq += push_batch;
+      }
+    });
+  }
+
+  std::vector<std::uint64_t> expected(producers, 0);
+  std::array<std::uint64_t, kOversubPop> buf{};
+  const std::span<std::uint64_t> out = std::span(buf).first(std::min(pop_max, buf.size()));
+  std::int64_t items = 0;
+  bool ok = true;
+  for (auto _ : state) {
+    Backoff backoff;
+    std::size_t n = 0;
+    while ((n = q->pop_bulk(out)) == 0) backoff.pause();
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto id = static_cast<std::size_t>(buf[i] >> kIdShift);
+      if (id >= producers || (buf[i] & kSeqMask) != expected[id]) [[unlikely]] {
+        ok = false;
+        break;
+      }
+      ++expected[id];
+    }
+    items += static_cast<std::int64_t>(n);
+    if (!ok) [[unlikely]] {
+      state.SkipWithError("data mismatch: a producer's sequence is out of order or has a gap");
+      break;
+    }
+  }
+  stop.store(true, std::memory_order_relaxed);
+  for (auto& t : threads) t.join();
+  if (producers > 1 && items != 0) {
+    const std::uint64_t least = *std::min_element(expected.begin(), expected.end());
+    state.counters["min_share"] =
+        benchmark::Counter(static_cast<double>(least) / static_cast<double>(items));
+  }
+  state.counters["per_pop"] =
+      benchmark::Counter(state.iterations() == 0 ? 0.0
+                                                 : static_cast<double>(items) /
+                                                       static_cast<double>(state.iterations()));
+  report_run(state, items, items * static_cast<std::int64_t>(sizeof(std::uint64_t)), switches,
+             pin.pinned() && producers_pinned.load(std::memory_order_relaxed) == producers);
+}
+
+#pragma GCC diagnostic pop
+
 // ---- BM_region_create ---------------------------------------------------------------------------
 
 void bm_region_create_ringkit(benchmark::State& state) {
@@ -429,6 +544,20 @@ void register_mpsc() {
   threaded(b);
 }
 
+template <mpsc_bulk_queue<std::uint64_t> Queue>
+void register_mpsc_bulk() {
+  auto* a = benchmark::RegisterBenchmark(
+      bm_name("mpsc_oversub", Queue::kName).c_str(),
+      [](benchmark::State& s) { bm_mpsc_bulk<Queue>(s, 1, kOversubPop); });
+  for (const std::int64_t p : kOversubProducers) a->Arg(p);
+  threaded(a);
+  auto* b = benchmark::RegisterBenchmark(
+      bm_name("mpsc_batch32", Queue::kName).c_str(),
+      [](benchmark::State& s) { bm_mpsc_bulk<Queue>(s, kBatch, kBatch); });
+  for (const std::int64_t p : kOversubProducers) b->Arg(p);
+  threaded(b);
+}
+
 void register_region_create(std::string_view impl, void (*fn)(benchmark::State&)) {
   auto* b = benchmark::RegisterBenchmark(bm_name("region_create", impl).c_str(), fn);
   for (const std::int64_t bytes : kRegionSizes) b->Arg(bytes);
@@ -460,6 +589,7 @@ void register_all() {
 #endif
 
   register_mpsc<RingkitMpsc<std::uint64_t>>();
+  register_mpsc<RingkitOrderedMpsc<std::uint64_t>>();
 #if RINGKIT_BENCH_HAVE_MOODYCAMEL_CQ
   register_mpsc<MoodycamelCq<std::uint64_t>>();
 #endif
@@ -468,6 +598,19 @@ void register_all() {
 #endif
 #if RINGKIT_BENCH_HAVE_BOOST_LOCKFREE_QUEUE
   register_mpsc<BoostLockfreeQueue<std::uint64_t, kQueueCapacity>>();
+#endif
+
+  register_mpsc_bulk<RingkitMpsc<std::uint64_t>>();
+  register_mpsc_bulk<RingkitOrderedMpsc<std::uint64_t>>();
+#if RINGKIT_BENCH_HAVE_MOODYCAMEL_CQ
+  register_mpsc_bulk<MoodycamelCq<std::uint64_t>>();
+  register_mpsc_bulk<MoodycamelCqNoTokens<std::uint64_t>>();
+#endif
+#if RINGKIT_BENCH_HAVE_TBB
+  register_mpsc_bulk<TbbBoundedQueue<std::uint64_t>>();
+#endif
+#if RINGKIT_BENCH_HAVE_BOOST_LOCKFREE_QUEUE
+  register_mpsc_bulk<BoostLockfreeQueue<std::uint64_t, kOversubCapacity>>();
 #endif
 
   register_region_create("ringkit", bm_region_create_ringkit);

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 
@@ -37,6 +38,12 @@ class BoostLockfreeQueue {
    public:
     explicit Producer(Queue& q) noexcept : queue_(&q) {}
     bool try_push(const T& v) noexcept { return queue_->push(v); }
+    /// No bulk call: one push per element until one fails.
+    std::size_t push_bulk(std::span<const T> src) noexcept {
+      std::size_t n = 0;
+      while (n < src.size() && queue_->push(src[n])) ++n;
+      return n;
+    }
 
    private:
     Queue* queue_;
@@ -50,6 +57,12 @@ class BoostLockfreeQueue {
 
   Producer make_producer() noexcept { return Producer(*queue_); }
   bool try_pop(T& v) noexcept { return queue_->pop(v); }
+  /// No bulk call: one pop per element until one fails.
+  std::size_t pop_bulk(std::span<T> out) noexcept {
+    std::size_t n = 0;
+    while (n < out.size() && queue_->pop(out[n])) ++n;
+    return n;
+  }
 
  private:
   std::unique_ptr<Queue> queue_;

@@ -48,6 +48,11 @@
 //   h.try_push(const T&) -> bool  that producer thread only; false when full
 //   q.try_pop(T&)        -> bool  the consumer thread only; false when empty
 //   Q::kName
+// mpsc_bulk_queue<T>: an mpsc_queue<T> that also moves batches.
+//   h.push_bulk(std::span<const T>) -> std::size_t  as many as the queue takes in one call (the
+//                                                   peer's bulk call; 0 when full)
+//   q.pop_bulk(std::span<T>)        -> std::size_t  up to out.size() elements in one call, 0 when
+//                                                   empty
 // Per-producer order is FIFO for every adapter (the benchmarks check it).
 //
 // echo_buffer (bench/asio_bench.cpp): the dynamic buffer of one line-echo session, used on the
@@ -166,6 +171,13 @@ concept mpsc_queue = std::constructible_from<Q, std::size_t, std::size_t> &&
   { h.try_push(in) } -> std::same_as<bool>;
   { q.try_pop(out) } -> std::same_as<bool>;
   { Q::kName } -> std::convertible_to<std::string_view>;
+};
+
+template <class Q, class T>
+concept mpsc_bulk_queue = mpsc_queue<Q, T> &&
+    requires(Q& q, typename Q::producer_type& h, std::span<const T> in, std::span<T> out) {
+  { h.push_bulk(in) } -> std::same_as<std::size_t>;
+  { q.pop_bulk(out) } -> std::same_as<std::size_t>;
 };
 
 }  // namespace ringkit::bench

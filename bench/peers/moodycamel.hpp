@@ -12,13 +12,19 @@
 // core here) takes the entire pool for good and the other one fails forever (observed: one
 // producer pushed 0 of 2M elements). make_producer() therefore primes each token with
 // `capacity` elements (then drains them): every producer owns capacity / 32 blocks before the
-// run, and the queue holds at least `capacity` elements per producer.
+// run, and the queue holds at least `capacity` elements per producer. Bulk: try_enqueue_bulk
+// (all or nothing) and try_dequeue_bulk with the tokens.
+// MoodycamelCqNoTokens<T>: the same queue used without tokens, as most code does:
+// ConcurrentQueue<T>(capacity, 0, producers) pre-sizes blocks for that many implicit producers;
+// try_enqueue(v) / try_enqueue_bulk, try_dequeue(v) / try_dequeue_bulk (the consumer visits the
+// producers' sub-queues itself).
 // Defines RINGKIT_BENCH_HAVE_MOODYCAMEL_RWQ and RINGKIT_BENCH_HAVE_MOODYCAMEL_CQ.
 // Thread safety: as element_queue / mpsc_queue say.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "peers/interfaces.hpp"
@@ -79,6 +85,9 @@ class MoodycamelCq {
    public:
     explicit Producer(Queue& q) : queue_(&q), token_(q) {}
     bool try_push(const T& v) noexcept { return queue_->try_enqueue(token_, v); }
+    std::size_t push_bulk(std::span<const T> src) noexcept {
+      return queue_->try_enqueue_bulk(token_, src.data(), src.size()) ? src.size() : 0;
+    }
     /// Takes blocks for `n` elements from the pool (kept by this producer), then empties them.
     void prime(std::size_t n) {
       for (std::size_t i = 0; i < n && queue_->try_enqueue(token_, T{}); ++i) {
@@ -105,11 +114,46 @@ class MoodycamelCq {
     return p;
   }
   bool try_pop(T& v) noexcept { return queue_->try_dequeue(consumer_, v); }
+  std::size_t pop_bulk(std::span<T> out) noexcept {
+    return queue_->try_dequeue_bulk(consumer_, out.data(), out.size());
+  }
 
  private:
   std::unique_ptr<Queue> queue_;
   moodycamel::ConsumerToken consumer_;
   std::size_t capacity_;
+};
+
+template <class T>
+class MoodycamelCqNoTokens {
+ public:
+  static constexpr std::string_view kName = "moodycamel_cq_notok";
+  using Queue = moodycamel::ConcurrentQueue<T>;
+
+  class Producer {
+   public:
+    explicit Producer(Queue& q) noexcept : queue_(&q) {}
+    bool try_push(const T& v) noexcept { return queue_->try_enqueue(v); }
+    std::size_t push_bulk(std::span<const T> src) noexcept {
+      return queue_->try_enqueue_bulk(src.data(), src.size()) ? src.size() : 0;
+    }
+
+   private:
+    Queue* queue_;
+  };
+  using producer_type = Producer;
+
+  MoodycamelCqNoTokens(std::size_t capacity, std::size_t producers)
+      : queue_(std::make_unique<Queue>(capacity, 0, producers)) {}
+
+  Producer make_producer() noexcept { return Producer(*queue_); }
+  bool try_pop(T& v) noexcept { return queue_->try_dequeue(v); }
+  std::size_t pop_bulk(std::span<T> out) noexcept {
+    return queue_->try_dequeue_bulk(out.data(), out.size());
+  }
+
+ private:
+  std::unique_ptr<Queue> queue_;
 };
 
 }  // namespace ringkit::bench

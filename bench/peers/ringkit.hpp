@@ -17,14 +17,16 @@
 //                                                   header itself is split) and decoded there.
 // Queues: RingkitSpsc<T> (element_queue, batch_queue) is make_spsc<T>: try_push/try_pop,
 // push_slice, and readable() + consume() for batches (decoded in place, no copy out).
-// RingkitMpsc<T> (mpsc_queue) is make_mpsc<T>: one copied MpscProducer handle per producer
-// thread, try_push / try_pop.
+// RingkitMpsc<T> (mpsc_bulk_queue) is make_mpsc<T>: one copied MpscProducer handle (one lane)
+// per producer thread, try_push / try_pop, push_slice / pop_slice. RingkitOrderedMpsc<T> is
+// the same over make_ordered_mpsc<T> (kName ringkit_ordered: one ring, one sequence).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <ringkit/byte_ring.hpp>
@@ -162,32 +164,47 @@ class RingkitSpsc {
   SpscChannel<T> ch_;  // producer and consumer are each alignas(kFalseSharingRange)
 };
 
-template <ring_element T>
-class RingkitMpsc {
+/// make_mpsc (one lane per handle) or, with Ordered, make_ordered_mpsc (one ring, one sequence).
+template <ring_element T, bool Ordered = false>
+class RingkitMpscOf {
  public:
-  static constexpr std::string_view kName = "ringkit";
+  static constexpr std::string_view kName = Ordered ? "ringkit_ordered" : "ringkit";
+  using Channel = std::conditional_t<Ordered, OrderedMpscChannel<T>, MpscChannel<T>>;
+  using Handle = decltype(Channel::producer);
 
   class Producer {
    public:
-    explicit Producer(const MpscProducer<T>& p) noexcept : p_(p) {}
+    explicit Producer(const Handle& p) noexcept : p_(p) {}
     bool try_push(const T& v) noexcept { return p_.try_push(v); }
+    std::size_t push_bulk(std::span<const T> src) noexcept { return p_.push_slice(src); }
 
    private:
-    MpscProducer<T> p_;
+    Handle p_;
   };
   using producer_type = Producer;
 
-  RingkitMpsc(std::size_t capacity, std::size_t /*producers*/)
-      : ch_(make_mpsc<T>(capacity).value()) {}
+  RingkitMpscOf(std::size_t capacity, std::size_t /*producers*/) : ch_(make(capacity)) {}
 
   [[nodiscard]] std::size_t capacity() const noexcept { return ch_.consumer.capacity(); }
   [[nodiscard]] bool mirrored() const noexcept { return ch_.consumer.mirrored(); }
 
   Producer make_producer() noexcept { return Producer(ch_.producer); }
   bool try_pop(T& v) noexcept { return ch_.consumer.try_pop(v); }
+  std::size_t pop_bulk(std::span<T> out) noexcept { return ch_.consumer.pop_slice(out); }
 
  private:
-  MpscChannel<T> ch_;
+  static Channel make(std::size_t capacity) {
+    if constexpr (Ordered) {
+      return make_ordered_mpsc<T>(capacity).value();
+    } else {
+      return make_mpsc<T>(capacity).value();
+    }
+  }
+  Channel ch_;
 };
+template <ring_element T>
+using RingkitMpsc = RingkitMpscOf<T, false>;
+template <ring_element T>
+using RingkitOrderedMpsc = RingkitMpscOf<T, true>;
 
 }  // namespace ringkit::bench

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #pragma GCC diagnostic push
@@ -35,6 +36,12 @@ class TbbBoundedQueue {
    public:
     explicit Producer(Queue& q) noexcept : queue_(&q) {}
     bool try_push(const T& v) { return queue_->try_push(v); }
+    /// No bulk call: one try_push per element until one fails.
+    std::size_t push_bulk(std::span<const T> src) {
+      std::size_t n = 0;
+      while (n < src.size() && queue_->try_push(src[n])) ++n;
+      return n;
+    }
 
    private:
     Queue* queue_;
@@ -48,6 +55,12 @@ class TbbBoundedQueue {
 
   Producer make_producer() noexcept { return Producer(*queue_); }
   bool try_pop(T& v) { return queue_->try_pop(v); }
+  /// No bulk call: one try_pop per element until one fails.
+  std::size_t pop_bulk(std::span<T> out) {
+    std::size_t n = 0;
+    while (n < out.size() && queue_->try_pop(out[n])) ++n;
+    return n;
+  }
 
  private:
   std::unique_ptr<Queue> queue_;

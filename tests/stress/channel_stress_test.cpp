@@ -1,11 +1,14 @@
-// Stress tests of the channels (ringkit/channel.hpp): one producer (SPSC) or four (MPSC) and one
-// consumer move tagged elements {producer, sequence, checksum}; the consumer checks every element
-// (checksum, per-producer FIFO order, no gap, no duplicate) and that every sequence arrived.
+// Stress tests of the channels (ringkit/channel.hpp): one producer (SPSC), 4, 8 or 16 (MPSC
+// lanes) or four (ordered MPSC) and one consumer move tagged elements {producer, sequence,
+// checksum}; the consumer checks every element (checksum, per-producer FIFO order, no gap, no
+// duplicate) and that every sequence arrived. MPSC producers run pinned to one CPU (so they
+// preempt each other mid-push) or spread over two, and in one test they join and leave while
+// the consumer runs (lanes freed and reused, handles refused while every lane is taken).
 // Each side mixes its APIs at random (seeded): single try_push, push_slice batches of random
-// sizes, blocking push, writable+commit (SPSC) / try_push_all (MPSC); try_pop, blocking
-// pop, pop_slice, readable+consume. Runs cover mirrored storage, the plain fallback
-// (MirrorMode::never) and counters starting near 2^64. Starvation is flagged: by the time half
-// of all elements arrived, every producer must have delivered some. Bounded by counts only;
+// sizes, blocking push, writable+commit (SPSC, MPSC lanes) / try_push_all (ordered MPSC);
+// try_pop, blocking pop, pop_slice, readable+consume. Runs cover mirrored storage, the plain
+// fallback (MirrorMode::never) and counters starting near 2^64. Starvation is flagged: by the time
+// half of all elements arrived, every producer must have delivered some. Bounded by counts only;
 // there are no timing assertions. Busy retry loops yield, so 5 threads finish on 2 cores.
 #include <ringkit/channel.hpp>  // first: the header is self-contained
 
@@ -22,8 +25,10 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <gtest/gtest.h>
@@ -45,9 +50,11 @@ using u64 = std::uint64_t;
 #ifdef RINGKIT_TEST_SANITIZED
 constexpr u64 kSpscCount = 1'000'000;
 constexpr u64 kPerProducer = 250'000;
+constexpr u64 kLaneTotal = 240'000;  // per run, split over the producers
 #else
 constexpr u64 kSpscCount = 2'000'000;
 constexpr u64 kPerProducer = 2'000'000;
+constexpr u64 kLaneTotal = 2'400'000;
 #endif
 constexpr std::size_t kProducers = 4;
 constexpr std::size_t kCapacity = 1024;  // 16 KiB of elements: wraps constantly
@@ -157,6 +164,12 @@ bool push_all_slices(Producer& tx, std::span<const Msg> src) {
   return true;
 }
 
+/// Whether a producer offers writable() + commit() (not the ordered MPSC channel).
+template <class Producer>
+constexpr bool kHasWritable = requires(Producer& p) {
+  p.writable();
+};
+
 /// Runs one producer's whole stream with a random mix of the producer APIs.
 template <class Producer>
 void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors) {
@@ -164,8 +177,9 @@ void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors)
   std::vector<Msg> batch;
   u64 seq = 0;
   while (seq < count) {
-    const std::size_t op = rng.below(8);
-    if (op < 2) {  // single try_push with back-off
+    std::size_t op = rng.below(9);
+    if (!kHasWritable<Producer> && op == 7) op = 8;  // the ordered channel has no writable()
+    if (op < 2) {                                    // single try_push with back-off
       const Msg m = make_msg(id, seq);
       while (!tx.try_push(m)) {
         if (!tx.peer_alive()) return;
@@ -186,22 +200,24 @@ void produce(Producer tx, std::uint32_t id, u64 count, u64 seed, Errors& errors)
         return;
       }
       ++seq;
-    } else if constexpr (requires { tx.writable(); }) {  // SPSC: fill slots in place
-      const auto s = tx.writable();
-      if (s.empty()) {
-        if (!tx.peer_alive()) return;
-        std::this_thread::yield();
-        continue;
+    } else if (op == 7) {  // SPSC, MPSC lanes: fill slots in place
+      if constexpr (kHasWritable<Producer>) {
+        const auto s = tx.writable();
+        if (s.empty()) {
+          if (!tx.peer_alive()) return;
+          std::this_thread::yield();
+          continue;
+        }
+        const std::size_t n = std::min<u64>({s.size(), 1 + rng.below(256), count - seq});
+        for (std::size_t i = 0; i < n; ++i) s[i] = make_msg(id, seq + i);
+        if (tx.commit(n) != Errc::ok) {
+          errors.add("producer " + std::to_string(id) + ": commit(" + std::to_string(n) +
+                     ") of a writable() of " + std::to_string(s.size()) + " failed");
+          return;
+        }
+        seq += n;
       }
-      const std::size_t n = std::min<u64>({s.size(), 1 + rng.below(256), count - seq});
-      for (std::size_t i = 0; i < n; ++i) s[i] = make_msg(id, seq + i);
-      if (tx.commit(n) != Errc::ok) {
-        errors.add("producer " + std::to_string(id) + ": commit(" + std::to_string(n) +
-                   ") of a writable() of " + std::to_string(s.size()) + " failed");
-        return;
-      }
-      seq += n;
-    } else {  // MPSC: all-or-nothing batch
+    } else {  // all-or-nothing batch
       const std::size_t n = std::min<u64>(1 + rng.below(32), count - seq);
       batch.resize(n);
       for (std::size_t i = 0; i < n; ++i) batch[i] = make_msg(id, seq + i);
@@ -295,59 +311,154 @@ TEST_P(ChannelStress, SpscEveryElementInOrder) {
   EXPECT_FALSE(rx.try_pop(m)) << "an extra element arrived";
 }
 
-/// Four MPSC producers (optionally all pinned to one CPU, so that they are preempted between
-/// reserve and commit and commit through each other's done marks) and one consumer: every
-/// element arrives once, per-producer in order.
-void run_mpsc(const Variant& v, bool producers_share_a_cpu) {
-  auto ch =
-      ringkit::make_mpsc<Msg>(kCapacity, RingOptions{.mode = v.mode, .initial_position = v.start});
-  if (!ch && v.mode == MirrorMode::required) GTEST_SKIP() << "mirroring: " << ch.message();
-  ASSERT_TRUE(ch) << ch.message();
-  auto& rx = ch->consumer;
-  ASSERT_EQ(rx.mirrored(), v.mode != MirrorMode::never);
+/// Where the MPSC producer threads run.
+enum class Placement { one_cpu, both_cpus };
 
-  const u64 total = kProducers * kPerProducer;
-  Errors errors;
-  Checker checker(kProducers, total);
-  std::vector<std::thread> producers;
-  for (std::uint32_t id = 0; id < kProducers; ++id) {
-    // Each thread gets its own copy of the producer handle.
-    producers.emplace_back([&errors, tx = ch->producer, id, seed = u64{0x5eed0100} + id + v.start,
-                            producers_share_a_cpu]() mutable {
-      if (producers_share_a_cpu) {
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(0, &one);
-        (void)::sched_setaffinity(0, sizeof one, &one);  // best effort: a hint, not a must
-      }
-      produce<ringkit::MpscProducer<Msg>>(std::move(tx), id, kPerProducer, seed, errors);
-    });
-  }
-  ch->producer.close();  // the channel stays open while the copies live
-  const auto result = consume(rx, checker, total, 0xfeed ^ v.start);
-  if (!result) rx.close();
-  for (auto& t : producers) t.join();
-  ASSERT_TRUE(result);
-  EXPECT_EQ(errors.first(), "");
-  for (std::size_t p = 0; p < kProducers; ++p) {
-    EXPECT_EQ(checker.next()[p], kPerProducer) << "producer " << p << ": sequences missing";
+/// Pins the calling thread to `cpu` (best effort: a hint, not a must).
+void pin_to(int cpu) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  (void)::pthread_setaffinity_np(::pthread_self(), sizeof one, &one);
+}
+
+/// Checks what the consumer saw once every producer is done: every sequence and end of stream;
+/// flags producers that delivered nothing in the first half (when they all started together).
+template <class Consumer>
+void expect_all_arrived(Consumer& rx, const Checker& checker, u64 per_producer,
+                        bool flag_starvation = true) {
+  for (std::size_t p = 0; p < checker.next().size(); ++p) {
+    EXPECT_EQ(checker.next()[p], per_producer) << "producer " << p << ": sequences missing";
   }
   // Starvation is flagged, not failed (atomic_queue's BOOST_WARN_GT): on a loaded 2-core
   // machine a producer thread may simply start late, which is scheduling, not a ring bug.
-  ASSERT_EQ(checker.at_half().size(), kProducers);
-  for (std::size_t p = 0; p < kProducers; ++p) {
+  ASSERT_EQ(checker.at_half().size(), checker.next().size());
+  for (std::size_t p = 0; flag_starvation && p < checker.at_half().size(); ++p) {
     if (checker.at_half()[p] == 0) {
-      std::printf("WARNING: producer %zu delivered nothing in the first %llu elements\n", p,
-                  static_cast<unsigned long long>(total / 2));
+      std::printf("WARNING: producer %zu delivered nothing in the first half\n", p);
       ::testing::Test::RecordProperty("starved_producer_" + std::to_string(p), "1");
     }
   }
   Msg m{};
   EXPECT_FALSE(rx.pop(m)) << "pop() after every producer finished must report end of stream";
+  EXPECT_FALSE(rx.try_pop(m)) << "an extra element arrived";
 }
 
-TEST_P(ChannelStress, MpscFourProducersEveryElementInOrder) { run_mpsc(GetParam(), false); }
+/// `producers` MPSC producer threads, all pinned to CPU 0 (so they are preempted in the middle
+/// of their pushes: for the ordered channel between reserve and commit, committing through each
+/// other's done marks) or spread over CPUs 0 and 1, and one consumer: every element arrives
+/// once, per-producer in order.
+template <class Channel, class Make>
+void run_mpsc(const Variant& v, Make make, std::uint32_t producers, u64 per_producer,
+              Placement placement) {
+  auto ch = make(RingOptions{.mode = v.mode, .initial_position = v.start});
+  if (!ch && v.mode == MirrorMode::required) GTEST_SKIP() << "mirroring: " << ch.message();
+  ASSERT_TRUE(ch) << ch.message();
+  auto& rx = ch->consumer;
+  ASSERT_EQ(rx.mirrored(), v.mode != MirrorMode::never);
+  using Producer = std::remove_cvref_t<decltype(ch->producer)>;
 
-TEST_P(ChannelStress, MpscFourProducersOnOneCpuEveryElementInOrder) { run_mpsc(GetParam(), true); }
+  const u64 total = producers * per_producer;
+  Errors errors;
+  Checker checker(producers, total);
+  std::vector<std::thread> threads;
+  for (std::uint32_t id = 0; id < producers; ++id) {
+    Producer tx = ch->producer;  // each thread gets its own handle (a lane of its own)
+    ASSERT_TRUE(tx.valid()) << "handle " << id;
+    const int cpu = placement == Placement::one_cpu ? 0 : static_cast<int>(id % 2);
+    threads.emplace_back([&errors, tx = std::move(tx), id, cpu, per_producer,
+                          seed = u64{0x5eed0100} + id + v.start]() mutable {
+      pin_to(cpu);
+      produce<Producer>(std::move(tx), id, per_producer, seed, errors);
+    });
+  }
+  ch->producer.close();  // the channel stays open while the threads' handles live
+  const auto result = consume(rx, checker, total, 0xfeed ^ v.start ^ producers);
+  if (!result) rx.close();
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(errors.first(), "");
+  expect_all_arrived(rx, checker, per_producer);
+}
+
+TEST_P(ChannelStress, OrderedMpscFourProducersEveryElementInOrder) {
+  run_mpsc<ringkit::OrderedMpscChannel<Msg>>(
+      GetParam(),
+      [](const RingOptions& o) { return ringkit::make_ordered_mpsc<Msg>(kCapacity, o); },
+      kProducers, kPerProducer, Placement::both_cpus);
+}
+
+TEST_P(ChannelStress, OrderedMpscFourProducersOnOneCpuEveryElementInOrder) {
+  run_mpsc<ringkit::OrderedMpscChannel<Msg>>(
+      GetParam(),
+      [](const RingOptions& o) { return ringkit::make_ordered_mpsc<Msg>(kCapacity, o); },
+      kProducers, kPerProducer, Placement::one_cpu);
+}
+
+/// MPSC lanes with 4, 8 and 16 producers, on one CPU and on both.
+TEST_P(ChannelStress, MpscLanesEveryElementInOrder) {
+  for (const std::uint32_t producers : {4U, 8U, 16U}) {
+    for (const Placement placement : {Placement::one_cpu, Placement::both_cpus}) {
+      SCOPED_TRACE(::testing::Message() << producers << " producers on "
+                                        << (placement == Placement::one_cpu ? "one CPU" : "two"));
+      run_mpsc<ringkit::MpscChannel<Msg>>(
+          GetParam(), [](const RingOptions& o) { return ringkit::make_mpsc<Msg>(kCapacity, o); },
+          producers, kLaneTotal / producers, placement);
+      if (HasFatalFailure() || IsSkipped()) return;
+    }
+  }
+}
+
+/// Producers join and leave while the consumer runs: 16 producer threads in waves through a
+/// channel of 5 lanes (one held by the spawner's root handle), so lanes are freed and reused
+/// (a new handle appends after what the old one left) and clone() is refused while every lane
+/// is taken. Each thread is one producer id with its own sequence.
+TEST_P(ChannelStress, MpscLanesProducersJoinAndLeave) {
+  const Variant& v = GetParam();
+  constexpr std::uint32_t kThreads = 16;
+  constexpr std::size_t kLanes = 5;
+  constexpr u64 kPerThread = kLaneTotal / kThreads;
+  auto ch = ringkit::make_mpsc<Msg>(
+      kCapacity, RingOptions{.mode = v.mode, .initial_position = v.start}, kLanes);
+  if (!ch && v.mode == MirrorMode::required) GTEST_SKIP() << "mirroring: " << ch.message();
+  ASSERT_TRUE(ch) << ch.message();
+  auto& rx = ch->consumer;
+
+  const u64 total = kThreads * kPerThread;
+  Errors errors;
+  Checker checker(kThreads, total);
+  std::atomic<u64> refused{0};
+  std::thread spawner(
+      [&errors, &refused, root = std::move(ch->producer), start = v.start]() mutable {
+        std::vector<std::thread> threads;
+        for (std::uint32_t id = 0; id < kThreads; ++id) {
+          auto tx = root.clone();
+          while (!tx) {  // every lane has a handle: wait for a producer to leave
+            if (tx.error() != Errc::pool_exhausted) {
+              errors.add("clone(): " + tx.message());
+              break;
+            }
+            refused.fetch_add(1, std::memory_order_relaxed);
+            std::this_thread::yield();
+            tx = root.clone();
+          }
+          if (!tx) break;
+          threads.emplace_back(
+              [&errors, tx = std::move(*tx), id, seed = u64{0x10ad} + id + start]() mutable {
+                pin_to(static_cast<int>(id % 2));
+                produce<ringkit::MpscProducer<Msg>>(std::move(tx), id, kPerThread, seed, errors);
+              });
+        }
+        root.close();
+        for (auto& t : threads) t.join();
+      });
+  const auto result = consume(rx, checker, total, 0xbeef ^ v.start);
+  if (!result) rx.close();
+  spawner.join();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(errors.first(), "");
+  expect_all_arrived(rx, checker, kPerThread, false);  // later waves start late by design
+  ::testing::Test::RecordProperty("clone_refused", std::to_string(refused.load()));
+}
 
 }  // namespace

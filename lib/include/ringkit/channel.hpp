@@ -1,13 +1,23 @@
 // ringkit/channel.hpp: SPSC and MPSC channels of trivially copyable T on mirrored rings.
 //
 // make_spsc<T>(capacity) -> {SpscProducer, SpscConsumer}: move-only single-owner halves.
-// make_mpsc<T>(capacity) -> {MpscProducer, MpscConsumer}: producers are cheap copyable handles
-// (one per thread), the consumer is move-only.
+// make_mpsc<T>(capacity) -> {MpscProducer, MpscConsumer}: every producer handle owns a lane (a
+// single-producer ring of `capacity` elements); copy or clone() the handle for each producing
+// thread. Order is FIFO per handle; the consumer drains the lanes in turn, so no producer's
+// preemption holds back another's elements.
+// make_ordered_mpsc<T>(capacity) -> {OrderedMpscProducer, OrderedMpscConsumer}: one ring, one
+// sequence across all producers (in-order commit); use it when the consumer needs a single
+// global order, and make_mpsc otherwise (see MpscProducer for what each design costs).
 //
 //   auto [tx, rx] = *ringkit::make_spsc<Order>(4096);
 //   tx.push_slice(batch);                          // one copy, contiguous even across the wrap
 //   for (const Order& o : rx.readable()) handle(o);
 //   (void)rx.consume(n);
+//
+//   auto [tx, rx] = *ringkit::make_mpsc<Order>(4096);   // capacity per producer handle
+//   std::thread worker([tx2 = tx]() mutable { (void)tx2.push(Order{}); });  // a copy: a lane
+//   Order o;
+//   while (rx.pop(o)) handle(o);                   // ends when every handle is gone
 //
 // Non-blocking calls (try_push, push_slice, try_pop, readable/consume) never wait and are
 // the hot path. Blocking calls (push, pop, and the *_for variants with a timeout) spin briefly,
@@ -22,16 +32,19 @@
 // divides 4 KiB); capacity is rounded up to a power of two, and to whole pages unless
 // MirrorMode::never is asked for.
 //
-// Thread safety: SpscProducer/SpscConsumer/MpscConsumer are single-owner; each MpscProducer
-// handle is single-owner, and any number of handles (copies) may push concurrently.
+// Thread safety: SpscProducer/SpscConsumer/MpscConsumer/OrderedMpscConsumer are single-owner;
+// each MpscProducer/OrderedMpscProducer handle is single-owner, and any number of handles
+// (copies) may push concurrently.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <utility>
@@ -46,6 +59,12 @@
 #include <ringkit/result.hpp>
 
 namespace ringkit {
+
+/// Producer handles an MPSC channel serves at once unless make_mpsc is told otherwise, and
+/// the most it accepts. Lanes are made when first needed and reused after their handle goes.
+inline constexpr std::size_t kMpscDefaultLanes = 64;
+inline constexpr std::size_t kMpscMaxLanes = 4096;
+
 namespace detail {
 
 using Clock = std::chrono::steady_clock;
@@ -78,9 +97,9 @@ struct SpscCore {
   }
 };
 
-/// Shared state of an MPSC channel.
+/// Shared state of a globally ordered MPSC channel (one ring).
 template <class T>
-struct MpscCore {
+struct OrderedMpscCore {
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> reserve{0};  // producers CAS (C1)
   alignas(kFalseSharingRange) std::atomic<std::uint64_t> commit{
       0};  // producers advance in order (R1)
@@ -89,16 +108,94 @@ struct MpscCore {
   WaitSlot space_ready;                                            // producers sleep here (full)
   alignas(kFalseSharingRange) TypedStorage<T> storage;             // immutable after creation
   // done[s & (capacity - 1)] == e: the reservation [s, e) is written but not yet committed
-  // (see MpscProducer's design note). Starts at the initial position: "nothing done".
+  // (see OrderedMpscProducer's design note). Starts at the initial position: "nothing done".
   std::unique_ptr<std::atomic<std::uint64_t>[]> done;
   std::atomic<std::uint32_t> producers{1};  // live producer handles
   std::atomic<bool> consumer_open{true};
 
   /// The consumer's cursor pair: producers publish `commit` (in order), the consumer `head`.
   PositionPair positions() noexcept { return {&commit, &head}; }
-  /// (A4) acquire: pairs with (R4) in MpscProducer::close() (the last handle's decrement).
+  /// (A4) acquire: pairs with (R4) in OrderedMpscProducer::close() (the last handle's decrement).
   [[nodiscard]] bool producers_alive() const noexcept {
     return producers.load(std::memory_order_acquire) != 0;
+  }
+};
+
+/// One lane of an MPSC channel: a single-producer ring owned by one producer handle at a time.
+/// The first line is the owner's (tail, ownership, storage), the second the consumer's (head
+/// and the consumer's private cursor on this lane), so the two sides never share a line they
+/// write.
+template <class T>
+struct MpscLane {
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> tail{0};  // the owner stores (R1)
+  std::atomic<std::uint32_t> owned{0};  // 1 while a handle owns the lane: (L1) claim, (L2) free
+  std::atomic<bool> built{false};       // storage made: (L3) publish, (L4) consumer's look
+  TypedStorage<T> storage;              // made by the lane's first owner, before (L3)
+  alignas(kFalseSharingRange) std::atomic<std::uint64_t> head{0};  // the consumer stores (R2)
+  ConsumerCursor reader;                                           // consumer-private from here on
+  const T* reader_data = nullptr;  // storage.data() once the consumer saw (L4)
+
+  PositionPair positions() noexcept { return {&tail, &head}; }
+};
+
+/// Shared state of an MPSC channel of lanes.
+template <class T>
+struct MpscCore {
+  std::unique_ptr<MpscLane<T>[]> lanes;  // lane_limit of them, fixed at creation
+  std::size_t lane_limit = 0;
+  std::size_t lane_capacity = 0;             // elements per lane (a power of two)
+  MirrorMode lane_mode = MirrorMode::never;  // every lane takes the first lane's layout
+  MirrorOptions region;
+  // Read-mostly: the consumer reads lane_count on each scan, producers data_ready's sleepers
+  // word on each publish; written only when a lane is first made or around sleeps.
+  alignas(kFalseSharingRange) std::atomic<std::size_t> lane_count{0};  // lanes [0, n) may exist
+  WaitSlot data_ready;   // the consumer sleeps here (every lane empty)
+  WaitSlot space_ready;  // producers sleep here (their lane full)
+  alignas(kFalseSharingRange) std::atomic<std::uint32_t> producers{0};  // live handles
+  std::atomic<bool> consumer_open{true};
+
+  /// (A4) acquire: pairs with (R4) in the handles' close (the last decrement), so everything
+  /// every handle published is visible once this returns false.
+  [[nodiscard]] bool producers_alive() const noexcept {
+    return producers.load(std::memory_order_acquire) != 0;
+  }
+
+  /// Claims a free lane for a new handle (making its storage on first use with `mode`) and
+  /// counts the handle. Errc::pool_exhausted when every lane is owned; the storage's error.
+  [[nodiscard]] Result<MpscLane<T>*> claim_lane(MirrorMode mode) noexcept {
+    for (std::size_t i = 0; i < lane_limit; ++i) {
+      MpscLane<T>& lane = lanes[i];
+      // (L0) relaxed peek: skips owned lanes without writing their line; (L1) decides.
+      if (lane.owned.load(std::memory_order_relaxed) != 0) continue;
+      std::uint32_t expected = 0;
+      // (L1) acquire: pairs with (L2) in the previous owner's close, so its tail, and the
+      // storage it made, are visible to the new owner.
+      if (!lane.owned.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                              std::memory_order_relaxed)) {
+        continue;
+      }
+      // (L3') relaxed: only owners write `built`, and ownership passes through (L1)/(L2).
+      if (!lane.built.load(std::memory_order_relaxed)) {
+        auto st = TypedStorage<T>::create(lane_capacity, mode, region);
+        if (!st) {
+          lane.owned.store(0, std::memory_order_release);  // (L2) nothing written
+          return unexpected(st.error(), st.context());
+        }
+        lane.storage = std::move(*st);
+        // (L3) release: publishes the storage to the consumer's (L4).
+        lane.built.store(true, std::memory_order_release);
+        // (L5) release: raises the consumer's scan bound; pairs with (L6) in next_lane().
+        std::size_t n = lane_count.load(std::memory_order_relaxed);
+        while (n < i + 1 && !lane_count.compare_exchange_weak(n, i + 1, std::memory_order_release,
+                                                              std::memory_order_relaxed)) {
+        }
+      }
+      // (X5) relaxed: a handle is made from a live one (or before the channel is shared),
+      // which keeps the count above zero.
+      producers.fetch_add(1, std::memory_order_relaxed);
+      return &lane;
+    }
+    return unexpected(Errc::pool_exhausted, "MPSC channel: every lane has a producer handle");
   }
 };
 
@@ -116,30 +213,16 @@ struct WakeProducers {
   }
 };
 
-}  // namespace detail
-
-// ---------------------------------------------------------------------------------------------
-// SPSC
-// ---------------------------------------------------------------------------------------------
-
-/// The sending half of an SPSC channel. Move-only, single-owner.
-// alignas: the private tail and cached head are written on every push (no false sharing with
-// the consumer object if both halves sit side by side).
-template <ring_element T>
-class alignas(kFalseSharingRange) SpscProducer {
+/// The producer side of one single-producer ring of elements, written once for the SPSC
+/// producer and the MPSC producer's lane. `Derived` provides peer_alive() and, to this class,
+/// data_ready() (notified after every publish) and space_ready() (slept on while full). The
+/// moved-from state is empty (every member is a Moved or a cursor).
+template <class T, class Derived>
+class ElementWriter {
  public:
-  SpscProducer() noexcept = default;
-  explicit SpscProducer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
-      : data_(core->storage.data()),
-        mirrored_(core->storage.mirrored()),
-        cur_(core->positions(), core->storage.capacity()),
-        link_(std::move(core)) {}
-
   [[nodiscard]] std::size_t capacity() const noexcept { return cur_.capacity(); }
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   [[nodiscard]] bool valid() const noexcept { return cur_.attached(); }
-  /// False once the consumer is closed or destroyed.
-  [[nodiscard]] bool peer_alive() const noexcept { return link_.peer_alive(); }
   /// Elements currently filled; a hint (the consumer may pop concurrently).
   [[nodiscard]] std::size_t size_hint() const noexcept { return cur_.size_hint(); }
 
@@ -151,13 +234,22 @@ class alignas(kFalseSharingRange) SpscProducer {
     publish(1);
     return true;
   }
-  /// Appends as many elements of `src` as fit in one batch; returns how many (0 when full).
+  /// Appends as many elements of `src` as fit in one batch (one publish: they reach the
+  /// consumer together and in order); returns how many (0 when full).
   [[nodiscard]] std::size_t push_slice(std::span<const T> src) noexcept {
     const std::size_t n = std::min(cur_.room_for(src.size()), src.size());
     if (n == 0) return 0;
-    detail::copy_into_ring(data_.get(), cur_.run(n, mirrored_), src.data());
+    copy_into_ring(data_.get(), cur_.run(n, mirrored_), src.data());
     publish(n);
     return n;
+  }
+  /// Appends every element of `src` in one batch, or none (false when they do not all fit now).
+  [[nodiscard]] bool try_push_all(std::span<const T> src) noexcept {
+    if (src.empty()) return cur_.attached();
+    if (src.size() > cur_.capacity() || cur_.room_for(src.size()) < src.size()) return false;
+    copy_into_ring(data_.get(), cur_.run(src.size(), mirrored_), src.data());
+    publish(src.size());
+    return true;
   }
   /// The free slots in one span (when !mirrored(): up to the wrap); fill, then commit(n).
   /// Invalidated by commit(), the push family, moving; the consumer's concurrent pops only make
@@ -165,7 +257,7 @@ class alignas(kFalseSharingRange) SpscProducer {
   [[nodiscard]] std::span<T> writable() noexcept RINGKIT_LIFETIMEBOUND {
     const std::size_t free = cur_.room_all();
     if (free == 0) return {};
-    const detail::Run r = cur_.run(free, mirrored_);
+    const Run r = cur_.run(free, mirrored_);
     return {data_.get() + r.index, r.first};
   }
   /// Publishes the first `n` slots of writable(). Errc::over_commit (nothing published)
@@ -178,27 +270,27 @@ class alignas(kFalseSharingRange) SpscProducer {
   }
 
   /// Appends `v`, waiting while full; false if the consumer is gone.
-  [[nodiscard]] bool push(const T& v) noexcept {
-    return push_until(v, detail::Clock::time_point::max());
-  }
+  [[nodiscard]] bool push(const T& v) noexcept { return push_until(v, Clock::time_point::max()); }
   /// Appends `v`, waiting at most `timeout`; false on timeout or if the consumer is gone.
   [[nodiscard]] bool push_for(const T& v, std::chrono::nanoseconds timeout) noexcept {
-    return push_until(v, detail::deadline_after(timeout));
+    return push_until(v, deadline_after(timeout));
   }
 
-  /// Ends the stream (the consumer drains what was pushed, then pop() returns false). Leaves
-  /// this producer empty. Idempotent.
-  void close() noexcept { *this = SpscProducer(); }
+ protected:
+  ElementWriter() noexcept = default;
+  ElementWriter(T* data, bool mirrored, ProducerCursor cur) noexcept
+      : data_(data), mirrored_(mirrored), cur_(std::move(cur)) {}
 
  private:
-  bool push_until(const T& v, detail::Clock::time_point deadline) noexcept {
+  [[nodiscard]] Derived& self() noexcept { return static_cast<Derived&>(*this); }
+  bool push_until(const T& v, Clock::time_point deadline) noexcept {
     for (;;) {
-      if (!peer_alive()) return false;
+      if (!self().peer_alive()) return false;
       if (try_push(v)) return true;
-      const bool ready = link_.get()->space_ready.wait(
+      const bool ready = self().space_ready().wait(
           [this] {
             cur_.refresh();
-            return cur_.room_cached() != 0 || !link_.peer_alive();
+            return cur_.room_cached() != 0 || !self().peer_alive();
           },
           deadline);
       if (!ready) return false;
@@ -206,15 +298,51 @@ class alignas(kFalseSharingRange) SpscProducer {
   }
   void publish(std::size_t n) noexcept {
     cur_.publish(n);  // (R1), see detail/cursor.hpp
-    link_.get()->data_ready.notify();
+    self().data_ready().notify();
   }
 
-  detail::Moved<T*> data_;
-  detail::Moved<bool> mirrored_;
-  detail::ProducerCursor cur_;
+  Moved<T*> data_;
+  Moved<bool> mirrored_;
+  ProducerCursor cur_;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// SPSC
+// ---------------------------------------------------------------------------------------------
+
+/// The sending half of an SPSC channel. Move-only, single-owner. The push family, writable()
+/// and commit() are detail::ElementWriter's.
+// alignas: the private tail and cached head are written on every push (no false sharing with
+// the consumer object if both halves sit side by side).
+template <ring_element T>
+class alignas(kFalseSharingRange) SpscProducer : public detail::ElementWriter<T, SpscProducer<T>> {
+  using Writer = detail::ElementWriter<T, SpscProducer<T>>;
+  friend Writer;
+
+ public:
+  SpscProducer() noexcept = default;
+  explicit SpscProducer(std::shared_ptr<detail::SpscCore<T>> core) noexcept
+      : Writer(core->storage.data(), core->storage.mirrored(),
+               detail::ProducerCursor(core->positions(), core->storage.capacity())),
+        link_(std::move(core)) {}
+
+  /// False once the consumer is closed or destroyed.
+  [[nodiscard]] bool peer_alive() const noexcept { return link_.peer_alive(); }
+
+  /// Ends the stream (the consumer drains what was pushed, then pop() returns false). Leaves
+  /// this producer empty. Idempotent.
+  void close() noexcept { *this = SpscProducer(); }
+
+ private:
+  [[nodiscard]] detail::WaitSlot& data_ready() const noexcept { return link_.get()->data_ready; }
+  [[nodiscard]] detail::WaitSlot& space_ready() const noexcept { return link_.get()->space_ready; }
+
   detail::HalfLink<detail::SpscCore<T>, &detail::SpscCore<T>::producer_open,
                    &detail::SpscCore<T>::consumer_open, detail::WakeConsumer>
-      link_;  // last: a move-assignment closes the old channel after the rest moved
+      link_;  // last (after the base): a move-assignment closes the old channel after the rest
+              // moved
 };
 
 /// The receiving half of a channel whose consumer side is single-consumer (SpscConsumer,
@@ -355,10 +483,362 @@ template <ring_element T>
 }
 
 // ---------------------------------------------------------------------------------------------
-// MPSC
+// MPSC: one lane per producer handle
 // ---------------------------------------------------------------------------------------------
 
-/// A sending handle of an MPSC channel: copy it for each producing thread.
+template <ring_element T>
+class MpscConsumer;
+
+/// A sending handle of an MPSC channel: copy it (or clone() it) for each producing thread.
+///
+/// Design: every handle owns a lane, a single-producer ring of capacity() elements run by the
+/// same cursor engine as the SPSC channel (detail/cursor.hpp). A handle claims a free lane from
+/// the channel's fixed table of max_producers lanes when it is made (make_mpsc, copy, clone)
+/// and frees it when it closes; a lane's storage is made on its first claim and kept for the
+/// next owner, so memory is bounded by max_producers x capacity x sizeof(T), of which only the
+/// lanes ever in use at once are made. A push is an SPSC push: the element copy, one release
+/// store of the lane's tail, and one relaxed load of the read-mostly word the consumer sleeps
+/// on. No read-modify-write, no counter shared with the other producers.
+///
+/// The consumer (MpscConsumer) drains the lanes in turn: it loads one lane's tail (acquire),
+/// drains that snapshot with any mix of pops, pop_slice and readable()/consume(), and only then
+/// moves on to the next lane that has data. A snapshot does not grow while the consumer is on
+/// the lane, so every lane gets at most one snapshot (<= capacity) per round and a fast
+/// producer cannot starve the others; snapshots end where a publish ended, so a push_slice
+/// batch reaches the consumer whole, never interleaved with another handle's elements. The
+/// "which lanes have data" signal is the lanes' own tails: one load per lane visited, each on
+/// the line its producer writes anyway, so producers never write a shared line for it; a scan
+/// bound (lane_count) keeps lanes never made out of the scan.
+///
+/// What a preempted producer costs:
+///   ordered channel (make_ordered_mpsc: one ring, reservations committed in order): a
+///     producer preempted between its reservation and its commit holds the commit cursor: every
+///     element reserved after it, by any producer, stays invisible to the consumer until the
+///     scheduler runs it again (a time slice, milliseconds). The others fill the ring and then
+///     spin or sleep; on a core with more producers than it can run at once this is the common
+///     case, and the consumer starves.
+///   lanes (this channel): a preempted producer delays only its own unpublished batch. The
+///     other lanes stay independent and the consumer keeps draining them; the preempted lane's
+///     published elements are drained as well. The price: memory per lane instead of one shared
+///     ring, a consumer scan of one load per made lane when it looks for data, and FIFO order
+///     per handle only (no order across handles).
+///
+/// Lifetime: the handle count ends the stream; close() frees the lane (L2), then decrements
+/// the count (R4). Elements left in a closed handle's lane stay readable; a handle that later
+/// claims the lane appends after them (its own FIFO order starts there).
+template <ring_element T>
+class alignas(kFalseSharingRange) MpscProducer : public detail::ElementWriter<T, MpscProducer<T>> {
+  using Writer = detail::ElementWriter<T, MpscProducer<T>>;
+  friend Writer;
+
+ public:
+  MpscProducer() noexcept = default;
+  /// A handle on `lane`, which `core` has claimed for it (detail::MpscCore::claim_lane()).
+  MpscProducer(std::shared_ptr<detail::MpscCore<T>> core, detail::MpscLane<T>* lane) noexcept
+      : Writer(lane->storage.data(), lane->storage.mirrored(), lane_cursor(*core, *lane)),
+        link_(std::move(core), lane) {}
+  /// A new handle with a lane of its own. It is empty (valid() false, pushes fail) when every
+  /// lane has a handle or the lane's storage cannot be made: clone() says why.
+  MpscProducer(const MpscProducer& o) noexcept : MpscProducer(o.clone().value_or(MpscProducer())) {}
+  MpscProducer(MpscProducer&&) noexcept = default;
+  MpscProducer& operator=(const MpscProducer& o) noexcept {
+    if (this != &o) *this = MpscProducer(o);
+    return *this;
+  }
+  MpscProducer& operator=(MpscProducer&&) noexcept = default;
+  ~MpscProducer() = default;
+
+  /// A new handle with a lane of its own. Errors: Errc::pool_exhausted (every one of the
+  /// channel's max_producers lanes has a handle), Errc::invalid_argument (this handle is
+  /// empty), or the lane storage's error.
+  [[nodiscard]] Result<MpscProducer> clone() const noexcept {
+    if (!link_) return unexpected(Errc::invalid_argument, "MpscProducer::clone: empty handle");
+    auto lane = link_.core()->claim_lane(link_.core()->lane_mode);
+    if (!lane) return unexpected(lane.error(), lane.context());
+    return MpscProducer(link_.share(), *lane);
+  }
+
+  /// False once the consumer is closed or destroyed.
+  [[nodiscard]] bool peer_alive() const noexcept {
+    // (A3) pairs with (R3) in the consumer's close (HalfLink).
+    return link_ && link_.core()->consumer_open.load(std::memory_order_acquire);
+  }
+
+  /// Drops this handle (its lane goes back to the channel; what it pushed stays readable);
+  /// when the last handle goes, the consumer sees the end of the stream. Idempotent.
+  void close() noexcept { *this = MpscProducer(); }
+
+ private:
+  /// This handle's share of the channel and of its lane; closing frees both (see the class
+  /// comment). Move-only; a move leaves the source empty.
+  class LaneLink {
+   public:
+    LaneLink() noexcept = default;
+    LaneLink(std::shared_ptr<detail::MpscCore<T>> core, detail::MpscLane<T>* lane) noexcept
+        : core_(std::move(core)), lane_(lane) {}
+    LaneLink(const LaneLink&) = delete;
+    LaneLink& operator=(const LaneLink&) = delete;
+    LaneLink(LaneLink&& o) noexcept
+        : core_(std::move(o.core_)), lane_(std::exchange(o.lane_, nullptr)) {}
+    LaneLink& operator=(LaneLink&& o) noexcept {
+      if (this != &o) {
+        close();
+        core_ = std::move(o.core_);
+        lane_ = std::exchange(o.lane_, nullptr);
+      }
+      return *this;
+    }
+    ~LaneLink() { close(); }
+
+    [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
+    [[nodiscard]] detail::MpscCore<T>* core() const noexcept { return core_.get(); }
+    [[nodiscard]] std::shared_ptr<detail::MpscCore<T>> share() const noexcept { return core_; }
+
+   private:
+    void close() noexcept {
+      if (core_ == nullptr) return;
+      // (L2) release: hands the lane (its last tail) to the next owner's (L1).
+      lane_->owned.store(0, std::memory_order_release);
+      // (R4) acq_rel: the last handle's decrement publishes every handle's pushes (they are
+      // ordered before the decrements); pairs with (A4) in the consumer's peer_alive().
+      if (core_->producers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        core_->data_ready.wake_all();
+      }
+      core_.reset();
+      lane_ = nullptr;
+    }
+
+    std::shared_ptr<detail::MpscCore<T>> core_;
+    detail::MpscLane<T>* lane_ = nullptr;
+  };
+
+  /// The producer cursor of a freshly claimed lane, which may still hold elements of a
+  /// previous owner: its tail was read after (L1), and its head is reloaded (A2).
+  [[nodiscard]] static detail::ProducerCursor lane_cursor(const detail::MpscCore<T>& core,
+                                                          detail::MpscLane<T>& lane) noexcept {
+    detail::ProducerCursor cur(lane.positions(), core.lane_capacity);
+    cur.refresh();
+    return cur;
+  }
+  [[nodiscard]] detail::WaitSlot& data_ready() const noexcept { return link_.core()->data_ready; }
+  [[nodiscard]] detail::WaitSlot& space_ready() const noexcept { return link_.core()->space_ready; }
+
+  LaneLink
+      link_;  // last (after the base): a move-assignment frees the old lane after the rest moved
+};
+
+/// The receiving half of an MPSC channel: drains the producers' lanes in turn (see
+/// MpscProducer's design note). Move-only, single-owner.
+///
+/// readable() shows the current lane's elements; consume(n) removes from that lane (and may
+/// see elements pushed to it after the readable()). pop_slice() fills its buffer from as many
+/// lanes as it takes. Order is FIFO per producer handle.
+template <ring_element T>
+class alignas(kFalseSharingRange) MpscConsumer {
+ public:
+  MpscConsumer() noexcept = default;
+  explicit MpscConsumer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
+      : lanes_(core->lanes.get()),
+        cap_(core->lane_capacity),
+        mirrored_(core->lane_mode != MirrorMode::never),
+        link_(std::move(core)) {}
+
+  /// Elements per producer lane.
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
+  [[nodiscard]] bool valid() const noexcept { return cap_ != 0; }
+  /// False once every producer handle is gone. What they pushed stays readable.
+  [[nodiscard]] bool peer_alive() const noexcept {
+    return link_ && link_.get()->producers_alive();  // (A4) in the core
+  }
+
+  /// Removes the next element into `out`; false when every lane is empty.
+  [[nodiscard]] bool try_pop(T& out) noexcept {
+    detail::MpscLane<T>* l = current();
+    if (l == nullptr) [[unlikely]]
+      return false;
+    std::memcpy(static_cast<void*>(&out), l->reader_data + l->reader.run(1, true).index, sizeof(T));
+    give_back(*l, 1);
+    return true;
+  }
+  /// Removes and returns the next element; std::nullopt when every lane is empty.
+  [[nodiscard]] std::optional<T> try_pop() noexcept {
+    T v;
+    if (!try_pop(v)) return std::nullopt;
+    return v;
+  }
+  /// Copies up to out.size() elements out (from as many lanes as it takes) and removes them;
+  /// returns how many.
+  [[nodiscard]] std::size_t pop_slice(std::span<T> out) noexcept {
+    std::size_t done = 0;
+    while (done < out.size()) {
+      detail::MpscLane<T>* l = current();
+      if (l == nullptr) break;
+      const std::size_t n = std::min(l->reader.room_cached(), out.size() - done);
+      detail::copy_from_ring(out.data() + done, l->reader.run(n, mirrored_), l->reader_data);
+      give_back(*l, n);
+      done += n;
+    }
+    return done;
+  }
+  /// The current lane's available elements in one span (when !mirrored(): up to the wrap);
+  /// then consume(n). Moves to the next lane with data when the current one is drained.
+  /// Invalidated by consume(), the pop family, moving; the producer's concurrent pushes only
+  /// make the lane's filled space grow.
+  [[nodiscard]] std::span<const T> readable() noexcept RINGKIT_LIFETIMEBOUND {
+    detail::MpscLane<T>* l = current();
+    if (l == nullptr) return {};
+    const detail::Run r = l->reader.run(l->reader.room_cached(), mirrored_);
+    return {l->reader_data + r.index, r.first};
+  }
+  /// Removes the first `n` elements of the current lane (readable()'s). Errc::over_consume
+  /// (nothing removed) if n exceeds what that lane holds.
+  [[nodiscard]] Errc consume(std::size_t n) noexcept {
+    if (n == 0) return Errc::ok;
+    detail::MpscLane<T>* l = current();
+    if (l == nullptr || !l->reader.fits(n)) return Errc::over_consume;
+    give_back(*l, n);
+    return Errc::ok;
+  }
+  /// Elements currently filled in every lane; a hint, since producers push concurrently.
+  [[nodiscard]] std::size_t size_hint() const noexcept {
+    if (!link_) return 0;
+    // (X6) relaxed, as the loads of `built` and of the tails: a hint, no element is read.
+    const std::size_t n = link_.get()->lane_count.load(std::memory_order_relaxed);
+    std::size_t sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const detail::MpscLane<T>& l = lanes_.get()[i];
+      if (l.built.load(std::memory_order_relaxed)) sum += l.reader.size_hint();  // (X6)
+    }
+    return sum;
+  }
+
+  /// Removes the next element into `out`, waiting while every lane is empty; false once every
+  /// producer handle is gone and everything they pushed has been popped.
+  [[nodiscard]] bool pop(T& out) noexcept {
+    return pop_until(out, detail::Clock::time_point::max());
+  }
+  /// Same with a timeout; false on timeout or end of stream.
+  [[nodiscard]] bool pop_for(T& out, std::chrono::nanoseconds timeout) noexcept {
+    return pop_until(out, detail::deadline_after(timeout));
+  }
+
+  /// Stops receiving (the producers' push() then returns false). Leaves this consumer empty.
+  /// Idempotent.
+  void close() noexcept { *this = MpscConsumer(); }
+
+ private:
+  bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
+    for (;;) {
+      if (!link_) return false;
+      if (try_pop(out)) return true;
+      // Read "gone" before scanning again: everything pushed before the handles left is then
+      // visible (A4 happens after their last publish).
+      if (!peer_alive()) return try_pop(out);
+      const bool ready = link_.get()->data_ready.wait(
+          [this] { return current() != nullptr || !link_.get()->producers_alive(); }, deadline);
+      if (!ready) return false;
+    }
+  }
+  /// The lane to read from: the current one while its snapshot lasts, else the next with data.
+  [[nodiscard]] detail::MpscLane<T>* current() noexcept {
+    if (cap_ == 0) return nullptr;
+    detail::MpscLane<T>* l = lanes_.get() + cur_.get();
+    if (l->reader.room_cached() != 0) [[likely]]
+      return l;
+    return next_lane();
+  }
+  /// Looks at each made lane once, starting after the current one (which comes last), and
+  /// stops at the first with data: its snapshot becomes current. nullptr when all are empty.
+  [[nodiscard]] detail::MpscLane<T>* next_lane() noexcept {
+    // (L6) acquire: pairs with (L5) in claim_lane(); `built` (L4) is what guards the storage.
+    const std::size_t n = link_.get()->lane_count.load(std::memory_order_acquire);
+    const std::size_t from = cur_;
+    for (std::size_t k = 1; k <= n; ++k) {
+      std::size_t i = from + k;
+      if (i >= n) i -= n;  // from < n: lane_count only grows
+      detail::MpscLane<T>& l = lanes_.get()[i];
+      if (l.reader_data == nullptr) [[unlikely]] {
+        // (L4) acquire: pairs with (L3) in claim_lane(): the storage is made.
+        if (!l.built.load(std::memory_order_acquire)) continue;
+        l.reader_data = l.storage.data();
+      }
+      l.reader.refresh();  // (A1) pairs with the owner's (R1)
+      if (l.reader.room_cached() != 0) {
+        cur_ = i;
+        return &l;
+      }
+    }
+    return nullptr;
+  }
+  void give_back(detail::MpscLane<T>& l, std::size_t n) noexcept {
+    l.reader.publish(n);  // (R2), see detail/cursor.hpp
+    link_.get()->space_ready.notify();
+  }
+
+  detail::Moved<detail::MpscLane<T>*> lanes_;
+  detail::Moved<std::size_t> cur_;  // the current lane
+  detail::Moved<std::size_t> cap_;
+  detail::Moved<bool> mirrored_;
+  detail::HalfLink<detail::MpscCore<T>, &detail::MpscCore<T>::consumer_open, nullptr,
+                   detail::WakeProducers>
+      link_;  // last
+};
+
+/// A producer handle and the consumer of an MPSC channel: `auto [tx, rx] = *make_mpsc<T>(n);`
+template <ring_element T>
+struct MpscChannel {
+  MpscProducer<T> producer;
+  MpscConsumer<T> consumer;
+};
+
+/// Creates an MPSC channel whose producer handles each get a lane of at least `capacity`
+/// elements, for up to `max_producers` handles at once (1 .. kMpscMaxLanes). Memory: at most
+/// max_producers x capacity() elements, made lane by lane as handles need them (the first
+/// lane now). Every lane takes the first lane's layout (mirrored or not). Errors:
+/// Errc::invalid_capacity, Errc::invalid_argument (max_producers); with MirrorMode::required,
+/// the mapping's error.
+template <ring_element T>
+[[nodiscard]] Result<MpscChannel<T>> make_mpsc(std::size_t capacity,
+                                               const RingOptions& options = {},
+                                               std::size_t max_producers = kMpscDefaultLanes) {
+  if (max_producers == 0 || max_producers > kMpscMaxLanes) {
+    return unexpected(Errc::invalid_argument, "make_mpsc: max_producers");
+  }
+  const std::size_t cap = detail::round_ring_capacity(capacity, sizeof(T), options.mode);
+  if (cap == 0) return unexpected(Errc::invalid_capacity, "ring capacity");
+  std::shared_ptr<detail::MpscCore<T>> core;
+  try {
+    core = std::make_shared<detail::MpscCore<T>>();
+    core->lanes = std::make_unique<detail::MpscLane<T>[]>(max_producers);
+  } catch (const std::bad_alloc&) {
+    return unexpected_errno(ENOMEM, "make_mpsc");
+  }
+  core->lane_limit = max_producers;
+  core->lane_capacity = cap;
+  core->region = options.region;
+  for (std::size_t i = 0; i < max_producers; ++i) {
+    detail::MpscLane<T>& lane = core->lanes[i];
+    // (X7) relaxed: not shared yet.
+    lane.tail.store(options.initial_position, std::memory_order_relaxed);
+    lane.head.store(options.initial_position, std::memory_order_relaxed);
+    lane.reader = detail::ConsumerCursor(lane.positions(), cap);
+  }
+  auto first = core->claim_lane(options.mode);
+  if (!first) return unexpected(first.error(), first.context());
+  core->lane_mode = (*first)->storage.mirrored() ? MirrorMode::required : MirrorMode::never;
+  MpscChannel<T> ch{MpscProducer<T>(core, *first), MpscConsumer<T>(core)};
+  return ch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MPSC, globally ordered: one ring, one sequence across producers
+// ---------------------------------------------------------------------------------------------
+
+/// A sending handle of a globally ordered MPSC channel: copy it for each producing thread.
+/// Every element of every handle takes one place in a single sequence; when only per-producer
+/// order matters, make_mpsc (lanes) is faster with more producers than cores: see
+/// MpscProducer for what a preempted producer costs in each design.
 ///
 /// Design: producers reserve slots by CAS on a free-running 64-bit reserve cursor (C1): a
 /// reservation of n slots at counter r succeeds only if r + n - head <= capacity, so the
@@ -384,17 +864,17 @@ template <ring_element T>
 /// never be committed. head is cached per handle and reloaded (A2) only when the cached view
 /// says full.
 template <ring_element T>
-class alignas(kFalseSharingRange) MpscProducer {
+class alignas(kFalseSharingRange) OrderedMpscProducer {
  public:
-  MpscProducer() noexcept = default;
-  explicit MpscProducer(std::shared_ptr<detail::MpscCore<T>> core) noexcept
+  OrderedMpscProducer() noexcept = default;
+  explicit OrderedMpscProducer(std::shared_ptr<detail::OrderedMpscCore<T>> core) noexcept
       : owner_(std::move(core)),
         core_(owner_.get()),
         data_(core_->storage.data()),
         cap_(core_->storage.capacity()),
         mirrored_(core_->storage.mirrored()),
         head_cache_(core_->head.load(std::memory_order_relaxed)) {}  // (X4) a stale head is safe
-  MpscProducer(const MpscProducer& o) noexcept
+  OrderedMpscProducer(const OrderedMpscProducer& o) noexcept
       : owner_(o.owner_),
         core_(o.core_),
         data_(o.data_),
@@ -404,29 +884,29 @@ class alignas(kFalseSharingRange) MpscProducer {
     // (X5) relaxed: a new handle is made from a live one, which keeps the count above zero.
     if (core_ != nullptr) core_->producers.fetch_add(1, std::memory_order_relaxed);
   }
-  MpscProducer(MpscProducer&& o) noexcept { take(o); }
-  MpscProducer& operator=(const MpscProducer& o) noexcept {
+  OrderedMpscProducer(OrderedMpscProducer&& o) noexcept { take(o); }
+  OrderedMpscProducer& operator=(const OrderedMpscProducer& o) noexcept {
     if (this != &o) {
-      MpscProducer copy(o);
+      OrderedMpscProducer copy(o);
       *this = std::move(copy);
     }
     return *this;
   }
-  MpscProducer& operator=(MpscProducer&& o) noexcept {
+  OrderedMpscProducer& operator=(OrderedMpscProducer&& o) noexcept {
     if (this != &o) {
       close();
       take(o);
     }
     return *this;
   }
-  ~MpscProducer() { close(); }
+  ~OrderedMpscProducer() { close(); }
 
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
   [[nodiscard]] bool mirrored() const noexcept { return mirrored_; }
   [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
   /// False once the consumer is closed or destroyed.
   [[nodiscard]] bool peer_alive() const noexcept {
-    // (A3) pairs with (R3) in MpscConsumer::close().
+    // (A3) pairs with (R3) in OrderedMpscConsumer::close().
     return core_ != nullptr && core_->consumer_open.load(std::memory_order_acquire);
   }
 
@@ -494,7 +974,7 @@ class alignas(kFalseSharingRange) MpscProducer {
   void close() noexcept {
     if (core_ == nullptr) return;
     // (R4) acq_rel: the last producer's decrement publishes every earlier commit; pairs with
-    // (A4) in MpscConsumer::peer_alive().
+    // (A4) in OrderedMpscConsumer::peer_alive().
     if (core_->producers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       core_->data_ready.wake_all();
     }
@@ -526,13 +1006,13 @@ class alignas(kFalseSharingRange) MpscProducer {
     return used >= cap_ ? 0 : cap_ - static_cast<std::size_t>(used);
   }
   void refresh() noexcept {
-    // (A2) observe released slots; pairs with (R2) in MpscConsumer::give_back().
+    // (A2) observe released slots; pairs with (R2) in OrderedMpscConsumer::give_back().
     head_cache_ = core_->head.load(std::memory_order_acquire);
   }
   void commit_in_order(std::uint64_t r, std::size_t n) noexcept {
     std::uint64_t c = r;
     // (R1) publish [r, r + n) if it is our turn; seq_cst: the Dekker pair with (M1)/(M2) in
-    // the design note. Pairs (release) with (A1) in MpscConsumer::refresh().
+    // the design note. Pairs (release) with (A1) in OrderedMpscConsumer::refresh().
     if (!core_->commit.compare_exchange_strong(c, r + n, std::memory_order_seq_cst,
                                                std::memory_order_seq_cst)) [[unlikely]] {
       // Not our turn (c < r): leave a mark for whoever commits up to r. (M1) seq_cst store:
@@ -562,7 +1042,7 @@ class alignas(kFalseSharingRange) MpscProducer {
       }
     }
   }
-  void take(MpscProducer& o) noexcept {
+  void take(OrderedMpscProducer& o) noexcept {
     owner_ = std::move(o.owner_);
     core_ = std::exchange(o.core_, nullptr);
     data_ = std::exchange(o.data_, nullptr);
@@ -571,44 +1051,45 @@ class alignas(kFalseSharingRange) MpscProducer {
     head_cache_ = std::exchange(o.head_cache_, 0);
   }
 
-  std::shared_ptr<detail::MpscCore<T>> owner_;
-  detail::MpscCore<T>* core_ = nullptr;
+  std::shared_ptr<detail::OrderedMpscCore<T>> owner_;
+  detail::OrderedMpscCore<T>* core_ = nullptr;
   T* data_ = nullptr;
   std::size_t cap_ = 0;
   bool mirrored_ = false;
   std::uint64_t head_cache_ = 0;
 };
 
-/// The receiving half of an MPSC channel. Move-only, single-owner.
+/// The receiving half of a globally ordered MPSC channel. Move-only, single-owner.
 template <ring_element T>
-using MpscConsumer = ChannelConsumer<T, detail::MpscCore<T>>;
+using OrderedMpscConsumer = ChannelConsumer<T, detail::OrderedMpscCore<T>>;
 
-/// A producer handle and the consumer of an MPSC channel: `auto [tx, rx] = *make_mpsc<T>(n);`
+/// A producer handle and the consumer of a globally ordered MPSC channel:
+/// `auto [tx, rx] = *make_ordered_mpsc<T>(n);`
 template <ring_element T>
-struct MpscChannel {
-  MpscProducer<T> producer;
-  MpscConsumer<T> consumer;
+struct OrderedMpscChannel {
+  OrderedMpscProducer<T> producer;
+  OrderedMpscConsumer<T> consumer;
 };
 
-/// Creates an MPSC channel of at least `capacity` elements. Errors: Errc::invalid_capacity;
-/// with MirrorMode::required, the mapping's error.
+/// Creates a globally ordered MPSC channel of at least `capacity` elements. Errors:
+/// Errc::invalid_capacity; with MirrorMode::required, the mapping's error.
 template <ring_element T>
-[[nodiscard]] Result<MpscChannel<T>> make_mpsc(std::size_t capacity,
-                                               const RingOptions& options = {}) {
+[[nodiscard]] Result<OrderedMpscChannel<T>> make_ordered_mpsc(std::size_t capacity,
+                                                              const RingOptions& options = {}) {
   auto st = detail::TypedStorage<T>::create(capacity, options.mode, options.region);
   if (!st) return unexpected(st.error(), st.context());
-  std::shared_ptr<detail::MpscCore<T>> core;
+  std::shared_ptr<detail::OrderedMpscCore<T>> core;
   try {
-    core = std::make_shared<detail::MpscCore<T>>();
+    core = std::make_shared<detail::OrderedMpscCore<T>>();
   } catch (const std::bad_alloc&) {
-    return unexpected_errno(ENOMEM, "make_mpsc");
+    return unexpected_errno(ENOMEM, "make_ordered_mpsc");
   }
   core->storage = std::move(*st);
   const std::size_t cap = core->storage.capacity();
   try {
     core->done = std::make_unique<std::atomic<std::uint64_t>[]>(cap);
   } catch (const std::bad_alloc&) {
-    return unexpected_errno(ENOMEM, "make_mpsc");
+    return unexpected_errno(ENOMEM, "make_ordered_mpsc");
   }
   // (X7) not shared yet. A mark equal to the start position means "nothing done" everywhere.
   for (std::size_t i = 0; i < cap; ++i) {
@@ -617,7 +1098,7 @@ template <ring_element T>
   core->reserve.store(options.initial_position, std::memory_order_relaxed);
   core->commit.store(options.initial_position, std::memory_order_relaxed);
   core->head.store(options.initial_position, std::memory_order_relaxed);
-  MpscChannel<T> ch{MpscProducer<T>(core), MpscConsumer<T>(std::move(core))};
+  OrderedMpscChannel<T> ch{OrderedMpscProducer<T>(core), OrderedMpscConsumer<T>(std::move(core))};
   return ch;
 }
 
@@ -626,5 +1107,7 @@ static_assert(element_producer<SpscProducer<std::uint64_t>, std::uint64_t>);
 static_assert(element_consumer<SpscConsumer<std::uint64_t>, std::uint64_t>);
 static_assert(element_producer<MpscProducer<std::uint64_t>, std::uint64_t>);
 static_assert(element_consumer<MpscConsumer<std::uint64_t>, std::uint64_t>);
+static_assert(element_producer<OrderedMpscProducer<std::uint64_t>, std::uint64_t>);
+static_assert(element_consumer<OrderedMpscConsumer<std::uint64_t>, std::uint64_t>);
 
 }  // namespace ringkit

@@ -46,32 +46,44 @@ using ringkit::RingOptions;
 using Clock = std::chrono::steady_clock;
 using u64 = std::uint64_t;
 
-/// One channel kind: SPSC or MPSC, on mirrored storage (required) or the plain fallback.
-template <bool Mpsc, MirrorMode Mode>
+/// The channel families under test.
+enum class Flavor { spsc, mpsc, ordered_mpsc };
+
+/// One channel kind: SPSC, MPSC (lanes) or ordered MPSC, on mirrored storage (required) or the
+/// plain fallback.
+template <Flavor F, MirrorMode Mode>
 struct Kind {
-  static constexpr bool kMpsc = Mpsc;
+  static constexpr Flavor kFlavor = F;
+  static constexpr bool kMpsc = F != Flavor::spsc;
   static constexpr MirrorMode kMode = Mode;
   static constexpr bool kMirrored = Mode != MirrorMode::never;
   template <class T>
   static auto make(std::size_t capacity, std::uint64_t start = 0) {
     const RingOptions o{.mode = Mode, .initial_position = start};
-    if constexpr (Mpsc) {
+    if constexpr (F == Flavor::mpsc) {
       return ringkit::make_mpsc<T>(capacity, o);
+    } else if constexpr (F == Flavor::ordered_mpsc) {
+      return ringkit::make_ordered_mpsc<T>(capacity, o);
     } else {
       return ringkit::make_spsc<T>(capacity, o);
     }
   }
 };
 
-using SpscMirrored = Kind<false, MirrorMode::required>;
-using SpscFallback = Kind<false, MirrorMode::never>;
-using MpscMirrored = Kind<true, MirrorMode::required>;
-using MpscFallback = Kind<true, MirrorMode::never>;
+using SpscMirrored = Kind<Flavor::spsc, MirrorMode::required>;
+using SpscFallback = Kind<Flavor::spsc, MirrorMode::never>;
+using MpscMirrored = Kind<Flavor::mpsc, MirrorMode::required>;
+using MpscFallback = Kind<Flavor::mpsc, MirrorMode::never>;
+using OrderedMirrored = Kind<Flavor::ordered_mpsc, MirrorMode::required>;
+using OrderedFallback = Kind<Flavor::ordered_mpsc, MirrorMode::never>;
 
 struct KindName {
   template <class K>
   static std::string GetName(int /*index*/) {
-    return std::string(K::kMpsc ? "mpsc_" : "spsc_") + (K::kMirrored ? "mirrored" : "fallback");
+    const char* flavor = K::kFlavor == Flavor::spsc   ? "spsc_"
+                         : K::kFlavor == Flavor::mpsc ? "mpsc_"
+                                                      : "ordered_mpsc_";
+    return std::string(flavor) + (K::kMirrored ? "mirrored" : "fallback");
   }
 };
 
@@ -101,7 +113,8 @@ bool peer_alive(const Consumer& c) {
 
 template <class K>
 class ChannelTyped : public ::testing::Test {};
-using AllKinds = ::testing::Types<SpscMirrored, SpscFallback, MpscMirrored, MpscFallback>;
+using AllKinds = ::testing::Types<SpscMirrored, SpscFallback, MpscMirrored, MpscFallback,
+                                  OrderedMirrored, OrderedFallback>;
 TYPED_TEST_SUITE(ChannelTyped, AllKinds, KindName);
 
 double thread_cpu_ms() {
@@ -554,12 +567,12 @@ TEST(Channel, CreationErrorsAndRounding) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SPSC only: writable + commit
+// SPSC and MPSC lanes: writable + commit (a lane is a single-producer ring)
 // ---------------------------------------------------------------------------------------------
 
 template <class K>
 class SpscTyped : public ::testing::Test {};
-using SpscKinds = ::testing::Types<SpscMirrored, SpscFallback>;
+using SpscKinds = ::testing::Types<SpscMirrored, SpscFallback, MpscMirrored, MpscFallback>;
 TYPED_TEST_SUITE(SpscTyped, SpscKinds, KindName);
 
 TYPED_TEST(SpscTyped, WritableSliceAndCheckedCommit) {
@@ -615,7 +628,7 @@ TYPED_TEST(SpscTyped, WritableSliceAcrossTheWrap) {
 
 template <class K>
 class MpscTyped : public ::testing::Test {};
-using MpscKinds = ::testing::Types<MpscMirrored, MpscFallback>;
+using MpscKinds = ::testing::Types<MpscMirrored, MpscFallback, OrderedMirrored, OrderedFallback>;
 TYPED_TEST_SUITE(MpscTyped, MpscKinds, KindName);
 
 TYPED_TEST(MpscTyped, ProducerCopiesKeepTheChannelOpen) {
@@ -624,6 +637,7 @@ TYPED_TEST(MpscTyped, ProducerCopiesKeepTheChannelOpen) {
   std::optional<std::remove_cvref_t<decltype(tx)>> copy2;
   copy2.emplace(copy1);
   EXPECT_TRUE(copy1.valid());
+  ASSERT_TRUE(copy2->valid());
   ASSERT_TRUE(tx.try_push(1));
   tx.close();
   EXPECT_TRUE(peer_alive(rx)) << "copies are still alive";
@@ -631,17 +645,23 @@ TYPED_TEST(MpscTyped, ProducerCopiesKeepTheChannelOpen) {
   { auto gone = std::move(copy1); }
   EXPECT_TRUE(peer_alive(rx));
   ASSERT_TRUE(copy2->push(3));
-  u64 out = 0;
-  ASSERT_TRUE(rx.pop_for(out, 0ms));
-  EXPECT_EQ(out, 1U);
-  ASSERT_TRUE(rx.pop_for(out, 0ms));
-  EXPECT_EQ(out, 2U);
+  // The ordered channel keeps one sequence; lanes keep each handle's order only.
+  std::vector<u64> got(2);
+  ASSERT_TRUE(rx.pop_for(got[0], 0ms));
+  ASSERT_TRUE(rx.pop_for(got[1], 0ms));
   EXPECT_TRUE(peer_alive(rx)) << "the last copy is still alive";
   copy2.reset();
   EXPECT_FALSE(peer_alive(rx)) << "the last copy is gone";
-  ASSERT_TRUE(rx.pop(out)) << "an element pushed by the last copy was lost";
-  EXPECT_EQ(out, 3U);
+  got.push_back(0);
+  ASSERT_TRUE(rx.pop(got[2])) << "an element was lost when its handle went";
+  u64 out = 0;
   EXPECT_FALSE(rx.pop(out));
+  if (TypeParam::kFlavor == Flavor::ordered_mpsc) {
+    EXPECT_EQ(got, (std::vector<u64>{1, 2, 3}));
+  } else {
+    std::ranges::sort(got);
+    EXPECT_EQ(got, (std::vector<u64>{1, 2, 3}));
+  }
 }
 
 TYPED_TEST(MpscTyped, BlockedPopWaitsForTheLastCopy) {
@@ -740,6 +760,116 @@ TYPED_TEST(MpscTyped, ConcurrentBatchesStayTogether) {
   EXPECT_EQ(total, 2 * kBatches * kBatch);
   EXPECT_EQ(next[1], kBatches * kBatch);
   EXPECT_EQ(next[2], kBatches * kBatch);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MPSC lanes only: one lane per handle, lanes drained in turn
+// ---------------------------------------------------------------------------------------------
+
+template <class K>
+class LaneTyped : public ::testing::Test {};
+using LaneKinds = ::testing::Types<MpscMirrored, MpscFallback>;
+TYPED_TEST_SUITE(LaneTyped, LaneKinds, KindName);
+
+/// A handle that stopped half-way (filled writable(), not committed: what a preempted producer
+/// leaves) holds back nothing of the other handles.
+TYPED_TEST(LaneTyped, AnUnfinishedProducerBlocksNoOtherHandle) {
+  MAKE_CHANNEL_OR_SKIP(ch, u64, 64, 0);
+  auto other = tx;
+  ASSERT_TRUE(other.valid());
+  auto w = tx.writable();
+  ASSERT_FALSE(w.empty());
+  w[0] = 111;  // written, not committed
+  ASSERT_TRUE(other.try_push(5));
+  ASSERT_TRUE(other.try_push(6));
+  EXPECT_EQ(rx.try_pop(), std::optional<u64>(5));
+  EXPECT_EQ(rx.try_pop(), std::optional<u64>(6));
+  EXPECT_FALSE(rx.try_pop().has_value());
+  ASSERT_EQ(tx.commit(1), Errc::ok);
+  EXPECT_EQ(rx.try_pop(), std::optional<u64>(111));
+}
+
+/// The consumer leaves a lane once the snapshot it took is drained, so a producer that keeps
+/// pushing cannot starve another lane.
+TYPED_TEST(LaneTyped, LanesAreDrainedInTurn) {
+  MAKE_CHANNEL_OR_SKIP(ch, u64, 64, 0);
+  auto b = tx;
+  ASSERT_EQ(tx.push_slice(iota_vec(0, 10)), 10U);
+  ASSERT_TRUE(b.try_push(1000));
+  // Whichever lane comes first, its snapshot is drained before the other lane is served, and
+  // elements pushed meanwhile wait for the next round.
+  u64 first = 0;
+  ASSERT_TRUE(rx.try_pop(first));
+  const bool a_first = first == 0;
+  if (a_first) {
+    ASSERT_EQ(tx.push_slice(iota_vec(10, 10)), 10U);  // after the snapshot was taken
+    for (u64 i = 1; i < 10; ++i) ASSERT_EQ(rx.try_pop(), std::optional<u64>(i));
+    EXPECT_EQ(rx.try_pop(), std::optional<u64>(1000)) << "lane b starved by lane a";
+    for (u64 i = 10; i < 20; ++i) ASSERT_EQ(rx.try_pop(), std::optional<u64>(i));
+  } else {
+    ASSERT_EQ(first, 1000U);
+    ASSERT_TRUE(b.try_push(1001));
+    for (u64 i = 0; i < 10; ++i) ASSERT_EQ(rx.try_pop(), std::optional<u64>(i));
+    EXPECT_EQ(rx.try_pop(), std::optional<u64>(1001));
+  }
+  EXPECT_FALSE(rx.try_pop().has_value());
+  // readable() shows one lane; pop_slice fills from several.
+  ASSERT_EQ(tx.push_slice(iota_vec(0, 3)), 3U);
+  ASSERT_EQ(b.push_slice(iota_vec(100, 4)), 4U);
+  EXPECT_EQ(rx.size_hint(), 7U);
+  const auto s = rx.readable();
+  EXPECT_TRUE(s.size() == 3 || s.size() == 4) << s.size();
+  std::vector<u64> out(16);
+  EXPECT_EQ(rx.pop_slice(out), 7U);
+  EXPECT_EQ(rx.size_hint(), 0U);
+}
+
+/// max_producers bounds the handles alive at once; a freed lane is reused, and what its old
+/// handle pushed is delivered before what the new one pushes.
+TYPED_TEST(LaneTyped, LanesAreBoundedAndReused) {
+  auto r = ringkit::make_mpsc<u64>(64, {.mode = TypeParam::kMode}, 2);
+  if (!r && TypeParam::kMirrored) GTEST_SKIP() << "mirroring: " << r.message();
+  ASSERT_TRUE(r) << r.message();
+  auto& tx = r->producer;
+  auto& rx = r->consumer;
+  auto second = tx.clone();
+  ASSERT_TRUE(second) << second.message();
+  auto third = tx.clone();
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error(), Errc::pool_exhausted);
+  auto copy = tx;  // a copy cannot get a lane either: it is empty
+  EXPECT_FALSE(copy.valid());
+  EXPECT_FALSE(copy.try_push(1));
+  EXPECT_FALSE(copy.push(1)) << "push() on an empty copy must not block";
+  EXPECT_EQ(copy.clone().error(), Errc::invalid_argument);
+
+  ASSERT_TRUE(second->try_push(7));
+  ASSERT_TRUE(second->try_push(8));
+  second->close();
+  auto fourth = tx.clone();
+  ASSERT_TRUE(fourth) << "the closed handle's lane was not freed: " << fourth.message();
+  EXPECT_EQ(fourth->size_hint(), 2U) << "the reused lane holds 7, 8 of its old handle";
+  ASSERT_TRUE(fourth->try_push(9));
+  std::vector<u64> got;
+  u64 v = 0;
+  while (rx.try_pop(v)) got.push_back(v);
+  EXPECT_EQ(got, (std::vector<u64>{7, 8, 9}));
+  tx.close();
+  fourth->close();
+  EXPECT_FALSE(rx.peer_alive());
+  EXPECT_FALSE(rx.pop(v));
+}
+
+TEST(Channel, MpscLaneLimits) {
+  auto zero = ringkit::make_mpsc<u64>(64, {}, 0);
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error(), Errc::invalid_argument);
+  auto many = ringkit::make_mpsc<u64>(64, {}, ringkit::kMpscMaxLanes + 1);
+  ASSERT_FALSE(many);
+  EXPECT_EQ(many.error(), Errc::invalid_argument);
+  auto ordered = ringkit::make_ordered_mpsc<u64>(0);
+  ASSERT_FALSE(ordered);
+  EXPECT_EQ(ordered.error(), Errc::invalid_capacity);
 }
 
 }  // namespace
