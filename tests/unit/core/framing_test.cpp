@@ -500,6 +500,28 @@ TYPED_TEST(FramingTest, LimitChangesApplyFromTheNextFrame) {
   EXPECT_EQ(dec2.set_max_buffered(0), Errc::invalid_argument);
 }
 
+TYPED_TEST(FramingTest, DelimiterLimitChangesApplyFromTheNextFrame) {
+  auto dec = make_dd(dopt({"\n"}, [](DelimiterOptions& o) { o.max_frame = 10; }));
+  RINGKIT_MAKE_RING_OR_SKIP(ring, TypeParam,
+                            std::max<std::size_t>(TypeParam::min_capacity(), 4096));
+  const auto put = [&](std::string_view s) { return ring.writer.write(s.data(), s.size()); };
+  ASSERT_EQ(put("abcdefgh"), 8U);  // a frame in progress
+  EXPECT_EQ(dec.next(ring.reader.readable_segments()).status, FrameStatus::need_more);
+  ASSERT_EQ(dec.set_max_frame(4), Errc::ok);
+  ASSERT_EQ(put("ij\n"), 3U);
+  Decoded d = dec.next(ring.reader.readable_segments());
+  ASSERT_TRUE(d) << "the frame in progress keeps its limit";
+  EXPECT_EQ(d.length, 10U);
+  ASSERT_EQ(ring.reader.consume(d.consume), Errc::ok);
+  ASSERT_EQ(put("abcde\n"), 6U);
+  d = dec.next(ring.reader.readable_segments());
+  EXPECT_EQ(d.status, FrameStatus::error);
+  EXPECT_EQ(d.errc, Errc::delimiter_not_found);
+  EXPECT_EQ(dec.set_max_frame(0), Errc::invalid_argument);
+  dec.reset();
+  EXPECT_EQ(dec.error(), Errc::ok);
+}
+
 TEST(Framing, CreateRejectsInvalidOptions) {
   EXPECT_FALSE(
       LengthFieldDecoder::create({.length_width = LengthWidth::leb128_u32, .length_signed = true}));
