@@ -41,7 +41,7 @@ using Bytes = std::vector<std::byte>;
 
 Bytes bytes_of(std::string_view s) {
   Bytes b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
+  if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
   return b;
 }
 Bytes pattern(std::uint64_t seed, std::size_t n) {
