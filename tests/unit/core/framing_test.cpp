@@ -88,7 +88,8 @@ template <class Kind, class Decoder>
   if (capacity == 0) capacity = std::max<std::size_t>(Kind::min_capacity(), 4096);
   auto ring = Kind::make(capacity, start);
   if (!ring) return ::testing::AssertionFailure() << "ring: " << ring.message();
-  auto& [w, r] = *ring;
+  auto& w = ring->writer;
+  auto& r = ring->reader;
   std::size_t pos = 0;
   std::size_t ci = 0;
   const auto drain = [&]() -> bool {  // false: stop feeding (error)
@@ -800,7 +801,8 @@ Bytes encode_stream(const LengthPrepender& enc, std::size_t count, std::uint64_t
                     std::vector<Bytes>& payloads, std::size_t max_body) {
   auto ring = ringkit::make_byte_ring(1U << 16U);
   EXPECT_TRUE(ring);
-  auto& [w, r] = *ring;
+  auto& w = ring->writer;
+  auto& r = ring->reader;
   const LengthFieldOptions& o = enc.options();
   Bytes stream;
   for (std::size_t i = 0; i < count; ++i) {
