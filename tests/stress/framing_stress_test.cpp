@@ -26,7 +26,7 @@ using ringkit::Errc;
 using ringkit::FrameStatus;
 
 #ifdef RINGKIT_TEST_SANITIZED
-constexpr std::size_t kFrames = 10'000;
+constexpr std::size_t kFrames = 3'000;
 #else
 constexpr std::size_t kFrames = 40'000;
 #endif
