@@ -63,6 +63,32 @@ const char* describe(Errc e) noexcept {
       return "timed out";
     case Errc::lagged:
       return "lapped by the broadcast writer: elements were overwritten before they were read";
+    case Errc::negative_length:
+      return "frame length field is negative";
+    case Errc::length_below_header:
+      return "adjusted frame length is shorter than the frame header";
+    case Errc::strip_exceeds_frame:
+      return "bytes to strip exceed the frame length";
+    case Errc::length_overflow:
+      return "adjusted frame length overflows";
+    case Errc::varint_overflow:
+      return "varint length exceeds its type";
+    case Errc::varint_too_long:
+      return "varint length has too many bytes";
+    case Errc::varint_non_minimal:
+      return "varint length is not minimally encoded";
+    case Errc::frame_too_long:
+      return "frame longer than the maximum frame size";
+    case Errc::buffered_limit:
+      return "too many bytes buffered without a complete frame";
+    case Errc::delimiter_not_found:
+      return "no delimiter within the maximum frame size";
+    case Errc::truncated:
+      return "end of stream inside a frame";
+    case Errc::store_exhausted:
+      return "message storage exhausted (retry after releases)";
+    case Errc::bare_carriage_return:
+      return "carriage return not followed by line feed";
   }
   return "unknown ringkit error";
 }

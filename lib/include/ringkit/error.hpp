@@ -40,6 +40,20 @@ enum class Errc : std::uint8_t {
   closed,             ///< the other side is gone (closed or destroyed)
   timed_out,          ///< the wait's deadline passed first
   lagged,             ///< a broadcast reader was lapped: elements it viewed were overwritten
+  // Frame decoding (ringkit/framing.hpp): per-stream errors; "need more bytes" is a status.
+  negative_length,       ///< a signed length field holds a negative value
+  length_below_header,   ///< the adjusted frame length is shorter than the header
+  strip_exceeds_frame,   ///< strip_prefix is longer than the frame
+  length_overflow,       ///< the adjusted length does not fit in 64 bits (or in the width)
+  varint_overflow,       ///< a varint's value exceeds its type (e.g. 10th LEB128 byte > 1)
+  varint_too_long,       ///< a varint has more bytes than its type allows
+  varint_non_minimal,    ///< a varint has redundant continuation bytes (strict mode)
+  frame_too_long,        ///< the frame is longer than max_frame
+  buffered_limit,        ///< more than max_buffered bytes (or a full ring) without a frame
+  delimiter_not_found,   ///< no delimiter within max_frame bytes
+  truncated,             ///< end of stream inside a frame
+  store_exhausted,       ///< no message storage free now (retry after releases)
+  bare_carriage_return,  ///< line mode: a '\r' not followed by '\n'
 };
 
 /// True when `e` is Errc::ok.

@@ -47,10 +47,10 @@ namespace ringkit {
 enum class MessageSource : std::uint8_t { none, pool, ring };
 
 /// True when a failed store call may succeed later, after releases (pool_exhausted,
-/// head_in_use); false for a message that can never be stored (too_large, never_fits) and for
+/// head_in_use, store_exhausted); false for a message that can never be stored (too_large, never_fits) and for
 /// argument errors.
 [[nodiscard]] constexpr bool is_retryable(Errc e) noexcept {
-  return e == Errc::pool_exhausted || e == Errc::head_in_use;
+  return e == Errc::pool_exhausted || e == Errc::head_in_use || e == Errc::store_exhausted;
 }
 
 /// A read-only, refcounted message in a MessageStore: an event-pool slot or a frozen

@@ -1375,7 +1375,20 @@ constexpr Errc kAllErrc[] = {Errc::ok,
                              Errc::allocator_busy,
                              Errc::closed,
                              Errc::timed_out,
-                             Errc::lagged};
+                             Errc::lagged,
+                             Errc::negative_length,
+                             Errc::length_below_header,
+                             Errc::strip_exceeds_frame,
+                             Errc::length_overflow,
+                             Errc::varint_overflow,
+                             Errc::varint_too_long,
+                             Errc::varint_non_minimal,
+                             Errc::frame_too_long,
+                             Errc::buffered_limit,
+                             Errc::delimiter_not_found,
+                             Errc::truncated,
+                             Errc::store_exhausted,
+                             Errc::bare_carriage_return};
 
 TEST(Errc, ConvertsToErrorCodeInTheRingkitCategory) {
   for (const Errc e : kAllErrc) {
