@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <ringkit/byte_ring.hpp>
@@ -257,6 +259,8 @@ class UringWorker {
     auto in = make_ring<Ring>(sh_.options.ring_size);
     auto out = make_ring<Ring>(sh_.options.ring_size);
     if (!in || !out) return;  // out of memory or mappings: the connection is closed
+    const int one = 1;        // echoes are small writes: never hold them back (Nagle)
+    (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     bump(sh_.connections);
     bump(sh_.active);
     auto c = std::make_unique<Conn>(*this, std::move(fd), std::move(*in), std::move(*out), proto_);
