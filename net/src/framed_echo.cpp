@@ -95,7 +95,7 @@ class UringWorker {
       : sh_(sh),
         lis_(std::move(lis)),
         proto_(proto),
-        enc_(std::move(enc)),
+        enc_(enc),
         store_(std::move(store)) {}
 
   /// Makes the engine on the worker's own thread: a single-issuer ring with deferred task work
@@ -550,7 +550,7 @@ Result<std::unique_ptr<FramedEchoServer>> FramedEchoServer::start(
         s->threads_.emplace_back([sh, w = std::move(w), ready = std::move(ready)]() mutable {
           Result<void> r = w->init_on_thread();
           const bool ok = r.has_value();
-          ready.set_value(std::move(r));
+          ready.set_value(r);
           if (ok) w->run();
         });
       };

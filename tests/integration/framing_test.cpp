@@ -513,6 +513,50 @@ TYPED_TEST(FramedReaderTest, BadStreamsEndWithTheirError) {
   }
 }
 
+/// A Recorder that also takes discard reports.
+struct DiscardRecorder : Recorder {
+  std::vector<std::pair<ringkit::Errc, std::uint64_t>> discards;
+  void on_discard(ringkit::Errc e, std::uint64_t announced) { discards.emplace_back(e, announced); }
+};
+
+TYPED_TEST(FramedReaderTest, DiscardPolicyReportsOnceAndGoesOn) {
+  auto u = ringkit::io::Uring::create();
+  if (!u) GTEST_SKIP() << u.message();
+  for (const bool fail_fast : {true, false}) {
+    RINGKIT_MAKE_RING_OR_SKIP(ring, TypeParam, 4096, 4096 - 1);
+    auto [mine, peer] = socket_pair();
+    // A 3000-byte frame (above max_frame 1000, but arriving in 3+ reads) between valid ones.
+    std::vector<std::size_t> sizes;
+    FrameSource src(9, 200);
+    std::vector<std::byte> wire;
+    sizes.push_back(src.next(wire));
+    const std::size_t at = wire.size();
+    wire.resize(at + 4 + 3000, std::byte{0x5A});
+    put_be32(wire.data() + at, 3000);
+    sizes.push_back(src.next(wire));
+    auto dec = *ringkit::LengthFieldDecoder::create(
+        {.max_frame = 1000, .too_long = ringkit::TooLongPolicy::discard, .fail_fast = fail_fast});
+    DiscardRecorder rec;
+    ringkit::io::FramedReader reader(*u, mine.get(), std::move(ring), dec, rec);
+    ASSERT_EQ(reader.start(), ringkit::Errc::ok);
+    std::thread writer([&, fd = peer.get()] {
+      for (std::size_t off = 0; off < wire.size(); off += 1000) {
+        (void)send_all(fd, wire.data() + off, std::min<std::size_t>(1000, wire.size() - off));
+        std::this_thread::sleep_for(2ms);  // separate reads
+      }
+      ::shutdown(fd, SHUT_WR);
+    });
+    run_until_end(*u, reader, [] {});
+    writer.join();
+    EXPECT_EQ(rec.end, ringkit::Errc::ok) << "fail_fast " << fail_fast;
+    ASSERT_EQ(rec.discards.size(), 1U) << "fail_fast " << fail_fast;
+    EXPECT_EQ(rec.discards[0].first, ringkit::Errc::frame_too_long);
+    EXPECT_EQ(reader.stats().discards, 1U);
+    // Both valid frames, in order (their payloads are consecutive stream ranges).
+    EXPECT_TRUE(frames_match(9, sizes, rec.frames)) << "fail_fast " << fail_fast;
+  }
+}
+
 #endif  // RINGKIT_HAS_URING
 
 // --- net::async_read_frame ----------------------------------------------------------------------
