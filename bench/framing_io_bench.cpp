@@ -1,11 +1,14 @@
 // bench/framing_io_bench.cpp: the framed echo server over loopback against a plain Asio server.
 //
-// BM_framed_echo/<impl>/<conns>/<payload bytes>: length-prefixed frames (4-byte big-endian
-//   length, then the payload) echoed over loopback TCP (127.0.0.1, ephemeral port) in one
-//   process. The benchmark thread (CPU 0) is the client: it keeps one frame in flight on each of
-//   <conns> connections (depth 1), checks every echoed byte (header, connection number, sequence
-//   number, payload) and counts one item per echoed frame. The server runs on one thread pinned to
-//   CPU 1:
+// BM_framed_echo/<impl>/<conns>/<payload bytes>/<depth>: length-prefixed frames (4-byte
+//   big-endian length, then the payload) echoed over loopback TCP (127.0.0.1, ephemeral port) in
+//   one process. The benchmark thread (CPU 0) is the client: on each of <conns> connections it
+//   sends <depth> frames in one send(), reads all their echoes back, checks every byte (header,
+//   connection number, sequence number, payload) and sends the next batch; one item per echoed
+//   frame. depth 1 is request/response (one frame in flight per connection: the server sees
+//   one frame per read); depth 16 is a pipelining client (a 4 KiB batch: the server sees many
+//   frames per read, which is where decoding in place pays). The server runs on one thread
+//   pinned to CPU 1:
 //     ringkit        net::FramedEchoServer, io_uring backend: io::FramedReader recv()s into a
 //                    64 KiB mirrored ring per connection, the length decoder finds each frame in
 //                    place, the LengthPrepender re-encodes it into a mirrored output ring, one
@@ -15,12 +18,13 @@
 //     asio_vector    the common Asio approach: async_read of the 4-byte header into an array,
 //                    then async_read of the body into a std::vector<char> allocated per frame,
 //                    then one async_write of {header, body} (gather), then the next header
-//   Target (issue): ringkit >= 1.3x asio_vector in frames/s at 64 connections x 256 B.
+//   Target (issue): ringkit >= 1.3x asio_vector in frames/s at 64 connections x 256 B (reported
+//   at both depths).
 //
 //   framing_io_bench --benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
 //                    --benchmark_report_aggregates_only=true --benchmark_out=f.json
 //                    --benchmark_out_format=json
-//   tools/bench_ratios.py f.json --target 'framed_echo:asio_vector:64/256=1.3'
+//   tools/bench_ratios.py f.json --target 'framed_echo:asio_vector:64/256/*=1.3'
 // ctx_invol counts the involuntary context switches of the process during a run.
 #include <array>
 #include <atomic>
@@ -130,20 +134,25 @@ class VectorServer {
 
 enum class Impl { ringkit, ringkit_asio, asio_vector };
 
-/// One connection's frame: header, then (connection, sequence) and a fixed filler.
+/// One client connection: `depth` frames go out in one send(), their echoes are read back and
+/// checked, then the next batch goes out. Frame k of a batch carries (connection, sequence).
 struct ClientConn {
   UniqueFd fd;
-  std::uint64_t seq = 0;
+  std::uint64_t seq = 0;  // sequence number of the batch's first frame
   std::size_t got = 0;
+  std::vector<std::byte> tx;
   std::vector<std::byte> rx;
 };
 
-[[nodiscard]] bool send_frame(ClientConn& c, std::size_t index, std::vector<std::byte>& tx) {
-  const std::uint64_t id[2] = {index, c.seq};
-  std::memcpy(tx.data() + kHeader, id, sizeof id);
+[[nodiscard]] bool send_batch(ClientConn& c, std::size_t index, std::size_t frame,
+                              std::size_t depth) {
+  for (std::size_t k = 0; k < depth; ++k) {
+    const std::uint64_t id[2] = {index, c.seq + k};
+    std::memcpy(c.tx.data() + k * frame + kHeader, id, sizeof id);
+  }
   std::size_t off = 0;
-  while (off < tx.size()) {
-    const ssize_t n = ::send(c.fd.get(), tx.data() + off, tx.size() - off, MSG_NOSIGNAL);
+  while (off < c.tx.size()) {
+    const ssize_t n = ::send(c.fd.get(), c.tx.data() + off, c.tx.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     off += static_cast<std::size_t>(n);
@@ -155,6 +164,8 @@ void bm_framed_echo(benchmark::State& state, Impl impl) {
   ::signal(SIGPIPE, SIG_IGN);
   const auto conns = static_cast<std::size_t>(state.range(0));
   const auto payload = static_cast<std::size_t>(state.range(1));
+  const auto depth = static_cast<std::size_t>(state.range(2));
+  const std::size_t frame = kHeader + payload;
   if (payload < 16) {
     state.SkipWithError("payload must hold the 16-byte (connection, sequence) tag");
     return;
@@ -207,26 +218,29 @@ void bm_framed_echo(benchmark::State& state, Impl impl) {
       return;
     }
     clients[i].fd = std::move(*c);
-    clients[i].rx.resize(kHeader + payload);
+    clients[i].rx.resize(frame * depth);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = i;
     ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, clients[i].fd.get(), &ev);
   }
-  std::vector<std::byte> tx(kHeader + payload);
-  put_be32(tx.data(), static_cast<std::uint32_t>(payload));
-  for (std::size_t i = kHeader + 16; i < tx.size(); ++i) tx[i] = static_cast<std::byte>(i * 131);
+  std::vector<std::byte> proto(frame);
+  put_be32(proto.data(), static_cast<std::uint32_t>(payload));
+  for (std::size_t i = kHeader + 16; i < frame; ++i) proto[i] = static_cast<std::byte>(i * 131);
+  for (auto& c : clients) {
+    for (std::size_t k = 0; k < depth; ++k) c.tx.insert(c.tx.end(), proto.begin(), proto.end());
+  }
 
   const ScopedPin pin(kProducerCpu);
   bool bad = false;
-  for (std::size_t i = 0; i < conns && !bad; ++i) bad = !send_frame(clients[i], i, tx);
+  for (std::size_t i = 0; i < conns && !bad; ++i) bad = !send_batch(clients[i], i, frame, depth);
   const std::int64_t switches = involuntary_switches();
   std::int64_t items = 0;
   std::array<epoll_event, 128> evs{};
   for (auto _ : state) {
-    // One iteration: `conns` frames echoed (any mix of connections).
+    // One iteration: `conns` x `depth` frames echoed (any mix of connections).
     std::size_t done = 0;
-    while (done < conns && !bad) {
+    while (done < conns * depth && !bad) {
       const int n = ::epoll_wait(ep.get(), evs.data(), static_cast<int>(evs.size()), 2000);
       if (n <= 0) {
         bad = true;
@@ -242,18 +256,20 @@ void bm_framed_echo(benchmark::State& state, Impl impl) {
         }
         c.got += static_cast<std::size_t>(r);
         if (c.got < c.rx.size()) continue;
-        const std::uint64_t id[2] = {i, c.seq};
-        if (std::memcmp(c.rx.data(), tx.data(), kHeader) != 0 ||
-            std::memcmp(c.rx.data() + kHeader, id, sizeof id) != 0 ||
-            std::memcmp(c.rx.data() + kHeader + 16, tx.data() + kHeader + 16,
-                        tx.size() - kHeader - 16) != 0) {
-          bad = true;
-          break;
+        // The whole batch is back: every frame must be the one sent, in order.
+        for (std::size_t f = 0; f < depth && !bad; ++f) {
+          const std::byte* got = c.rx.data() + f * frame;
+          const std::uint64_t id[2] = {i, c.seq + f};
+          bad = std::memcmp(got, proto.data(), kHeader) != 0 ||
+                std::memcmp(got + kHeader, id, sizeof id) != 0 ||
+                std::memcmp(got + kHeader + 16, proto.data() + kHeader + 16,
+                            frame - kHeader - 16) != 0;
         }
+        if (bad) break;
         c.got = 0;
-        ++c.seq;
-        ++done;
-        bad = !send_frame(c, i, tx);
+        c.seq += depth;
+        done += depth;
+        bad = !send_batch(c, i, frame, depth);
       }
     }
     items += static_cast<std::int64_t>(done);
@@ -266,7 +282,7 @@ void bm_framed_echo(benchmark::State& state, Impl impl) {
   clients.clear();
   stop_server();
   state.SetItemsProcessed(items);
-  state.SetBytesProcessed(items * static_cast<std::int64_t>(kHeader + payload) * 2);
+  state.SetBytesProcessed(items * static_cast<std::int64_t>(frame) * 2);
   state.counters["ctx_invol"] = benchmark::Counter(static_cast<double>(switches_after - switches));
   if (!pin.pinned() || !server_pinned) state.SetLabel("unpinned");
 }
@@ -279,8 +295,9 @@ void register_all() {
     const std::string base = std::string("BM_framed_echo/") + name;
     benchmark::RegisterBenchmark(base.c_str(),
                                  [impl = impl](benchmark::State& s) { bm_framed_echo(s, impl); })
-        ->Args({64, 256})
-        ->ArgNames({"", ""})
+        ->Args({64, 256, 1})
+        ->Args({64, 256, 16})
+        ->ArgNames({"", "", ""})
         ->UseRealTime()
         ->MeasureProcessCPUTime();
   }
