@@ -382,17 +382,18 @@ Decoded LengthFieldDecoder::next_slow(const detail::ByteView& view) noexcept {
       field_size = v.size;
     }
     const std::size_t header = offset_ + field_size;
+    // total = value + (header unless included) + adjustment, exactly: a negative adjustment
+    // first (below zero means below the header), then the additions, each overflow-checked.
     total = value;
+    if (adjust_ < 0) {
+      if (total < magnitude(adjust_)) return set_error(Errc::length_below_header, value);
+      total -= magnitude(adjust_);
+    }
     if (!options_.length_includes_header && __builtin_add_overflow(total, header, &total)) {
       return set_error(Errc::length_overflow, value);
     }
-    if (adjust_ >= 0) {
-      if (__builtin_add_overflow(total, magnitude(adjust_), &total)) {
-        return set_error(Errc::length_overflow, value);
-      }
-    } else {
-      if (total < magnitude(adjust_)) return set_error(Errc::length_below_header, value);
-      total -= magnitude(adjust_);
+    if (adjust_ > 0 && __builtin_add_overflow(total, magnitude(adjust_), &total)) {
+      return set_error(Errc::length_overflow, value);
     }
     if (total < header) return set_error(Errc::length_below_header, total);
     if (total > max_frame_) return too_long(total, avail);
@@ -547,7 +548,10 @@ DelimiterDecoder::Match DelimiterDecoder::find_line(const detail::ByteView& view
     if (cr + 1 == lf) return {cr, 2, true, false};
     return {lf, 1, true, false};
   }
-  if (lf == end) return {end, 0, false, false};
+  if (lf == end) {  // a '\r' last may be the start of "\r\n"
+    const bool cr_last = end > from && view.at(end - 1) == std::byte{'\r'};
+    return {cr_last ? end - 1 : end, 0, false, false};
+  }
   if (lf > 0 && view.at(lf - 1) == std::byte{'\r'}) return {lf - 1, 2, true, false};
   return {lf, 1, true, false};
 }
@@ -567,12 +571,8 @@ Decoded DelimiterDecoder::next_impl(const detail::ByteView& view) noexcept {
   if (!discarding_ && max_frame_ < n && n - max_frame_ > longest_) end = max_frame_ + longest_;
   const Match m = lines_ ? find_line(view, scanned_, end) : find(view, scanned_, end);
   if (error_ != Errc::ok) return {FrameStatus::error, error_, 0, 0, 0, error_announced_};
-  if (m.wait) {
-    scanned_ = m.pos;
-    return {};
-  }
   if (discarding_) {
-    if (m.found) {  // the discard ends with this delimiter
+    if (m.found && !m.wait) {  // the discard ends with this delimiter
       const std::size_t consume = m.pos + m.size;
       const std::uint64_t total = discarded_ + consume;
       const bool report = !reported_;
@@ -590,12 +590,12 @@ Decoded DelimiterDecoder::next_impl(const detail::ByteView& view) noexcept {
     if (consume == 0) return {};
     return {FrameStatus::skipped, Errc::ok, 0, 0, consume, 0};
   }
-  if (m.found && m.pos <= max_frame_) {
+  if (m.found && !m.wait && m.pos <= max_frame_) {
     start_frame();
     const std::size_t length = strip_ ? m.pos : m.pos + m.size;
     return {FrameStatus::frame, Errc::ok, 0, length, m.pos + m.size, m.pos + m.size};
   }
-  if (m.found || m.pos > max_frame_) {  // no delimiter within max_frame_
+  if ((m.found && !m.wait) || m.pos > max_frame_) {  // no delimiter within max_frame_
     const std::uint64_t seen = m.found ? m.pos : n;
     if (policy_ == TooLongPolicy::fail) return fail(Errc::delimiter_not_found, seen);
     discarding_ = true;
@@ -610,7 +610,7 @@ Decoded DelimiterDecoder::next_impl(const detail::ByteView& view) noexcept {
     }
     return d;
   }
-  scanned_ = m.pos;
+  scanned_ = m.pos;  // need more bytes (m.wait: a longer delimiter may still match)
   if (n > max_buffered_) return fail(Errc::buffered_limit, n);
   return {};
 }
