@@ -19,7 +19,8 @@
 // to a binary port) or a socket error closes that connection only and counts it in `errors`
 // (nothing is logged); a clean EOF on a frame boundary is answered with shutdown(SHUT_WR) once
 // every echo has left, and counts in `completed`. With `copy_messages` every frame is first
-// copied into a per-connection MessageStore (copy mode) and echoed from the stored message.
+// copied into the worker's MessageStore (copy mode: io::FramedReader's store, or copy_frame() on
+// the Asio path) and echoed from the stored message.
 //
 // Thread safety: start/stop/port/stats are thread-safe; the workers are internal threads (one
 // SO_REUSEPORT listener and event loop per thread).
@@ -53,7 +54,7 @@ struct FramedEchoOptions {
   bool mirrored = true;
   /// The frame format (decoder) and, with the same width and order, the echo's header.
   LengthFieldOptions framing{};
-  /// Copy each frame into a per-connection MessageStore before echoing it (copy mode).
+  /// Copy each frame into the worker's MessageStore before echoing it (copy mode).
   bool copy_messages = false;
 };
 
@@ -62,7 +63,7 @@ struct FramedEchoStats {
   std::uint64_t connections = 0;  ///< connections accepted
   std::uint64_t active = 0;       ///< connections open now
   std::uint64_t frames = 0;       ///< frames decoded and echoed
-  std::uint64_t bytes_in = 0;     ///< bytes received
+  std::uint64_t bytes_in = 0;     ///< bytes of the decoded frames, headers included
   std::uint64_t bytes_out = 0;    ///< bytes sent
   std::uint64_t completed = 0;    ///< connections that ended with a clean EOF, all echoed
   std::uint64_t errors = 0;       ///< connections closed on a decoder, store or socket error
