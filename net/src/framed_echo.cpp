@@ -86,7 +86,7 @@ Result<Ring> make_ring(std::size_t size) {
 #ifdef RINGKIT_HAS_URING
 
 /// One io_uring worker: a multishot accept, one FramedReader and one output ring per connection.
-/// Connections are destroyed only between run_once() calls (reap()), never inside a handler.
+/// Connections are destroyed only between run_once() calls (in flush()), never inside a handler.
 template <class Ring>
 class UringWorker {
  public:
