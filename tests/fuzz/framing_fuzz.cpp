@@ -91,7 +91,10 @@ class RefLength {
       if (avail < field) return need_more(n);
       value = at(0) & 0x3FU;
       for (std::size_t i = 1; i < field; ++i) value = value * 256 + at(i);
-      const std::size_t minimal = value < 64 ? 1 : value < 16384 ? 2 : value < (I128{1} << 30) ? 4 : 8;
+      const std::size_t minimal = value < 64                ? 1
+                                  : value < 16384           ? 2
+                                  : value < (I128{1} << 30) ? 4
+                                                            : 8;
       if (strict() && minimal < field) return fail(Errc::varint_non_minimal);
     } else {
       const std::size_t max = o_.length_width == LengthWidth::leb128_u32   ? 5
@@ -261,9 +264,9 @@ class RefDelim {
 
 LengthFieldOptions read_length_options(ringkit_test::FuzzInput& in) {
   static constexpr LengthWidth kWidths[] = {
-      LengthWidth::u8,         LengthWidth::u16,        LengthWidth::u24,
-      LengthWidth::u32,        LengthWidth::u64,        LengthWidth::leb128_u32,
-      LengthWidth::leb128_u64, LengthWidth::quic,       LengthWidth::mqtt};
+      LengthWidth::u8,         LengthWidth::u16,  LengthWidth::u24,
+      LengthWidth::u32,        LengthWidth::u64,  LengthWidth::leb128_u32,
+      LengthWidth::leb128_u64, LengthWidth::quic, LengthWidth::mqtt};
   LengthFieldOptions o;
   const std::uint8_t a = in.u8();
   o.length_width = kWidths[a % 9];
@@ -279,8 +282,9 @@ LengthFieldOptions read_length_options(ringkit_test::FuzzInput& in) {
   o.strip_prefix = (b & 0x10U) != 0 ? ringkit::kStripHeader : (b >> 5U);
   const std::uint8_t c = in.u8();  // adjustment: small, or near the extremes
   o.length_adjustment = (c & 0x80U) != 0 ? static_cast<std::int8_t>(c << 1U) / 2
-                        : (c & 0x40U) != 0 ? ((c & 1U) != 0 ? INT64_MAX - (c & 0x3EU) : INT64_MIN + (c & 0x3EU))
-                                           : static_cast<std::int64_t>(c & 0x3FU) - 32;
+                        : (c & 0x40U) != 0
+                            ? ((c & 1U) != 0 ? INT64_MAX - (c & 0x3EU) : INT64_MIN + (c & 0x3EU))
+                            : static_cast<std::int64_t>(c & 0x3FU) - 32;
   const std::uint16_t mf = in.u16();
   o.max_frame = (mf & 0x8000U) != 0 ? ~std::uint64_t{0} - (mf & 0xFFU) : std::uint64_t{mf} + 1;
   const std::uint16_t mb = in.u16();
@@ -330,8 +334,8 @@ void run(Ring& ring, Decoder& dec, Reference& ref, const std::uint8_t* data, std
     for (;;) {
       const ringkit::ConstSegments view = r.readable_segments();
       RINGKIT_FUZZ_CHECK(view.bytes() == buf.size());
-      const Decoded d = (h & 0x10000U) != 0 && view.count() == 1 ? dec.next(view.first())
-                                                                 : dec.next(view);
+      const Decoded d =
+          (h & 0x10000U) != 0 && view.count() == 1 ? dec.next(view.first()) : dec.next(view);
       const Ref e = ref.next(buf);
       RINGKIT_FUZZ_CHECK(d.status == e.status);
       RINGKIT_FUZZ_CHECK(d.errc == e.errc);
