@@ -63,6 +63,8 @@ const char* describe(Errc e) noexcept {
       return "timed out";
     case Errc::lagged:
       return "lapped by the broadcast writer: elements were overwritten before they were read";
+    case Errc::queue_full:
+      return "submission queue full";
   }
   return "unknown ringkit error";
 }

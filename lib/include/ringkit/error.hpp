@@ -40,6 +40,7 @@ enum class Errc : std::uint8_t {
   closed,             ///< the other side is gone (closed or destroyed)
   timed_out,          ///< the wait's deadline passed first
   lagged,             ///< a broadcast reader was lapped: elements it viewed were overwritten
+  queue_full,         ///< a submission queue is full and could not be flushed (retry later)
 };
 
 /// True when `e` is Errc::ok.

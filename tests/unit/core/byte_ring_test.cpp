@@ -1375,7 +1375,7 @@ constexpr Errc kAllErrc[] = {Errc::ok,
                              Errc::allocator_busy,
                              Errc::closed,
                              Errc::timed_out,
-                             Errc::lagged};
+                             Errc::lagged,            Errc::queue_full};
 
 TEST(Errc, ConvertsToErrorCodeInTheRingkitCategory) {
   for (const Errc e : kAllErrc) {
