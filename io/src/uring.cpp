@@ -125,7 +125,7 @@ struct Uring::Impl {
   bool sqpoll = false;
   bool recv_poll_first = false;
   std::vector<std::unique_ptr<OpState[]>> chunks;  // NOLINT(*-avoid-c-arrays): fixed chunks
-  std::size_t slots = 0;                            // kChunkOps x chunks.size()
+  std::size_t slots = 0;                           // kChunkOps x chunks.size()
   std::size_t max_ops = 0;
   std::uint32_t free_head = kNoSlot;
   BusySet busy;

@@ -46,8 +46,8 @@ Result<std::unique_ptr<RelayServer>> RelayServer::start(RelayConfig cfg, const W
   }
   std::uint16_t port = where.port;
   for (unsigned t = 0; t < where.threads; ++t) {
-    auto lis = listen_tcp(where.host, port,
-                          {.backlog = 4096, .reuse_port = true, .non_blocking = true});
+    auto lis =
+        listen_tcp(where.host, port, {.backlog = 4096, .reuse_port = true, .non_blocking = true});
     if (!lis) {
       if (lis.error() == std::errc::address_in_use) {
         return unexpected(lis.error(), "bind: port busy");
@@ -155,11 +155,10 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   cfg.connect_timeout = options.connect_timeout;
   cfg.idle_timeout = options.idle_timeout;
   cfg.log = options.log;
-  auto server = detail::RelayServer::start(
-      std::move(cfg), {.host = options.listen_host,
-                       .port = options.listen_port,
-                       .backend = options.backend,
-                       .threads = options.threads});
+  auto server = detail::RelayServer::start(std::move(cfg), {.host = options.listen_host,
+                                                            .port = options.listen_port,
+                                                            .backend = options.backend,
+                                                            .threads = options.threads});
   if (!server) return unexpected(server.error(), server.context());
   std::unique_ptr<Proxy> p(new Proxy());  // NOLINT(cppcoreguidelines-owning-memory): private ctor
   p->options_ = options;

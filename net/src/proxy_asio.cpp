@@ -34,13 +34,14 @@ struct IoHolder {
   asio::io_context io{1};
 };
 
-class AsioWorker final : public RelayWorker, private IoHolder, public Relay<AsioWorker, tcp::socket> {
+class AsioWorker final : public RelayWorker,
+                         private IoHolder,
+                         public Relay<AsioWorker, tcp::socket> {
  public:
   using Base = Relay<AsioWorker, tcp::socket>;
   using Conn = Base::Conn;
 
-  explicit AsioWorker(WorkerSetup setup)
-      : Base(setup.shared, setup.index), acc_(io), tick_(io) {
+  explicit AsioWorker(WorkerSetup setup) : Base(setup.shared, setup.index), acc_(io), tick_(io) {
     acc_.assign(tcp::v4(), setup.listener.release());
     const sockaddr_in& up = cfg().upstream;
     upstream_ = tcp::endpoint(asio::ip::address_v4(ntohl(up.sin_addr.s_addr)), ntohs(up.sin_port));
@@ -73,18 +74,16 @@ class AsioWorker final : public RelayWorker, private IoHolder, public Relay<Asio
   }
   Errc start_recv(Conn& c, int d) {
     auto& x = c.dir[d];
-    async_read_some_into(c.sock[x.src], x.ring->writer,
-                         [this, &c, d](std::error_code ec, std::size_t n) {
-                           on_read(c, d, outcome_of(ec), n);
-                         });
+    async_read_some_into(
+        c.sock[x.src], x.ring->writer,
+        [this, &c, d](std::error_code ec, std::size_t n) { on_read(c, d, outcome_of(ec), n); });
     return Errc::ok;
   }
   Errc start_send(Conn& c, int d) {
     auto& x = c.dir[d];
-    async_write_some_from(c.sock[x.dst], x.ring->reader,
-                          [this, &c, d](std::error_code ec, std::size_t n) {
-                            on_written(c, d, outcome_of(ec), n);
-                          });
+    async_write_some_from(
+        c.sock[x.dst], x.ring->reader,
+        [this, &c, d](std::error_code ec, std::size_t n) { on_written(c, d, outcome_of(ec), n); });
     return Errc::ok;
   }
   void shut_send(Conn& c, int sock) noexcept {

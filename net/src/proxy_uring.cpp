@@ -94,9 +94,8 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     return s.errc;
   }
   Errc start_poll(Conn& c, int d) {
-    auto s = ring_.poll(c.sock[c.dir[d].src].get(), POLLIN, [this, &c, d](const OpResult& r) {
-      on_readable(c, d, outcome_of(r));
-    });
+    auto s = ring_.poll(c.sock[c.dir[d].src].get(), POLLIN,
+                        [this, &c, d](const OpResult& r) { on_readable(c, d, outcome_of(r)); });
     c.dir[d].read_op = s.id.value;
     return s.errc;
   }
@@ -124,8 +123,8 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     for (auto& s : c.sock) {
       if (s.valid()) (void)::shutdown(s.get(), SHUT_RDWR);
     }
-    for (const std::uint64_t id : {c.connect_op, c.dir[0].read_op, c.dir[0].write_op,
-                                   c.dir[1].read_op, c.dir[1].write_op}) {
+    for (const std::uint64_t id :
+         {c.connect_op, c.dir[0].read_op, c.dir[0].write_op, c.dir[1].read_op, c.dir[1].write_op}) {
       if (id != 0) (void)ring_.cancel(io::OpId{id});  // invalid_argument if already done
     }
   }

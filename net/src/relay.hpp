@@ -23,8 +23,9 @@
 //
 // The backend calls on_accepted / on_connected / on_readable / on_read / on_written / tick; the
 // relay calls the backend's unopened_socket / open_upstream / start_connect / start_poll /
-// start_recv / start_send / shut_send / abort_io / close_listener (CRTP: no virtual calls). A start_* returning an error other than
-// Errc::ok closes the connection with `submit_failures` and one log line: nothing ever stalls.
+// start_recv / start_send / shut_send / abort_io / close_listener (CRTP: no virtual calls). A
+// start_* returning an error other than Errc::ok closes the connection with `submit_failures` and
+// one log line: nothing ever stalls.
 //
 // Thread safety: one Relay per worker thread, single-owner. The counters are written only by
 // their worker and read (relaxed) by stats() on any thread.
@@ -402,9 +403,7 @@ class Relay {
  private:
   Io& self() noexcept { return static_cast<Io&>(*this); }
 
-  static End end_of(Outcome o) noexcept {
-    return o == Outcome::reset ? End::reset : End::error;
-  }
+  static End end_of(Outcome o) noexcept { return o == Outcome::reset ? End::reset : End::error; }
 
   void submit_failed(Conn& c, Errc e, const char* what) {
     std::string line = "submission of ";

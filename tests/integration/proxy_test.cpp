@@ -341,7 +341,6 @@ TEST_P(ProxyTest, StopDrainsInFlightData) {
   EXPECT_EQ(proxy->stats().completed, 1U);
 }
 
-
 /// Every accepted connection is active or in exactly one end counter.
 void expect_accounted(const ringkit::net::ProxyStats& s) {
   EXPECT_EQ(s.accepted, s.active + s.completed + s.rejected + s.upstream_refused +
@@ -446,8 +445,10 @@ TEST_P(ProxyTest, IdleConnectionsBesideActiveOnes) {
   constexpr int kActive = 16;
 #endif
   std::vector<UniqueFd> idle;
-  for (int i = 0; i < kIdle; ++i) idle.push_back(*ringkit::net::connect_tcp("127.0.0.1", proxy->port()));
-  ASSERT_TRUE(eventually([&] { return proxy->stats().active == static_cast<std::uint64_t>(kIdle); }));
+  for (int i = 0; i < kIdle; ++i)
+    idle.push_back(*ringkit::net::connect_tcp("127.0.0.1", proxy->port()));
+  ASSERT_TRUE(
+      eventually([&] { return proxy->stats().active == static_cast<std::uint64_t>(kIdle); }));
   std::vector<std::thread> ts;
   std::atomic<int> good{0};
   for (int i = 0; i < kActive; ++i) {
@@ -488,9 +489,8 @@ TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
     linger lg{1, 0};
     ::setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }  // RST
-  ASSERT_TRUE(eventually([&] {
-    return proxy->stats().active == 0 && echo->stats().active == 0;
-  })) << proxy->stats().active << " proxied, " << echo->stats().active << " echoed still open";
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0 && echo->stats().active == 0; }))
+      << proxy->stats().active << " proxied, " << echo->stats().active << " echoed still open";
   EXPECT_EQ(open_fds(), before);
   const auto st = proxy->stats();
   EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kResets) + 1);

@@ -33,8 +33,8 @@ struct EchoOptions {
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
   std::size_t ring_size = std::size_t{64} * 1024;  ///< a power of two, >= 4096
-  std::size_t max_conns = 100000;                   ///< open connections, all workers
-  std::chrono::milliseconds idle_timeout{0};        ///< 0: never
+  std::size_t max_conns = 100000;                  ///< open connections, all workers
+  std::chrono::milliseconds idle_timeout{0};       ///< 0: never
   /// One line per event worth logging; runs on a worker thread, must not call stop().
   std::function<void(std::string_view)> log{};
 };

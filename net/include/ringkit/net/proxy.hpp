@@ -50,7 +50,7 @@ struct ProxyOptions {
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
   std::size_t ring_size = std::size_t{256} * 1024;  ///< per direction; a power of two, >= 4096
-  bool mirrored = true;  ///< mirrored rings (fall back to two segments if refused)
+  bool mirrored = true;           ///< mirrored rings (fall back to two segments if refused)
   std::size_t max_conns = 10000;  ///< open connections, all workers together
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  ///< 0: never
