@@ -35,7 +35,9 @@ WORKLOADS = [
     ("8x64KiB", dict(conns=8, size="64KiB", depth=1)),
     ("256x64B", dict(conns=256, size="64", depth=1)),
     ("9000x64B", dict(conns=9000, size="64", depth=1, threads=2)),
-    ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2)),
+    # settle: RSS "after" is read this long after the load ends (the ring pool gives idle
+    # rings' pages back once a second).
+    ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2, settle=1.5)),
     ("short", dict(conns=16, size="64", depth=1, reconnect=True)),
 ]
 
@@ -200,7 +202,7 @@ def main():
                             time.sleep(0.25)
                             peak = max(peak, rss_bytes(proc.pid))
                         out, _err = lp.communicate()
-                        time.sleep(0.3)  # let the proxy finish closing
+                        time.sleep(w.get("settle", 0.3))  # let the proxy finish closing
                         rss1, cpu1 = rss_bytes(proc.pid), cpu_seconds(proc.pid)
                         try:
                             res = json.loads(out.strip().splitlines()[-1])

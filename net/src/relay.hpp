@@ -31,6 +31,7 @@
 // their worker and read (relaxed) by stats() on any thread.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -117,20 +118,27 @@ struct RelayShared {
 [[nodiscard]] std::int64_t now_ns() noexcept;
 
 /// A per-worker free list of rings, so that no mapping is made or unmapped on the connection
-/// path once warm. Up to kHot returned rings stay as they are (their pages resident, ready for
-/// the next burst); beyond that a returned mirrored ring gives its pages back to the kernel
-/// (madvise MADV_REMOVE on its shared memory: no unmap) and waits in the cold list, up to
-/// kKeep rings in all; more are unmapped.
+/// path once warm. Returned rings go on a LIFO hot list (pages resident, ready for reuse). Once
+/// a second (trim(), from the tick), the rings that stayed unused for the whole last period
+/// beyond a small reserve give their pages back to the kernel (madvise MADV_REMOVE on the
+/// ring's shared memory: no unmap) and move to the cold list: after a burst the memory goes
+/// back, while steady traffic never pays for it. Up to kKeep rings are kept in all; more are
+/// unmapped.
 class RingPool {
  public:
-  static constexpr std::size_t kHot = 32;
+  static constexpr std::size_t kReserve = 8;
   static constexpr std::size_t kKeep = 4096;
 
   RingPool(std::size_t ring_size, bool mirrored) : size_(ring_size), mirrored_(mirrored) {}
 
   /// A ring with no data (from the free lists, else a new one); an error if none can be made.
   [[nodiscard]] Result<std::unique_ptr<MirrorByteRing>> take() {
-    if (!hot_.empty()) return pop(hot_);
+    if (!hot_.empty()) {
+      std::unique_ptr<MirrorByteRing> r = pop(hot_);
+      low_water_ = std::min(low_water_, hot_.size());
+      return r;
+    }
+    low_water_ = 0;
     if (!cold_.empty()) return pop(cold_);
     const RingOptions ro{.mode = mirrored_ ? MirrorMode::automatic : MirrorMode::never};
     auto r = make_mirror_byte_ring(size_, ro);
@@ -140,18 +148,26 @@ class RingPool {
   }
   /// Takes back an empty ring no operation refers to any more.
   void give(std::unique_ptr<MirrorByteRing> r) noexcept {
-    if (hot_.size() < kHot) {
-      push(hot_, std::move(r));
-      return;
-    }
     if (hot_.size() + cold_.size() >= kKeep) return;  // unmapped here
-    const std::span<const std::byte> map = r->reader.mapping();
-    if (!map.empty()) {
-      // The two views share one memfd range: removing it from the first view frees the pages.
-      (void)::madvise(const_cast<std::byte*>(map.data()),  // NOLINT(*-const-cast)
-                      map.size() / 2, MADV_REMOVE);
+    push(hot_, std::move(r));
+  }
+  /// Releases the pages of the hot rings that were not needed since the last trim().
+  void trim() noexcept {
+    std::size_t idle = low_water_ > kReserve ? low_water_ - kReserve : 0;
+    // The bottom of the LIFO list holds the rings unused for longest.
+    std::size_t moved = 0;
+    for (; moved < idle && moved < hot_.size(); ++moved) {
+      MirrorByteRing& r = *hot_[moved];
+      const std::span<const std::byte> map = r.reader.mapping();
+      if (!map.empty()) {
+        // Both views share one memfd range: removing it through the first view frees it.
+        (void)::madvise(const_cast<std::byte*>(map.data()),  // NOLINT(*-const-cast)
+                        map.size() / 2, MADV_REMOVE);
+      }
+      push(cold_, std::move(hot_[moved]));
     }
-    push(cold_, std::move(r));
+    hot_.erase(hot_.begin(), hot_.begin() + static_cast<std::ptrdiff_t>(moved));
+    low_water_ = hot_.size();
   }
   /// Rings made so far (a warm pool stops making them).
   [[nodiscard]] std::size_t made() const noexcept { return made_; }
@@ -172,6 +188,7 @@ class RingPool {
   std::size_t size_;
   bool mirrored_;
   std::size_t made_ = 0;
+  std::size_t low_water_ = 0;  // fewest hot rings since the last trim()
   List hot_, cold_;
 };
 
@@ -213,6 +230,7 @@ class Relay {
   /// A receive that filled at least this much of the ring re-arms at once (bulk traffic).
   static constexpr std::size_t kBulkDivisor = 4;
   static constexpr std::chrono::milliseconds kTick{100};
+  static constexpr std::uint64_t kTrimTicks = 10;  ///< RingPool::trim() once a second
 
   Relay(std::shared_ptr<RelayShared> sh, std::size_t worker)
       : sh_(std::move(sh)),
@@ -361,6 +379,7 @@ class Relay {
   /// Every kTick: timeouts, and the drain once stop() was called.
   void tick() {
     const std::int64_t now = now_ns();
+    if (++ticks_ % kTrimTicks == 0) pool_.trim();
     // (A1) acquire: pairs with (R1) in RelayServer::stop(), so the drain deadline is visible.
     if (!stopped_ && sh_->stopping.load(std::memory_order_acquire)) {
       stopped_ = true;
@@ -504,6 +523,7 @@ class Relay {
   RelayCounters& ctr_;
   RingPool pool_;
   std::vector<std::unique_ptr<Conn>> conns_;
+  std::uint64_t ticks_ = 0;
   bool stopped_ = false;
 };
 
