@@ -86,6 +86,9 @@ class AsioWorker final : public RelayWorker,
         [this, &c, d](std::error_code ec, std::size_t n) { on_written(c, d, outcome_of(ec), n); });
     return Errc::ok;
   }
+  /// Asio cancels every operation of a socket at once (the other direction's send too), so an
+  /// idle receive keeps its ring here.
+  bool cancel_read(Conn& /*c*/, int /*d*/) noexcept { return false; }
   void shut_send(Conn& c, int sock) noexcept {
     std::error_code ignored;
     (void)c.sock[sock].shutdown(tcp::socket::shutdown_send, ignored);

@@ -51,12 +51,14 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
 
   Result<void> init_on_thread() override {
     // Made on this thread: a single-issuer ring with deferred task work is cheaper per
-    // completion. The op slab may grow to what max_conns connections can have in flight, so
-    // an accepted connection can always arm its reads and writes.
+    // completion. A re-armed receive almost never finds data already there (request/response
+    // traffic): it waits for readiness first. The op slab may grow to what max_conns connections
+    // can have in flight, so an accepted connection can always arm its reads and writes.
     const io::UringOptions o{.entries = 1024,
                              .single_issuer = true,
                              .max_ops = kOpsPerConn * cfg().max_conns + 16,
-                             .defer_taskrun = true};
+                             .defer_taskrun = true,
+                             .recv_poll_first = true};
     auto ring = io::Uring::create(o);
     if (!ring) return unexpected(ring.error(), ring.context());
     ring_ = std::move(*ring);
@@ -116,6 +118,9 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     });
     x.write_op = s.id.value;
     return s.errc;
+  }
+  bool cancel_read(Conn& c, int d) noexcept {
+    return c.dir[d].read_op != 0 && ring_.cancel(io::OpId{c.dir[d].read_op}) == Errc::ok;
   }
   void shut_send(Conn& c, int sock) noexcept { (void)::shutdown(c.sock[sock].get(), SHUT_WR); }
   void abort_io(Conn& c) noexcept {

@@ -8,10 +8,11 @@
 // destination was shut down. The rules, identical on both backends because they live here:
 //
 //   - read: with no ring attached the read is a readiness wait (poll); once the source is
-//     readable a ring is taken from the worker's pool and a receive is armed into its free space.
-//     A receive that returned little (request/response traffic) is followed by a readiness wait
-//     again, so a connection that goes quiet holds no ring; one that filled a large part of the
-//     ring (bulk) re-arms the receive at once. A full ring is not read (backpressure).
+//     readable a ring is taken from the worker's pool and a receive is armed into its free space,
+//     and re-armed after each completion while the connection is active. A connection idle for a
+//     whole tick with an empty ring has its receive cancelled (where the backend can cancel one
+//     operation) and goes back to a readiness wait, so a quiet connection holds no ring. A full
+//     ring is not read (backpressure).
 //   - write: armed whenever the ring holds data; consumes what the kernel took. A completion of
 //     zero bytes is impossible for a non-empty send, so it is treated as an error, never ignored.
 //   - half-close: source EOF and ring drained -> shutdown(SHUT_WR) of the destination.
@@ -23,7 +24,8 @@
 //
 // The backend calls on_accepted / on_connected / on_readable / on_read / on_written / tick; the
 // relay calls the backend's unopened_socket / open_upstream / start_connect / start_poll /
-// start_recv / start_send / shut_send / abort_io / close_listener (CRTP: no virtual calls). A
+// start_recv / start_send / cancel_read / shut_send / abort_io / close_listener (CRTP: no
+// virtual calls). A
 // start_* returning an error other than Errc::ok closes the connection with `submit_failures` and
 // one log line: nothing ever stalls.
 //
@@ -206,6 +208,7 @@ class Relay {
     bool reading = false;                  ///< a read (poll or receive) is armed
     bool read_is_poll = false;             ///< ... and it is a readiness wait
     bool want_recv = false;                ///< the next read is a receive (source readable)
+    bool parking = false;                  ///< the receive is being cancelled (idle)
     bool writing = false;
     bool src_eof = false;
     bool dst_shut = false;
@@ -227,8 +230,6 @@ class Relay {
     std::size_t index = 0;  ///< position in conns_
   };
 
-  /// A receive that filled at least this much of the ring re-arms at once (bulk traffic).
-  static constexpr std::size_t kBulkDivisor = 4;
   static constexpr std::chrono::milliseconds kTick{100};
   static constexpr std::uint64_t kTrimTicks = 10;  ///< RingPool::trim() once a second
 
@@ -340,10 +341,15 @@ class Relay {
     Dir& x = c.dir[d];
     x.reading = false;
     x.read_op = 0;
+    const bool parked = x.parking;
+    x.parking = false;
     if (!c.closing) {
       if (o == Outcome::ok) {
-        c.last_activity = now_ns();
-        x.want_recv = n >= x.ring->writer.capacity() / kBulkDivisor;
+        if (n > 0) c.last_activity = now_ns();
+        x.want_recv = n > 0;  // 0 bytes (nothing there after all): wait for readiness
+        pump(c, d);
+      } else if (o == Outcome::cancelled && parked) {
+        x.want_recv = false;  // idle: wait for readiness with no ring
         pump(c, d);
       } else if (o == Outcome::eof) {
         x.src_eof = true;
@@ -389,6 +395,7 @@ class Relay {
         stopped_ && now >= sh_->drain_deadline_ns.load(std::memory_order_relaxed);
     const std::int64_t idle_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.idle_timeout).count();
+    constexpr std::int64_t tick_ns = std::chrono::nanoseconds(kTick).count();
     // Backwards: destroying one moves the last into its place.
     for (std::size_t i = conns_.size(); i-- > 0;) {
       Conn& c = *conns_[i];
@@ -399,6 +406,8 @@ class Relay {
         close(c, End::connect_timeout);
       } else if (idle_ns > 0 && now - c.last_activity >= idle_ns) {
         close(c, End::idle_timeout);
+      } else if (c.connected && now - c.last_activity >= tick_ns) {
+        park_idle(c);
       }
       maybe_destroy(c);
     }
@@ -481,6 +490,18 @@ class Relay {
     // Nothing to move and nothing holds the ring: back to the pool.
     if (x.ring && !x.writing && !has_data && !(x.reading && !x.read_is_poll)) {
       pool_.give(std::move(x.ring));
+    }
+  }
+
+  /// An idle direction whose receive holds an empty ring: cancel the receive (its completion
+  /// re-arms a readiness wait and returns the ring), if the backend can cancel just that op.
+  void park_idle(Conn& c) {
+    for (std::uint8_t d = 0; d < c.ndirs; ++d) {
+      Dir& x = c.dir[d];
+      if (x.reading && !x.read_is_poll && !x.parking && !x.writing && x.ring &&
+          x.ring->reader.size_hint() == 0) {
+        x.parking = self().cancel_read(c, d);
+      }
     }
   }
 
