@@ -37,7 +37,7 @@ WORKLOADS = [
     ("9000x64B", dict(conns=9000, size="64", depth=1, threads=2)),
     # settle: RSS "after" is read this long after the load ends (the ring pool gives idle
     # rings' pages back once a second).
-    ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2, settle=1.5)),
+    ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2, settle=2.5)),
     ("short", dict(conns=16, size="64", depth=1, reconnect=True)),
 ]
 
@@ -216,6 +216,10 @@ def main():
                         res["cpu_s_per_mmsg"] = (cpu1 - cpu0) / msgs * 1e6
                         res["rss_per_conn"] = (peak - rss0) / w["conns"]
                         res["rss_after_per_conn"] = (rss1 - rss0) / w["conns"]
+                        # Whole-process RSS per connection (haproxy allocates up front, so its
+                        # growth alone says little).
+                        res["rss_total_per_conn"] = peak / w["conns"]
+                        res["rss_total_after_per_conn"] = rss1 / w["conns"]
                         runs.append(res)
                         print(f"t{nthreads} round {rnd + 1}/{args.rounds} {wname:10} {tname:14} "
                               f"{res['msgs_per_s']:>10.0f} msgs/s  p99 {res['p99_us']:>9.1f} us  "
@@ -233,12 +237,13 @@ def main():
         cleanup()
 
     lines = ["| threads | workload | target | msgs/s (median) | MB/s | p50 us | p99 us | "
-             "p99.9 us | CPU-s/M msgs | RSS/conn KiB | RSS after/conn KiB | errors | "
+             "p99.9 us | CPU-s/M msgs | RSS/conn KiB | RSS after/conn KiB | "
+             "total RSS/conn KiB | total RSS after/conn KiB | errors | "
              "vs haproxy | p99 vs haproxy | CPU vs haproxy |",
-             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     errors = sum(1 for r in runs if int(r.get("errors", 0)) < 0)
     keys = ("msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "cpu_s_per_mmsg",
-            "rss_per_conn", "rss_after_per_conn")
+            "rss_per_conn", "rss_after_per_conn", "rss_total_per_conn", "rss_total_after_per_conn")
     for nthreads, names in all_targets:
         for wname, _ in workloads:
             med = {}
@@ -261,6 +266,8 @@ def main():
                     f"{m['mb_per_s']:.1f} | {m['p50_us']:.0f} | {m['p99_us']:.0f} | "
                     f"{m['p999_us']:.0f} | {m['cpu_s_per_mmsg']:.2f} | "
                     f"{m['rss_per_conn'] / 1024:.1f} | {m['rss_after_per_conn'] / 1024:.1f} | "
+                    f"{m['rss_total_per_conn'] / 1024:.1f} | "
+                    f"{m['rss_total_after_per_conn'] / 1024:.1f} | "
                     f"{m['errors']} | {ratio('msgs_per_s')} | {ratio('p99_us')} | "
                     f"{ratio('cpu_s_per_mmsg')} |")
     table = "\n".join(lines)

@@ -302,7 +302,8 @@ Result<Uring> Uring::create(const UringOptions& options) {
   if (options.entries == 0 || options.entries > 32768) {
     return unexpected(Errc::invalid_argument, "Uring::create: entries");
   }
-  const std::size_t max_ops = options.max_ops != 0 ? options.max_ops : 2 * options.entries;
+  const std::size_t max_ops =
+      options.max_ops != 0 ? options.max_ops : std::size_t{2} * options.entries;
   std::unique_ptr<Impl> impl;
   try {
     impl = std::make_unique<Impl>(max_ops);
