@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
 """Proxy benchmark: alternating rounds of ringkit-load through every proxy, medians and ratios.
 
-Starts ringkit-echo (the upstream), ringkit-proxy with the io_uring and the Asio backend,
-haproxy (mode tcp, nbthread 2) and socat when installed, then runs ringkit-load (every byte
-verified) against each target in alternating order, for each workload, ROUNDS times. Prints a
-Markdown table of medians with the ratio to haproxy, and writes it (and the raw runs as JSON)
-under bench/results/. Every process is stopped by PID at the end.
+Starts ringkit-echo (the upstream, 2 threads), then for each proxy thread count (--threads,
+default 1 and 2) ringkit-proxy with the io_uring and the Asio backend and haproxy (mode tcp,
+nbthread = the same count) when installed, and runs ringkit-load (every byte verified) against
+each target in alternating order, for each workload, ROUNDS times. Per run it also measures the
+proxy process from outside: CPU seconds per million messages (utime + stime from /proc), the
+RSS growth per connection while the load runs (`rss/conn`, the 9000x64B row: RSS per mostly
+idle connection) and after it (`rss after/conn`, the bulk 1000x16KiB row: what stays resident).
+The `short` row is a connection rate: each message is its own connection (connect, 64 B
+request and echo, close; ringkit-load --reconnect). Prints a Markdown table of medians with the
+ratio to haproxy at the same thread count, and writes it (and the raw runs as JSON) under
+bench/results/. Every process is stopped by PID at the end.
 
-usage: tools/bench_proxy.py BIN_DIR [--rounds N] [--duration DUR] [--out PREFIX]
+usage: tools/bench_proxy.py BIN_DIR [--rounds N] [--duration DUR] [--threads 1,2]
+                            [--workloads NAME,...] [--out PREFIX]
 """
 import argparse
 import json
 import os
+import resource
 import re
 import shutil
 import signal
@@ -26,7 +34,40 @@ WORKLOADS = [
     ("64x4KiB", dict(conns=64, size="4KiB", depth=1)),
     ("8x64KiB", dict(conns=8, size="64KiB", depth=1)),
     ("256x64B", dict(conns=256, size="64", depth=1)),
+    ("9000x64B", dict(conns=9000, size="64", depth=1, threads=2)),
+    # settle: RSS "after" is read this long after the load ends (the ring pool gives idle
+    # rings' pages back once a second).
+    ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2, settle=2.5)),
+    ("short", dict(conns=16, size="64", depth=1, reconnect=True)),
 ]
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (and its threads), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def rss_bytes(pid):
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def find_tool(name):
+    """A tool on PATH, or in /usr/sbin (where Debian installs haproxy)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
 
 
 def free_port():
@@ -70,8 +111,18 @@ def main():
     ap.add_argument("bin")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", default="5s")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--workloads", default="")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
+    thread_counts = [int(t) for t in args.threads.split(",") if t]
+    workloads = [w for w in WORKLOADS
+                 if not args.workloads or w[0] in args.workloads.split(",")]
+    # 9,000 connections through a proxy need ~18,000 descriptors in it (and 9,000 here).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 20000 if hard == resource.RLIM_INFINITY else min(hard, 20000)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     work = tempfile.mkdtemp(prefix="ringkit-bench-proxy.")
     procs = []
@@ -96,97 +147,135 @@ def main():
         echo, echo_port = start_listening(
             [f"{args.bin}/ringkit-echo", "--listen", "127.0.0.1:0", "--threads", "2"], log("echo"))
         procs.append(echo)
-        targets = [("direct", echo_port)]
-        for backend in ("uring", "asio"):
-            p, port = start_listening(
-                [f"{args.bin}/ringkit-proxy", "--listen", "127.0.0.1:0", "--upstream",
-                 f"127.0.0.1:{echo_port}", "--backend", backend, "--threads", "2"], log(backend))
-            procs.append(p)
-            targets.append((f"ringkit-{backend}", port))
-        if shutil.which("haproxy"):
-            port = free_port()
-            cfg = os.path.join(work, "haproxy.cfg")
-            with open(cfg, "w", encoding="utf-8") as f:
-                f.write("global\n  nbthread 2\n  maxconn 8000\ndefaults\n  mode tcp\n"
-                        "  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n"
-                        f"listen bench\n  bind 127.0.0.1:{port}\n"
-                        f"  server echo 127.0.0.1:{echo_port}\n")
-            p = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=log("haproxy"),
-                                 stderr=subprocess.STDOUT)
-            procs.append(p)
-            if wait_port(port, p):
-                targets.append(("haproxy", port))
-            else:
-                print("haproxy failed to start; skipped", file=sys.stderr)
-        else:
-            print("haproxy not installed (tools/ringkit deps --peers); skipped", file=sys.stderr)
-        if shutil.which("socat"):
-            port = free_port()
-            p = subprocess.Popen(["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,nodelay",
-                                  f"TCP:127.0.0.1:{echo_port},nodelay"], stdout=log("socat"),
-                                 stderr=subprocess.STDOUT)
-            procs.append(p)
-            if wait_port(port, p):
-                targets.append(("socat", port))
-        else:
-            print("socat not installed (tools/ringkit deps --peers); skipped", file=sys.stderr)
-
         runs = []
-        for rnd in range(args.rounds):
-            for wname, w in WORKLOADS:
-                # Alternate the order every round so drift in machine load hits everyone alike.
-                order = targets if rnd % 2 == 0 else list(reversed(targets))
-                for tname, port in order:
-                    cmd = [f"{args.bin}/ringkit-load", "--target", f"127.0.0.1:{port}",
-                           "--conns", str(w["conns"]), "--size", str(w["size"]), "--depth",
-                           str(w["depth"]), "--duration", args.duration, "--label", tname,
-                           "--json", "--quiet"]
-                    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                    try:
-                        res = json.loads(r.stdout.strip().splitlines()[-1])
-                    except (IndexError, json.JSONDecodeError):
-                        res = {"label": tname, "errors": -1, "msgs_per_s": 0, "mb_per_s": 0,
-                               "p50_us": 0, "p99_us": 0, "p999_us": 0}
-                    res["workload"] = wname
-                    res["round"] = rnd
-                    runs.append(res)
-                    print(f"round {rnd + 1}/{args.rounds} {wname:8} {tname:14} "
-                          f"{res['msgs_per_s']:>10.0f} msgs/s  p99 {res['p99_us']:>8.1f} us  "
-                          f"errors {res['errors']}", flush=True)
-        for p in procs:
-            if p.poll() is not None:
-                print(f"a server exited early: {p.args[0]}", file=sys.stderr)
-                runs.append({"errors": -1})
+        all_targets = []
+        for nthreads in thread_counts:
+            group = []  # (name, port, proc) of this thread count
+            if nthreads == thread_counts[0]:
+                group.append(("direct", echo_port, echo))
+            for backend in ("uring", "asio"):
+                p, port = start_listening(
+                    [f"{args.bin}/ringkit-proxy", "--listen", "127.0.0.1:0", "--upstream",
+                     f"127.0.0.1:{echo_port}", "--backend", backend, "--threads", str(nthreads),
+                     "--max-conns", "20000"], log(f"{backend}{nthreads}"))
+                procs.append(p)
+                group.append((f"ringkit-{backend}", port, p))
+            haproxy = find_tool("haproxy")
+            if haproxy:
+                port = free_port()
+                cfg = os.path.join(work, f"haproxy{nthreads}.cfg")
+                with open(cfg, "w", encoding="utf-8") as f:
+                    f.write(f"global\n  nbthread {nthreads}\n  maxconn 9500\ndefaults\n"
+                            "  mode tcp\n  maxconn 9500\n  timeout connect 5s\n"
+                            "  timeout client 30s\n  timeout server 30s\n"
+                            f"listen bench\n  bind 127.0.0.1:{port}\n"
+                            f"  server echo 127.0.0.1:{echo_port}\n")
+                p = subprocess.Popen([haproxy, "-f", cfg, "-db"], stdout=log(f"haproxy{nthreads}"),
+                                     stderr=subprocess.STDOUT)
+                procs.append(p)
+                if wait_port(port, p):
+                    group.append(("haproxy", port, p))
+                else:
+                    print("haproxy failed to start; skipped", file=sys.stderr)
+            else:
+                print("haproxy not installed (tools/ringkit deps --peers); skipped",
+                      file=sys.stderr)
+            all_targets.append((nthreads, [g[0] for g in group]))
+            for rnd in range(args.rounds):
+                for wname, w in workloads:
+                    # Alternate the order every round so drift in machine load hits all alike.
+                    order = group if rnd % 2 == 0 else list(reversed(group))
+                    for tname, port, proc in order:
+                        cmd = [f"{args.bin}/ringkit-load", "--target", f"127.0.0.1:{port}",
+                               "--conns", str(w["conns"]), "--size", str(w["size"]), "--depth",
+                               str(w["depth"]), "--duration", args.duration, "--label", tname,
+                               "--threads", str(w.get("threads", 1)), "--json", "--quiet"]
+                        if w.get("reconnect"):
+                            cmd.append("--reconnect")
+                        rss0, cpu0 = rss_bytes(proc.pid), cpu_seconds(proc.pid)
+                        lp = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              text=True)
+                        # Sample the RSS while every connection is open (load connects them
+                        # all first, then runs for --duration).
+                        peak = rss0
+                        while lp.poll() is None:
+                            time.sleep(0.25)
+                            peak = max(peak, rss_bytes(proc.pid))
+                        out, _err = lp.communicate()
+                        time.sleep(w.get("settle", 0.3))  # let the proxy finish closing
+                        rss1, cpu1 = rss_bytes(proc.pid), cpu_seconds(proc.pid)
+                        try:
+                            res = json.loads(out.strip().splitlines()[-1])
+                        except (IndexError, json.JSONDecodeError):
+                            res = {"label": tname, "errors": -1, "msgs_per_s": 0, "mb_per_s": 0,
+                                   "p50_us": 0, "p99_us": 0, "p999_us": 0, "msgs": 0}
+                        res["workload"] = wname
+                        res["round"] = rnd
+                        res["threads"] = nthreads
+                        msgs = float(res.get("msgs", 0)) or float("nan")
+                        res["cpu_s_per_mmsg"] = (cpu1 - cpu0) / msgs * 1e6
+                        res["rss_per_conn"] = (peak - rss0) / w["conns"]
+                        res["rss_after_per_conn"] = (rss1 - rss0) / w["conns"]
+                        # Whole-process RSS per connection (haproxy allocates up front, so its
+                        # growth alone says little).
+                        res["rss_total_per_conn"] = peak / w["conns"]
+                        res["rss_total_after_per_conn"] = rss1 / w["conns"]
+                        runs.append(res)
+                        print(f"t{nthreads} round {rnd + 1}/{args.rounds} {wname:10} {tname:14} "
+                              f"{res['msgs_per_s']:>10.0f} msgs/s  p99 {res['p99_us']:>9.1f} us  "
+                              f"cpu/Mmsg {res['cpu_s_per_mmsg']:7.2f} s  rss/conn "
+                              f"{res['rss_per_conn'] / 1024:7.1f} KiB  errors {res['errors']}",
+                              flush=True)
+            for _name, _port, p in group:
+                if p is not echo and p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+                    p.wait(timeout=15)
+        if echo.poll() is not None:
+            print("the echo server exited early", file=sys.stderr)
+            runs.append({"errors": -1})
     finally:
         cleanup()
 
-    lines = ["| workload | target | msgs/s (median) | MB/s | p50 us | p99 us | p99.9 us | "
-             "errors | vs haproxy | vs direct |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    errors = 0
-    for wname, _ in WORKLOADS:
-        med = {}
-        for tname, _port in targets:
-            rs = [r for r in runs if r.get("workload") == wname and r.get("label") == tname]
-            if not rs:
-                continue
-            med[tname] = {k: statistics.median(float(r[k]) for r in rs)
-                          for k in ("msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us")}
-            med[tname]["errors"] = sum(int(r["errors"]) for r in rs)
-            errors += max(0, med[tname]["errors"]) + (1 if any(int(r["errors"]) < 0 for r in rs) else 0)
-        for tname, m in med.items():
-            hap = med.get("haproxy", {}).get("msgs_per_s", 0)
-            dirc = med.get("direct", {}).get("msgs_per_s", 0)
-            lines.append(
-                f"| {wname} | {tname} | {m['msgs_per_s']:.0f} | {m['mb_per_s']:.1f} | "
-                f"{m['p50_us']:.0f} | {m['p99_us']:.0f} | {m['p999_us']:.0f} | {m['errors']} | "
-                f"{m['msgs_per_s'] / hap if hap else float('nan'):.2f}x | "
-                f"{m['msgs_per_s'] / dirc if dirc else float('nan'):.2f}x |")
+    lines = ["| threads | workload | target | msgs/s (median) | MB/s | p50 us | p99 us | "
+             "p99.9 us | CPU-s/M msgs | RSS/conn KiB | RSS after/conn KiB | "
+             "total RSS/conn KiB | total RSS after/conn KiB | errors | "
+             "vs haproxy | p99 vs haproxy | CPU vs haproxy |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    errors = sum(1 for r in runs if int(r.get("errors", 0)) < 0)
+    keys = ("msgs_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "cpu_s_per_mmsg",
+            "rss_per_conn", "rss_after_per_conn", "rss_total_per_conn", "rss_total_after_per_conn")
+    for nthreads, names in all_targets:
+        for wname, _ in workloads:
+            med = {}
+            for tname in names:
+                rs = [r for r in runs if r.get("workload") == wname and r.get("label") == tname
+                      and r.get("threads") == nthreads]
+                if not rs:
+                    continue
+                med[tname] = {k: statistics.median(float(r.get(k, float("nan"))) for r in rs)
+                              for k in keys}
+                med[tname]["errors"] = sum(max(0, int(r["errors"])) for r in rs)
+                errors += med[tname]["errors"]
+            hap = med.get("haproxy", {})
+            for tname, m in med.items():
+                def ratio(k, m=m):
+                    h = hap.get(k, 0)
+                    return f"{m[k] / h:.2f}x" if h else "n/a"
+                lines.append(
+                    f"| {nthreads} | {wname} | {tname} | {m['msgs_per_s']:.0f} | "
+                    f"{m['mb_per_s']:.1f} | {m['p50_us']:.0f} | {m['p99_us']:.0f} | "
+                    f"{m['p999_us']:.0f} | {m['cpu_s_per_mmsg']:.2f} | "
+                    f"{m['rss_per_conn'] / 1024:.1f} | {m['rss_after_per_conn'] / 1024:.1f} | "
+                    f"{m['rss_total_per_conn'] / 1024:.1f} | "
+                    f"{m['rss_total_after_per_conn'] / 1024:.1f} | "
+                    f"{m['errors']} | {ratio('msgs_per_s')} | {ratio('p99_us')} | "
+                    f"{ratio('cpu_s_per_mmsg')} |")
     table = "\n".join(lines)
     print()
     print(table)
     if args.out:
         with open(args.out + ".md", "w", encoding="utf-8") as f:
-            f.write(f"rounds={args.rounds} duration={args.duration}\n\n{table}\n")
+            f.write(f"rounds={args.rounds} duration={args.duration} threads={args.threads}\n\n{table}\n")
         with open(args.out + ".json", "w", encoding="utf-8") as f:
             json.dump(runs, f, indent=1)
         print(f"\nwritten: {args.out}.md {args.out}.json")

@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <ringkit/net/echo.hpp>
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!have_listen) tools::usage_error(kTool, "--listen HOST:PORT is required");
+  o.log = [](std::string_view line) {
+    std::fprintf(stderr, "%s: %.*s\n", kTool, static_cast<int>(line.size()), line.data());
+  };
   tools::install_stop_signals();
   auto echo = net::EchoServer::start(o);
   if (!echo) {
@@ -71,7 +75,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   while (tools::g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   (*echo)->stop();
-  std::printf("ringkit-echo: stopped; connections=%" PRIu64 " bytes=%" PRIu64 "\n",
-              (*echo)->connections(), (*echo)->bytes());
+  const net::EchoStats st = (*echo)->stats();
+  std::printf(
+      "ringkit-echo: stopped; connections=%" PRIu64 " bytes=%" PRIu64 " completed=%" PRIu64
+      " resets=%" PRIu64 " errors=%" PRIu64 " submit_failures=%" PRIu64 " aborted=%" PRIu64 "\n",
+      st.accepted, st.bytes, st.completed, st.resets, st.errors, st.submit_failures, st.aborted);
   return 0;
 }

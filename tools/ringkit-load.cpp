@@ -54,6 +54,7 @@ void usage() {
       "  --label TEXT         name printed in the summary (default the target)\n"
       "  --json               print the summary as JSON\n"
       "  --quiet              no progress line\n"
+      "  --reconnect          short connections: one message each, close, connect again\n"
       "  --help, --version\n");
 }
 
@@ -118,6 +119,10 @@ struct Options {
   std::string label;
   bool json = false;
   bool quiet = false;
+  /// Short connections: after each verified message, half-close, wait for the server's close,
+  /// then connect again (a connection rate; latency then includes nothing of the connect).
+  bool reconnect = false;
+  sockaddr_in addr{};
 };
 
 struct Conn {
@@ -128,6 +133,7 @@ struct Conn {
   std::uint64_t queued = 0;              // bytes of messages started (sent <= queued)
   std::deque<Clock::time_point> starts;  // one per message in flight
   bool dead = false;
+  bool closing = false;  // --reconnect: SHUT_WR sent, waiting for the server's EOF
 };
 
 struct Shared {
@@ -189,6 +195,11 @@ void worker(const Options& o, Shared& sh, std::vector<Conn>& conns, Histogram& h
       }
       if (r == 0) {  // the server closed while we expected data
         if (!c.starts.empty()) sh.errors.fetch_add(1, std::memory_order_relaxed);
+        if (c.closing && c.starts.empty()) {
+          c.closing = false;
+          c.fd.reset();  // a clean end: reconnect() makes the next connection
+          return;
+        }
         c.dead = true;
         return;
       }
@@ -217,6 +228,42 @@ void worker(const Options& o, Shared& sh, std::vector<Conn>& conns, Histogram& h
       }
     }
   };
+  // --reconnect: a new connection (new stream) in the slot of one that ended cleanly.
+  auto reconnect = [&](Conn& c, std::size_t i) {
+    ringkit::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd ||
+        ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&o.addr), sizeof o.addr) != 0) {
+      sh.errors.fetch_add(1, std::memory_order_relaxed);
+      c.dead = true;
+      return;
+    }
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+    c.fd = std::move(fd);
+    c.key = ringkit_test::mix64(c.key + conns.size()) & 0xffffffffffffULL;
+    c.sent = c.verified = c.queued = 0;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ev.data.u64 = i;
+    ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
+  };
+  auto after_io = [&](Conn& c, std::size_t i) {
+    if (o.reconnect && !c.dead) {
+      if (!c.closing && c.fd && c.sent > 0 && c.starts.empty() && c.verified == c.sent) {
+        ::shutdown(c.fd.get(), SHUT_WR);
+        c.closing = true;
+        return;
+      }
+      if (!c.fd) {
+        if (sh.stop_sending.load(std::memory_order_relaxed)) return;
+        reconnect(c, i);
+      }
+    }
+    if (c.closing) return;
+    start_messages(c);
+    flush(c);
+  };
   for (auto& c : conns) {
     start_messages(c);
     flush(c);
@@ -233,10 +280,9 @@ void worker(const Options& o, Shared& sh, std::vector<Conn>& conns, Histogram& h
     const int n = ::epoll_wait(ep.get(), evs, 256, 100);
     for (int k = 0; k < n; ++k) {
       Conn& c = conns[evs[k].data.u64];
-      if (c.dead) continue;
+      if (c.dead || !c.fd) continue;
       if ((evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) receive(c);
-      start_messages(c);
-      flush(c);
+      after_io(c, evs[k].data.u64);
     }
   }
   sh.finished.fetch_add(1, std::memory_order_release);
@@ -278,6 +324,8 @@ int main(int argc, char** argv) {
       o.label = a.value();
     } else if (n == "--json") {
       o.json = true;
+    } else if (n == "--reconnect") {
+      o.reconnect = true;
     } else if (n == "--quiet") {
       o.quiet = true;
     } else {
@@ -298,6 +346,7 @@ int main(int argc, char** argv) {
   if (::inet_pton(AF_INET, o.target.host.c_str(), &addr.sin_addr) != 1) {
     tools::usage_error(kTool, "--target host must be an IPv4 address");
   }
+  o.addr = addr;
   const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(o.threads, o.conns));
   std::vector<std::vector<Conn>> per(threads);
   for (std::size_t i = 0; i < o.conns; ++i) {

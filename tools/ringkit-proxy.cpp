@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <unistd.h>
@@ -37,12 +38,14 @@ void usage() {
       "  --help, --version\n");
 }
 
-void print_stats(const char* prefix, const ringkit::net::ProxyStatsSnapshot& s) {
+void print_stats(const char* prefix, const ringkit::net::ProxyStats& s) {
   std::printf("%s accepted=%" PRIu64 " active=%" PRIu64 " completed=%" PRIu64 " rejected=%" PRIu64
               " refused=%" PRIu64 " connect_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64
-              " errors=%" PRIu64 " bytes_up=%" PRIu64 " bytes_down=%" PRIu64 "\n",
+              " resets=%" PRIu64 " errors=%" PRIu64 " submit_failures=%" PRIu64 " aborted=%" PRIu64
+              " bytes_up=%" PRIu64 " bytes_down=%" PRIu64 "\n",
               prefix, s.accepted, s.active, s.completed, s.rejected, s.upstream_refused,
-              s.connect_timeouts, s.idle_timeouts, s.errors, s.bytes_up, s.bytes_down);
+              s.connect_timeouts, s.idle_timeouts, s.resets, s.errors, s.submit_failures, s.aborted,
+              s.bytes_up, s.bytes_down);
   std::fflush(stdout);
 }
 
@@ -105,6 +108,9 @@ int main(int argc, char** argv) {
   if (!have_listen) tools::usage_error(kTool, "--listen HOST:PORT is required");
   if (!have_upstream) tools::usage_error(kTool, "--upstream HOST:PORT is required");
 
+  o.log = [](std::string_view line) {
+    std::fprintf(stderr, "%s: %.*s\n", kTool, static_cast<int>(line.size()), line.data());
+  };
   tools::install_stop_signals();
   auto proxy = net::Proxy::start(o);
   if (!proxy) {

@@ -1,5 +1,6 @@
 // The io_uring engine: setup with fallbacks, the op slab, the busy-half table, submission and
 // completion processing.
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <vector>
@@ -41,22 +42,27 @@ struct OpState {
 constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
 
 /// Open-addressing set of the halves with an operation in flight (linear probing with
-/// backward-shift deletion; fixed capacity, no allocation after setup).
+/// backward-shift deletion). It doubles when half full, like the op slab it shadows: a rare
+/// allocation when the number of ops in flight reaches a new high, none in steady state.
 class BusySet {
  public:
-  explicit BusySet(std::size_t max_items) {
-    std::size_t cap = 16;
-    while (cap < 2 * max_items) cap <<= 1;
-    slots_.assign(cap, nullptr);
+  BusySet() { slots_.assign(64, nullptr); }
+  /// Makes room for `items` members without a later allocation.
+  void reserve(std::size_t items) {
+    std::size_t cap = slots_.size();
+    while (cap < 2 * items) cap <<= 1;
+    if (cap != slots_.size()) rehash(cap);
   }
-  /// False if `p` is already present.
-  bool insert(void* p) noexcept {
+  /// False if `p` is already present. Throws std::bad_alloc only when growing.
+  bool insert(void* p) {
+    if (2 * (count_ + 1) > slots_.size()) rehash(2 * slots_.size());
     std::size_t i = hash(p);
     while (slots_[i] != nullptr) {
       if (slots_[i] == p) return false;
       i = (i + 1) & mask();
     }
     slots_[i] = p;
+    ++count_;
     return true;
   }
   void erase(void* p) noexcept {
@@ -65,6 +71,7 @@ class BusySet {
       if (slots_[i] == nullptr) return;
       i = (i + 1) & mask();
     }
+    --count_;
     // Backward-shift the following cluster so lookups never stop at a hole.
     std::size_t hole = i;
     std::size_t j = (i + 1) & mask();
@@ -89,8 +96,23 @@ class BusySet {
     v ^= v >> 33;
     return static_cast<std::size_t>(v) & mask();
   }
+  void rehash(std::size_t cap) {
+    std::vector<void*> old(cap, nullptr);
+    old.swap(slots_);
+    for (void* p : old) {
+      if (p == nullptr) continue;
+      std::size_t i = hash(p);
+      while (slots_[i] != nullptr) i = (i + 1) & mask();
+      slots_[i] = p;
+    }
+  }
   std::vector<void*> slots_;
+  std::size_t count_ = 0;
 };
+
+/// Op slots are allocated in chunks of this many (stable addresses: the kernel points into
+/// them), up to UringOptions::max_ops.
+constexpr std::uint32_t kChunkOps = 256;
 
 }  // namespace
 
@@ -102,7 +124,9 @@ struct Uring::Impl {
   bool defer_taskrun = false;
   bool sqpoll = false;
   bool recv_poll_first = false;
-  std::vector<OpState> ops;
+  std::vector<std::unique_ptr<OpState[]>> chunks;  // NOLINT(*-avoid-c-arrays): fixed chunks
+  std::size_t slots = 0;                           // kChunkOps x chunks.size()
+  std::size_t max_ops = 0;
   std::uint32_t free_head = kNoSlot;
   BusySet busy;
   std::size_t inflight = 0;
@@ -111,12 +135,7 @@ struct Uring::Impl {
   std::vector<iovec> fixed;  // registered buffers, by index
   std::uint64_t fixed_ops = 0;
 
-  explicit Impl(std::size_t max_ops) : ops(max_ops), busy(max_ops) {
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      ops[i].next_free = i + 1 < ops.size() ? static_cast<std::uint32_t>(i + 1) : kNoSlot;
-    }
-    free_head = ops.empty() ? kNoSlot : 0;
-  }
+  explicit Impl(std::size_t max) : max_ops(max) {}
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   Impl(Impl&&) = delete;
@@ -125,17 +144,45 @@ struct Uring::Impl {
     if (ring_ok) io_uring_queue_exit(&ring);
   }
 
-  [[nodiscard]] std::uint32_t alloc() noexcept {
-    const std::uint32_t i = free_head;
-    if (i != kNoSlot) {
-      free_head = ops[i].next_free;
-      ops[i].live = true;
-      ++inflight;
+  [[nodiscard]] OpState& op_at(std::uint32_t i) noexcept {
+    return chunks[i / kChunkOps][i % kChunkOps];
+  }
+  /// The op of `user_data`, or nullptr if it is not in flight (stale generation or index).
+  [[nodiscard]] OpState* live_op(std::uint64_t ud) noexcept {
+    const auto idx = static_cast<std::uint32_t>((ud & 0xffffffffULL) - 1);
+    const auto gen = static_cast<std::uint32_t>(ud >> 32);
+    if (idx >= slots) return nullptr;
+    OpState& op = op_at(idx);
+    return op.live && op.gen == gen ? &op : nullptr;
+  }
+  /// Adds one chunk of free slots; false at max_ops or without memory.
+  [[nodiscard]] bool grow() noexcept {
+    if (slots >= max_ops) return false;
+    try {
+      chunks.push_back(std::make_unique<OpState[]>(kChunkOps));  // NOLINT(*-avoid-c-arrays)
+      busy.reserve(slots + kChunkOps);
+    } catch (const std::bad_alloc&) {
+      return false;
     }
+    const auto base = static_cast<std::uint32_t>(slots);
+    for (std::uint32_t k = 0; k < kChunkOps; ++k) {
+      chunks.back()[k].next_free = k + 1 < kChunkOps ? base + k + 1 : free_head;
+    }
+    free_head = base;
+    slots += kChunkOps;
+    return true;
+  }
+  [[nodiscard]] std::uint32_t alloc() noexcept {
+    if (inflight >= max_ops || (free_head == kNoSlot && !grow())) return kNoSlot;
+    const std::uint32_t i = free_head;
+    OpState& op = op_at(i);
+    free_head = op.next_free;
+    op.live = true;
+    ++inflight;
     return i;
   }
   void release(std::uint32_t i) noexcept {
-    OpState& op = ops[i];
+    OpState& op = op_at(i);
     op.live = false;
     ++op.gen;
     if (op.gen == 0) op.gen = 1;
@@ -184,10 +231,10 @@ IoStatus status_of(int res, int* err) noexcept {
 void Uring::Impl::complete(const io_uring_cqe& cqe) {
   const std::uint64_t ud = io_uring_cqe_get_data64(&cqe);
   if (ud == 0) return;  // internal (cancel requests)
+  OpState* live = live_op(ud);
+  if (live == nullptr) return;  // stale
+  OpState& op = *live;
   const auto idx = static_cast<std::uint32_t>((ud & 0xffffffffULL) - 1);
-  const auto gen = static_cast<std::uint32_t>(ud >> 32);
-  if (idx >= ops.size() || !ops[idx].live || ops[idx].gen != gen) return;  // stale
-  OpState& op = ops[idx];
   OpResult r;
   bool finished = true;
   switch (op.kind) {
@@ -223,6 +270,13 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
     case detail::OpKind::timeout:
       if (cqe.res != 0 && cqe.res != -ETIME) r.status = status_of(cqe.res, &r.err);
       break;
+    case detail::OpKind::poll:
+      if (cqe.res < 0) {
+        r.status = status_of(cqe.res, &r.err);
+      } else {
+        r.events = static_cast<std::uint32_t>(cqe.res);
+      }
+      break;
     case detail::OpKind::connect:
     case detail::OpKind::close:
     case detail::OpKind::cancel:
@@ -248,7 +302,8 @@ Result<Uring> Uring::create(const UringOptions& options) {
   if (options.entries == 0 || options.entries > 32768) {
     return unexpected(Errc::invalid_argument, "Uring::create: entries");
   }
-  const std::size_t max_ops = options.max_ops != 0 ? options.max_ops : 2 * options.entries;
+  const std::size_t max_ops =
+      options.max_ops != 0 ? options.max_ops : std::size_t{2} * options.entries;
   std::unique_ptr<Impl> impl;
   try {
     impl = std::make_unique<Impl>(max_ops);
@@ -271,7 +326,10 @@ Result<Uring> Uring::create(const UringOptions& options) {
     }
     // Room for many completions per submission (multishot accept, batches).
     p.flags |= IORING_SETUP_CQSIZE;
-    p.cq_entries = 2 * static_cast<unsigned>(max_ops) + options.entries;
+    // (The kernel's CQ is at most 65536 entries; beyond that overflowed completions wait in the
+    // kernel's backlog, IORING_FEAT_NODROP, and are never lost.)
+    p.cq_entries = static_cast<unsigned>(
+        std::min<std::size_t>(2 * max_ops + options.entries, std::size_t{65536}));
     rc = io_uring_queue_init_params(options.entries, &impl->ring, &p);
     if (rc != -EINVAL || optional == 0) break;
     if ((optional & IORING_SETUP_DEFER_TASKRUN) != 0) {
@@ -320,19 +378,19 @@ Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std
   }
 #endif
   Impl& im = *impl_;
-  if (!im.busy.insert(half)) return {Errc::busy, {}};
-  const std::uint32_t i = im.alloc();
-  if (i == kNoSlot) {
-    im.busy.erase(half);
-    return {Errc::invalid_argument, {}};
+  const std::uint32_t i = im.alloc();  // first: it reserves the busy set's room for this op
+  if (i == kNoSlot) return {Errc::pool_exhausted, {}};
+  if (!im.busy.insert(half)) {
+    im.release(i);
+    return {Errc::busy, {}};
   }
   io_uring_sqe* s = im.sqe();
   if (s == nullptr) {
     im.busy.erase(half);
     im.release(i);
-    return {Errc::invalid_argument, {}};
+    return {Errc::queue_full, {}};
   }
-  OpState& op = im.ops[i];
+  OpState& op = im.op_at(i);
   op.kind = kind;
   op.handler = std::move(handler);
   op.iovcnt = static_cast<unsigned>(iovcnt);
@@ -390,13 +448,13 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
   }
   Impl& im = *impl_;
   const std::uint32_t i = im.alloc();
-  if (i == kNoSlot) return {Errc::invalid_argument, {}};
+  if (i == kNoSlot) return {Errc::pool_exhausted, {}};
   io_uring_sqe* s = im.sqe();
   if (s == nullptr) {
     im.release(i);
-    return {Errc::invalid_argument, {}};
+    return {Errc::queue_full, {}};
   }
-  OpState& op = im.ops[i];
+  OpState& op = im.op_at(i);
   op.kind = kind;
   op.handler = std::move(handler);
   switch (kind) {
@@ -410,6 +468,9 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
       break;
     case detail::OpKind::close:
       io_uring_prep_close(s, fd);
+      break;
+    case detail::OpKind::poll:
+      io_uring_prep_poll_add(s, fd, static_cast<unsigned>(ns));
       break;
     case detail::OpKind::timeout:
       op.ts.tv_sec = ns / 1'000'000'000;
@@ -451,13 +512,9 @@ std::uint64_t Uring::fixed_ops() const noexcept { return impl_ ? impl_->fixed_op
 Errc Uring::cancel(OpId id) noexcept {
   if (!impl_ || !id.valid()) return Errc::invalid_argument;
   Impl& im = *impl_;
-  const auto idx = static_cast<std::uint32_t>((id.value & 0xffffffffULL) - 1);
-  const auto gen = static_cast<std::uint32_t>(id.value >> 32);
-  if (idx >= im.ops.size() || !im.ops[idx].live || im.ops[idx].gen != gen) {
-    return Errc::invalid_argument;
-  }
+  if (im.live_op(id.value) == nullptr) return Errc::invalid_argument;
   io_uring_sqe* s = im.sqe();
-  if (s == nullptr) return Errc::invalid_argument;
+  if (s == nullptr) return Errc::queue_full;
   io_uring_prep_cancel64(s, id.value, 0);
   io_uring_sqe_set_data64(s, 0);  // the cancel request's own completion is ignored
   return Errc::ok;

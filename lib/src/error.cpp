@@ -89,6 +89,8 @@ const char* describe(Errc e) noexcept {
       return "message storage exhausted (retry after releases)";
     case Errc::bare_carriage_return:
       return "carriage return not followed by line feed";
+    case Errc::queue_full:
+      return "submission queue full";
   }
   return "unknown ringkit error";
 }

@@ -1,4 +1,5 @@
-// Proxy: option checks, listeners (SO_REUSEPORT, one per worker), worker threads, stop/drain.
+// Proxy and the server around the relay: option checks, listeners (SO_REUSEPORT, one per
+// worker), worker threads, stop with drain.
 #include <cerrno>
 #include <chrono>
 #include <future>
@@ -18,6 +19,7 @@ const char* to_string(ProxyBackend b) noexcept {
 }
 
 namespace detail {
+
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -25,43 +27,27 @@ std::int64_t now_ns() noexcept {
 }
 
 #ifndef RINGKIT_HAS_URING
-Result<std::unique_ptr<ProxyWorker>> make_uring_worker(WorkerSetup) {
-  return unexpected(Errc::unsupported, "proxy backend uring (built without liburing)");
+Result<std::unique_ptr<RelayWorker>> make_uring_worker(WorkerSetup) {
+  return unexpected(Errc::unsupported, "backend uring (built without liburing)");
 }
 #endif
 #ifndef RINGKIT_HAS_ASIO
-Result<std::unique_ptr<ProxyWorker>> make_asio_worker(WorkerSetup) {
-  return unexpected(Errc::unsupported, "proxy backend asio (built without Asio)");
+Result<std::unique_ptr<RelayWorker>> make_asio_worker(WorkerSetup) {
+  return unexpected(Errc::unsupported, "backend asio (built without Asio)");
 }
 #endif
-}  // namespace detail
 
-Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
-  if (options.threads == 0 || options.threads > 256) {
-    return unexpected(Errc::invalid_argument, "--threads must be 1..256");
+Result<std::unique_ptr<RelayServer>> RelayServer::start(RelayConfig cfg, const Where& where) {
+  std::unique_ptr<RelayServer> p(new RelayServer());  // NOLINT(*-owning-memory): private ctor
+  p->shared_ = std::make_shared<RelayShared>();
+  p->shared_->cfg = std::move(cfg);
+  for (unsigned t = 0; t < where.threads; ++t) {
+    p->shared_->counters.push_back(std::make_unique<RelayCounters>());
   }
-  if (options.ring_size < 4096 || (options.ring_size & (options.ring_size - 1)) != 0) {
-    return unexpected(Errc::invalid_argument, "--ring-size must be a power of two >= 4KiB");
-  }
-  if (options.max_conns == 0) return unexpected(Errc::invalid_argument, "--max-conns must be > 0");
-  if (options.upstream_port == 0) {
-    return unexpected(Errc::invalid_argument, "--upstream needs a port");
-  }
-  sockaddr_in up{};
-  up.sin_family = AF_INET;
-  up.sin_port = htons(options.upstream_port);
-  if (::inet_pton(AF_INET, options.upstream_host.c_str(), &up.sin_addr) != 1) {
-    return unexpected(Errc::invalid_argument, "--upstream host must be an IPv4 address");
-  }
-
-  std::unique_ptr<Proxy> p(new Proxy());  // NOLINT(cppcoreguidelines-owning-memory): private ctor
-  p->options_ = options;
-  p->shared_ = std::make_shared<Shared>();
-  p->shared_->options = options;
-  std::uint16_t port = options.listen_port;
-  for (unsigned t = 0; t < options.threads; ++t) {
-    auto lis = listen_tcp(options.listen_host, port,
-                          {.backlog = 4096, .reuse_port = true, .non_blocking = true});
+  std::uint16_t port = where.port;
+  for (unsigned t = 0; t < where.threads; ++t) {
+    auto lis =
+        listen_tcp(where.host, port, {.backlog = 4096, .reuse_port = true, .non_blocking = true});
     if (!lis) {
       if (lis.error() == std::errc::address_in_use) {
         return unexpected(lis.error(), "bind: port busy");
@@ -74,20 +60,18 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
       port = *bound;
       p->port_ = port;
     }
-    detail::WorkerSetup setup{p->shared_, std::move(*lis), up};
-    auto w = options.backend == ProxyBackend::uring ? detail::make_uring_worker(std::move(setup))
-                                                    : detail::make_asio_worker(std::move(setup));
+    WorkerSetup setup{p->shared_, std::move(*lis), t};
+    auto w = where.backend == ProxyBackend::uring ? make_uring_worker(std::move(setup))
+                                                  : make_asio_worker(std::move(setup));
     if (!w) return unexpected(w.error(), w.context());
     p->workers_.push_back(std::move(*w));
   }
   // Each worker initialises on its own thread; start() returns once every worker is ready to
-  // accept (or reports the first failure), so no connection waits for a worker still setting up.
-  // Each thread owns its promise (so nothing it touches goes away under it); start() keeps the
-  // futures.
+  // accept (or reports the first failure). Each thread owns its promise; start() the futures.
   std::vector<std::future<Result<void>>> ready;
   ready.reserve(p->workers_.size());
   for (auto& w : p->workers_) {
-    detail::ProxyWorker* raw = w.get();
+    RelayWorker* raw = w.get();
     std::promise<Result<void>> done;
     ready.push_back(done.get_future());
     p->threads_.emplace_back([raw, done = std::move(done)]() mutable {
@@ -109,29 +93,102 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   return p;
 }
 
-ProxyStatsSnapshot Proxy::stats() const noexcept {
-  const ProxyStats& s = shared_->stats;
-  constexpr auto kRelaxed = std::memory_order_relaxed;  // counters only; no data travels with them
-  return {s.accepted.load(kRelaxed),         s.active.load(kRelaxed),
-          s.completed.load(kRelaxed),        s.rejected.load(kRelaxed),
-          s.upstream_refused.load(kRelaxed), s.connect_timeouts.load(kRelaxed),
-          s.idle_timeouts.load(kRelaxed),    s.errors.load(kRelaxed),
-          s.bytes_up.load(kRelaxed),         s.bytes_down.load(kRelaxed)};
+RelayTotals RelayServer::totals() const noexcept {
+  RelayTotals t;
+  for (const auto& c : shared_->counters) {
+    for (std::size_t i = 0; i < kEnds; ++i) t.ends[i] += load(c->ends[i]);
+    t.accepted += load(c->accepted);
+    t.active += load(c->active);
+    t.bytes_up += load(c->bytes_up);
+    t.bytes_down += load(c->bytes_down);
+  }
+  return t;
 }
 
-void Proxy::stop(std::chrono::milliseconds drain) {
+void RelayServer::stop(std::chrono::milliseconds drain) {
+  // Held across the joins: a concurrent caller waits until the workers are gone.
+  const std::lock_guard<std::mutex> lock(stop_mu_);
   if (stopped_) return;
   stopped_ = true;
   shared_->drain_deadline_ns.store(
-      detail::now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(drain).count(),
-      std::memory_order_relaxed);
-  // (R1) release: the deadline is visible to a worker that sees stopping (A1 in the workers).
+      now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(drain).count(),
+      std::memory_order_relaxed);  // published by (R1)
+  // (R1) release: the deadline is visible to a worker that sees stopping ((A1) in tick()).
   shared_->stopping.store(true, std::memory_order_release);
   for (auto& t : threads_) t.join();
   threads_.clear();
   workers_.clear();
 }
 
-Proxy::~Proxy() { stop(std::chrono::milliseconds(1000)); }
+RelayServer::~RelayServer() { stop(std::chrono::milliseconds(1000)); }
+
+}  // namespace detail
+
+struct Proxy::Impl {
+  std::unique_ptr<detail::RelayServer> server;
+};
+
+Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
+  if (options.threads == 0 || options.threads > 256) {
+    return unexpected(Errc::invalid_argument, "ProxyOptions::threads must be 1..256");
+  }
+  if (options.ring_size < 4096 || (options.ring_size & (options.ring_size - 1)) != 0) {
+    return unexpected(Errc::invalid_argument,
+                      "ProxyOptions::ring_size must be a power of two >= 4096");
+  }
+  if (options.max_conns == 0 || options.max_conns > (std::size_t{1} << 24)) {
+    return unexpected(Errc::invalid_argument, "ProxyOptions::max_conns must be 1..16777216");
+  }
+  if (options.upstream_port == 0) {
+    return unexpected(Errc::invalid_argument, "ProxyOptions::upstream_port must be set");
+  }
+  detail::RelayConfig cfg;
+  cfg.upstream.sin_family = AF_INET;
+  cfg.upstream.sin_port = htons(options.upstream_port);
+  if (::inet_pton(AF_INET, options.upstream_host.c_str(), &cfg.upstream.sin_addr) != 1) {
+    return unexpected(Errc::invalid_argument,
+                      "ProxyOptions::upstream_host must be an IPv4 address");
+  }
+  cfg.ring_size = options.ring_size;
+  cfg.mirrored = options.mirrored;
+  cfg.max_conns = options.max_conns;
+  cfg.connect_timeout = options.connect_timeout;
+  cfg.idle_timeout = options.idle_timeout;
+  cfg.log = options.log;
+  auto server = detail::RelayServer::start(std::move(cfg), {.host = options.listen_host,
+                                                            .port = options.listen_port,
+                                                            .backend = options.backend,
+                                                            .threads = options.threads});
+  if (!server) return unexpected(server.error(), server.context());
+  std::unique_ptr<Proxy> p(new Proxy());  // NOLINT(cppcoreguidelines-owning-memory): private ctor
+  p->options_ = options;
+  p->port_ = (*server)->port();
+  p->impl_ = std::make_unique<Impl>(Impl{std::move(*server)});
+  return p;
+}
+
+ProxyStats Proxy::stats() const noexcept {
+  using detail::End;
+  const detail::RelayTotals t = impl_->server->totals();
+  return {.accepted = t.accepted,
+          .active = t.active,
+          .completed = t.end(End::completed),
+          .rejected = t.end(End::rejected),
+          .upstream_refused = t.end(End::upstream_refused),
+          .connect_timeouts = t.end(End::connect_timeout),
+          .idle_timeouts = t.end(End::idle_timeout),
+          .resets = t.end(End::reset),
+          .errors = t.end(End::error),
+          .submit_failures = t.end(End::submit_failure),
+          .aborted = t.end(End::aborted),
+          .bytes_up = t.bytes_up,
+          .bytes_down = t.bytes_down};
+}
+
+void Proxy::stop(std::chrono::milliseconds drain) { impl_->server->stop(drain); }
+
+Proxy::~Proxy() {
+  if (impl_) impl_->server->stop(std::chrono::milliseconds(1000));
+}
 
 }  // namespace ringkit::net

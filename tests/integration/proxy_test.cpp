@@ -1,5 +1,8 @@
-// Integration tests of ringkit/net/proxy.hpp on loopback, for both backends: verified streams
-// through the proxy, half-close both ways, resets, upstream down, slow readers, fd leaks, drain.
+// Integration tests of ringkit/net/proxy.hpp and ringkit/net/echo.hpp on loopback, for both
+// backends: verified streams through the proxy, half-close both ways, resets, upstream down and
+// restarted, slow readers, idle connections beside active ones, fd leaks, drain, concurrent
+// stop(), the echo server on its own, and the counters' accounting (every connection ends in
+// exactly one counter).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ringkit/net/echo.hpp>
 #include <ringkit/net/proxy.hpp>
 #include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
@@ -215,7 +219,8 @@ TEST_P(ProxyTest, ClientResetMidStreamIsCountedAndIsolated) {
   }                                                     // RST
   EXPECT_TRUE(echo_verified(good.get(), 1 << 20, 99));  // the other connection is unaffected
   proxy->stop(2s);
-  EXPECT_GE(proxy->stats().errors + proxy->stats().completed, 2U);
+  const auto st = proxy->stats();
+  EXPECT_GE(st.errors + st.resets + st.completed, 2U);
 }
 
 TEST_P(ProxyTest, UpstreamClosingEarlyClosesTheClient) {
@@ -336,6 +341,218 @@ TEST_P(ProxyTest, StopDrainsInFlightData) {
   EXPECT_EQ(proxy->stats().completed, 1U);
 }
 
+/// Every accepted connection is active or in exactly one end counter.
+void expect_accounted(const ringkit::net::ProxyStats& s) {
+  EXPECT_EQ(s.accepted, s.active + s.completed + s.rejected + s.upstream_refused +
+                            s.connect_timeouts + s.idle_timeouts + s.resets + s.errors +
+                            s.submit_failures + s.aborted);
+}
+
+/// Polls `pred` for up to 5 s.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 500; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+std::unique_ptr<ringkit::net::EchoServer> start_echo(ProxyBackend b, std::uint16_t port = 0) {
+  auto e = ringkit::net::EchoServer::start({.port = port, .backend = b});
+  if (!e) {
+    ADD_FAILURE() << "echo start: " << e.message();
+    return nullptr;
+  }
+  return std::move(*e);
+}
+
+TEST_P(ProxyTest, EchoServerVerifiedStreamsAndHalfClose) {
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+#ifdef RINGKIT_TEST_SANITIZED
+  constexpr int kConns = 8;
+#else
+  constexpr int kConns = 32;
+#endif
+  std::vector<std::thread> ts;
+  std::atomic<int> good{0};
+  for (int i = 0; i < kConns; ++i) {
+    ts.emplace_back([&, i] {
+      auto c = ringkit::net::connect_tcp("127.0.0.1", echo->port());
+      // Larger than the ring: backpressure, ring reuse across bursts, then EOF -> SHUT_WR.
+      if (c && echo_verified(c->get(), 300 * 1024 + static_cast<std::size_t>(i) * 131,
+                             static_cast<std::uint64_t>(i) + 1000)) {
+        ++good;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(good.load(), kConns);
+  ASSERT_TRUE(eventually([&] { return echo->stats().active == 0; }));
+  const auto st = echo->stats();
+  EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kConns));
+  EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kConns));
+  EXPECT_EQ(st.errors + st.resets + st.submit_failures + st.aborted, 0U);
+  EXPECT_GE(st.bytes, static_cast<std::uint64_t>(kConns) * 300 * 1024);
+  echo->stop();
+  echo->stop();  // idempotent
+}
+
+TEST_P(ProxyTest, EchoServerStopClosesOpenConnectionsAsAborted) {
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto c = *ringkit::net::connect_tcp("127.0.0.1", echo->port());
+  ASSERT_TRUE(write_all(c.get(), "ping", 4));
+  char got[4];
+  ASSERT_TRUE(read_all(c.get(), got, 4));
+  echo->stop();
+  char x;
+  EXPECT_LE(::recv(c.get(), &x, 1, 0), 0);
+  const auto st = echo->stats();
+  EXPECT_EQ(st.aborted, 1U);
+  EXPECT_EQ(st.active, 0U);
+}
+
+TEST_P(ProxyTest, ThroughTheRingkitEchoServerWithCountersAccounted) {
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto proxy = start(echo->port());
+  ASSERT_TRUE(proxy);
+  for (int i = 0; i < 20; ++i) {
+    auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    ASSERT_TRUE(echo_verified(c.get(), 70000, static_cast<std::uint64_t>(i)));
+  }
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.completed, 20U);
+  EXPECT_EQ(st.bytes_up, 20U * 70000);
+  EXPECT_EQ(st.bytes_down, 20U * 70000);
+  expect_accounted(st);
+}
+
+TEST_P(ProxyTest, IdleConnectionsBesideActiveOnes) {
+  // Idle connections (connect, never send) hold no ring and do not slow the active ones.
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto proxy = start(echo->port());
+  ASSERT_TRUE(proxy);
+#ifdef RINGKIT_TEST_SANITIZED
+  constexpr int kIdle = 100;
+  constexpr int kActive = 8;
+#else
+  constexpr int kIdle = 500;
+  constexpr int kActive = 16;
+#endif
+  std::vector<UniqueFd> idle;
+  for (int i = 0; i < kIdle; ++i)
+    idle.push_back(*ringkit::net::connect_tcp("127.0.0.1", proxy->port()));
+  ASSERT_TRUE(
+      eventually([&] { return proxy->stats().active == static_cast<std::uint64_t>(kIdle); }));
+  std::vector<std::thread> ts;
+  std::atomic<int> good{0};
+  for (int i = 0; i < kActive; ++i) {
+    ts.emplace_back([&, i] {
+      auto c = ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+      if (c && echo_verified(c->get(), 1 << 20, static_cast<std::uint64_t>(i) + 7)) ++good;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(good.load(), kActive);
+  idle.clear();
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kIdle + kActive));
+  expect_accounted(st);
+}
+
+TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto proxy = start(echo->port());
+  ASSERT_TRUE(proxy);
+  {
+    auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    ASSERT_TRUE(echo_verified(c.get(), 16, 1));
+  }
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const std::size_t before = open_fds();
+#ifdef RINGKIT_TEST_SANITIZED
+  constexpr int kResets = 200;
+#else
+  constexpr int kResets = 2000;
+#endif
+  const std::vector<char> kib(1024, 'r');
+  for (int i = 0; i < kResets; ++i) {
+    auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    ASSERT_TRUE(write_all(c.get(), kib.data(), kib.size()));
+    linger lg{1, 0};
+    ::setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }  // RST
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0 && echo->stats().active == 0; }))
+      << proxy->stats().active << " proxied, " << echo->stats().active << " echoed still open";
+  EXPECT_EQ(open_fds(), before);
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kResets) + 1);
+  expect_accounted(st);
+}
+
+TEST_P(ProxyTest, UpstreamRestartedOnTheSamePort) {
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  const std::uint16_t port = echo->port();
+  auto proxy = start(port);
+  ASSERT_TRUE(proxy);
+  auto once = [&](std::uint64_t seed) {
+    auto c = ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    return c && echo_verified(c->get(), 10000, seed);
+  };
+  EXPECT_TRUE(once(1));
+  echo.reset();  // killed: new connections are refused upstream
+  {
+    auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    pollfd pfd{c.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&pfd, 1, 5000), 1);
+    char x;
+    EXPECT_LE(::recv(c.get(), &x, 1, 0), 0);
+  }
+  echo = start_echo(GetParam(), port);  // restarted on the same port
+  ASSERT_TRUE(echo);
+  EXPECT_TRUE(once(2));
+  EXPECT_TRUE(once(3));
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.upstream_refused, 1U);
+  EXPECT_EQ(st.completed, 3U);
+  expect_accounted(st);
+}
+
+TEST_P(ProxyTest, ConcurrentStopFromTwoThreads) {
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto proxy = start(echo->port(), {.threads = 2});
+  ASSERT_TRUE(proxy);
+  auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+  ASSERT_TRUE(write_all(c.get(), "x", 1));
+  char r;
+  ASSERT_TRUE(read_all(c.get(), &r, 1));
+  std::atomic<int> go{0};
+  auto stopper = [&] {
+    go.fetch_add(1);
+    while (go.load() < 2) {
+    }
+    proxy->stop(50ms);
+    (void)proxy->stats();
+  };
+  std::thread a(stopper), b(stopper);
+  a.join();
+  b.join();
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.aborted, 1U);  // the open connection outlived the 50 ms drain
+  EXPECT_EQ(st.active, 0U);
+  expect_accounted(st);
+}
+
 TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   EXPECT_FALSE(Proxy::start({.upstream_port = 0}));
   EXPECT_FALSE(Proxy::start({.upstream_host = "not-an-ip", .upstream_port = 1}));
@@ -346,6 +563,11 @@ TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   auto p = Proxy::start({.listen_port = port, .upstream_port = 1});
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error(), std::errc::address_in_use) << p.message();
+  // Library errors name the option, not a command-line flag.
+  auto bad = Proxy::start({.upstream_port = 1, .threads = 0});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.message().find("ProxyOptions::threads"), std::string::npos) << bad.message();
+  EXPECT_FALSE(ringkit::net::EchoServer::start({.ring_size = 1000}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyTest,

@@ -75,7 +75,8 @@ constexpr Errc kAllErrc[] = {Errc::ok,
                              Errc::delimiter_not_found,
                              Errc::truncated,
                              Errc::store_exhausted,
-                             Errc::bare_carriage_return};
+                             Errc::bare_carriage_return,
+                             Errc::queue_full};
 
 TEST(Errc, ConvertsToErrorCodeInTheRingkitCategory) {
   for (const Errc e : kAllErrc) {

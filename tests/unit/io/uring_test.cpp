@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -528,3 +529,40 @@ TYPED_TEST(UringRingTest, RecvSendOnSocketsWithDeferredTaskRun) {
     EXPECT_EQ(failure, "") << "poll_first=" << poll_first;
   }
 }
+
+namespace {
+
+TEST(Uring, SlabGrowsToMaxOpsThenSaysPoolExhausted) {
+  // 600 in flight needs three slab chunks; one more than max_ops is refused with its own error,
+  // and a slot freed by a completion is usable again.
+  auto ring = *Uring::create({.entries = 64, .max_ops = 600});
+  int fired = 0;
+  for (int i = 0; i < 600; ++i) {
+    auto s = ring.timeout(1ms, [&](const OpResult&) { ++fired; });
+    ASSERT_EQ(s.errc, Errc::ok) << i;
+  }
+  auto over = ring.timeout(1ms, [&](const OpResult&) { ++fired; });
+  EXPECT_EQ(over.errc, Errc::pool_exhausted);
+  EXPECT_FALSE(over.id.valid());
+  EXPECT_EQ(ring.in_flight(), 600U);
+  for (int i = 0; i < 200 && fired < 600; ++i) ASSERT_TRUE(ring.run_once(100ms));
+  EXPECT_EQ(fired, 600);
+  EXPECT_EQ(ring.timeout(1ms, [&](const OpResult&) { ++fired; }).errc, Errc::ok);
+  EXPECT_EQ(ring.accept(-1, [](const OpResult&) {}).errc, Errc::invalid_argument);
+}
+
+TEST(Uring, PollReportsReadiness) {
+  auto ring = *Uring::create();
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  UniqueFd a(fds[0]), b(fds[1]);
+  std::uint32_t events = 0;
+  ASSERT_TRUE(ring.poll(a.get(), POLLIN, [&](const OpResult& r) { events = r.events; }));
+  ASSERT_TRUE(ring.run_once(1ms));
+  EXPECT_EQ(events, 0U);  // nothing to read yet
+  ASSERT_EQ(::write(b.get(), "x", 1), 1);
+  for (int i = 0; i < 100 && events == 0; ++i) ASSERT_TRUE(ring.run_once(50ms));
+  EXPECT_NE(events & POLLIN, 0U);
+}
+
+}  // namespace

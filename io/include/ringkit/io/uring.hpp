@@ -5,8 +5,8 @@
 // directly: readv(fd, writer) reads into the writer's free space (one iovec for a mirrored ring, up
 // to two otherwise) and commits exactly the bytes read on completion; writev(fd, reader) writes the
 // reader's data and consumes what was written; recv/send do the same with one span (mirrored
-// rings, IORING_OP_RECV/SEND). accept (multishot), connect, close, timeout and cancel complete the
-// set.
+// rings, IORING_OP_RECV/SEND). accept (multishot), connect, close, poll (readiness), timeout and
+// cancel complete the set.
 //
 //   auto ring = *ringkit::io::Uring::create();
 //   (void)ring.readv(sock, writer, [&](const ringkit::io::OpResult& r) {
@@ -19,8 +19,15 @@
 // read on the same writer (or write on the same reader) while one is in flight is rejected with
 // Errc::busy, not undefined behaviour. The iovecs live in the operation's state until its
 // completion. Completion handlers are stored in place (a slab of op states, no heap allocation
-// per operation); a handler larger than kHandlerBytes does not compile. Submissions are batched:
-// one io_uring_enter per run_once().
+// per operation); a handler larger than kHandlerBytes does not compile. The slab grows in chunks
+// of 256 slots up to UringOptions::max_ops (an allocation only when the number of ops in flight
+// reaches a new high). Submissions are batched: one io_uring_enter per run_once().
+//
+// Every submitting call returns a Submit: Errc::ok with the op's id (its handler will run exactly
+// once, or once per multishot completion), or the reason nothing was submitted (the handler is
+// destroyed without running): pool_exhausted (max_ops in flight), queue_full (the SQ is full and
+// the kernel took none of it), invalid_argument (a bad descriptor or argument), busy (that half
+// already has an op in flight), ring_full / ring_empty (no space / no data to offer).
 //
 // If io_uring is unavailable (ENOSYS, EPERM, /proc/sys/kernel/io_uring_disabled), create()
 // returns that error with context "io_uring_queue_init_params".
@@ -59,7 +66,9 @@ struct UringOptions {
   /// it is off by default (create and run the ring on the same thread before turning it on).
   bool single_issuer = false;
   bool coop_taskrun = true;  ///< IORING_SETUP_COOP_TASKRUN when available
-  unsigned max_ops = 0;      ///< in-flight operation slots; 0 = 2 x entries
+  /// Most operations in flight at once (the slab grows up to it); 0 = 2 x entries. A server
+  /// sizes it from its connection limit (ops per connection x connections).
+  std::size_t max_ops = 0;
   /// Use READ_FIXED/WRITE_FIXED for single-iovec reads/writes that fall inside a buffer given
   /// to register_buffers() (a mirrored ring's whole double mapping, see fixed_buffer()).
   bool use_fixed_buffers = true;
@@ -88,6 +97,7 @@ struct OpResult {
   int err = 0;                     ///< errno when status == error
   int fd = -1;                     ///< accept: the new descriptor (caller owns it)
   bool more = false;               ///< multishot accept: more completions will follow
+  std::uint32_t events = 0;        ///< poll: the ready events (POLLIN, POLLHUP, ...)
 
   [[nodiscard]] bool ok() const noexcept { return status == IoStatus::ok; }
   [[nodiscard]] std::error_code error() const noexcept {
@@ -102,9 +112,10 @@ struct OpId {
   [[nodiscard]] bool valid() const noexcept { return value != 0; }
 };
 
-/// Result of a submission: errc == ok and the op's id, or why nothing was submitted
-/// (busy: that half already has an op in flight; ring_full / ring_empty: nothing to offer;
-/// invalid_argument: no free op slot, or a bad argument).
+/// Result of a submission: errc == ok and the op's id, or why nothing was submitted:
+/// pool_exhausted (no free op slot: max_ops in flight), queue_full (no submission queue entry,
+/// even after flushing), invalid_argument (bad descriptor or argument), busy (that half already
+/// has an op in flight), ring_full / ring_empty (nothing to offer).
 struct [[nodiscard]] Submit {
   Errc errc = Errc::ok;
   OpId id{};
@@ -201,6 +212,7 @@ enum class OpKind : std::uint8_t {
   accept,
   connect,
   close,
+  poll,
   timeout,
   cancel
 };
@@ -227,8 +239,8 @@ class Uring {
   [[nodiscard]] bool has_sqpoll() const noexcept;
 
   /// Reads from `fd` into the writer's free space (readv; one iovec when mirrored) and commits
-  /// exactly the bytes read before calling `f`. ring_full if there is no free space (nothing
-  /// submitted, `f` not called); busy if a read on this writer is already in flight.
+  /// exactly the bytes read before calling `f`. Returns ok, or ring_full (no free space), busy
+  /// (a read on this writer is in flight) or a submission error; then `f` is not called.
   template <byte_writer W, op_handler F>
   Submit readv(int fd, W& writer, F&& f) {
     iovec iov[2];
@@ -238,7 +250,8 @@ class Uring {
                            detail::OpHandler(std::forward<F>(f)));
   }
   /// Writes the reader's data to `fd` (writev) and consumes what was written before calling
-  /// `f`. ring_empty if there is no data; busy if a write on this reader is in flight.
+  /// `f`. Returns ok, or ring_empty (no data), busy (a write on this reader is in flight) or a
+  /// submission error; then `f` is not called.
   template <byte_reader R, op_handler F>
   Submit writev(int fd, R& reader, F&& f) {
     iovec iov[2];
@@ -251,7 +264,7 @@ class Uring {
   /// part up to the wrap otherwise). Same contract as readv(); cheaper than readv on sockets
   /// (no iovec import). With UringOptions::recv_poll_first the kernel waits for readiness
   /// before trying (IORING_RECVSEND_POLL_FIRST): right for request/response traffic, where a
-  /// re-armed read almost never finds data already there.
+  /// re-armed read almost never finds data already there. Returns as readv() does.
   template <byte_writer W, op_handler F>
   Submit recv(int fd, W& writer, F&& f) {
     iovec iov[2];
@@ -261,8 +274,8 @@ class Uring {
                            detail::OpHandler(std::forward<F>(f)));
   }
   /// Socket write of all the reader's data with MSG_NOSIGNAL (IORING_OP_SEND for one segment,
-  /// SENDMSG for two): a peer that is gone gives EPIPE, never SIGPIPE. Same contract as
-  /// writev(); use it for sockets.
+  /// SENDMSG for two): a peer that is gone gives EPIPE, never SIGPIPE. Returns as writev()
+  /// does; use it for sockets.
   template <byte_reader R, op_handler F>
   Submit send(int fd, R& reader, F&& f) {
     iovec iov[2];
@@ -274,24 +287,38 @@ class Uring {
 
   /// Multishot accept on a listening socket: `f` runs once per connection with OpResult::fd
   /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it).
+  /// Returns ok, invalid_argument (negative fd) or a submission error (pool_exhausted,
+  /// queue_full).
   template <op_handler F>
   Submit accept(int listen_fd, F&& f) {
     return submit_simple(detail::OpKind::accept, listen_fd, detail::OpHandler(std::forward<F>(f)),
                          nullptr, 0, 0);
   }
-  /// Connects `fd` to `addr` (copied into the op state).
+  /// Connects `fd` to `addr` (copied into the op state); the handler sees ok or the connect
+  /// error. Returns ok, invalid_argument (negative fd, null or oversized address) or a
+  /// submission error (pool_exhausted, queue_full).
   template <op_handler F>
   Submit connect(int fd, const sockaddr* addr, socklen_t len, F&& f) {
     return submit_simple(detail::OpKind::connect, fd, detail::OpHandler(std::forward<F>(f)), addr,
                          len, 0);
   }
-  /// Closes `fd` asynchronously.
+  /// Closes `fd` asynchronously. Returns ok, invalid_argument (negative fd) or a submission
+  /// error (pool_exhausted, queue_full); on error `fd` is still open.
   template <op_handler F>
   Submit close(int fd, F&& f) {
     return submit_simple(detail::OpKind::close, fd, detail::OpHandler(std::forward<F>(f)), nullptr,
                          0, 0);
   }
-  /// Completes after `after` (status ok) or when cancelled (status cancelled).
+  /// Completes when `fd` has one of `events` (POLLIN, POLLOUT, ...; OpResult::events says which,
+  /// with POLLERR/POLLHUP) or when cancelled. Returns ok, invalid_argument (negative fd) or a
+  /// submission error (pool_exhausted, queue_full).
+  template <op_handler F>
+  Submit poll(int fd, std::uint32_t events, F&& f) {
+    return submit_simple(detail::OpKind::poll, fd, detail::OpHandler(std::forward<F>(f)), nullptr,
+                         0, events);
+  }
+  /// Completes after `after` (status ok) or when cancelled (status cancelled). Returns ok or a
+  /// submission error (pool_exhausted, queue_full).
   template <op_handler F>
   Submit timeout(std::chrono::nanoseconds after, F&& f) {
     return submit_simple(detail::OpKind::timeout, -1, detail::OpHandler(std::forward<F>(f)),
@@ -308,7 +335,8 @@ class Uring {
   [[nodiscard]] std::uint64_t fixed_ops() const noexcept;
 
   /// Requests cancellation of `id`; its handler later runs with IoStatus::cancelled (or its
-  /// normal result if it completed first). invalid_argument if `id` is not in flight.
+  /// normal result if it completed first). Returns ok, invalid_argument (`id` is not in flight)
+  /// or queue_full (no submission queue entry: the op keeps running).
   Errc cancel(OpId id) noexcept;
 
   /// Submits everything queued, waits up to `timeout` for at least one completion, then runs

@@ -1,22 +1,26 @@
-// ringkit/net/echo.hpp: an echo server over ringkit rings (the upstream of the proxy demo).
+// ringkit/net/echo.hpp: an echo server over ringkit rings (an upstream for tests, benchmarks and
+// the proxy demo).
 //
-// Each connection reads into one ring and writes it back from the same ring (readv/sendmsg on
-// the halves with io_uring, or the Asio adapters); a full ring stops reading (backpressure);
-// EOF from the client is answered with shutdown(SHUT_WR) once everything was echoed.
+// It is the proxy's relay engine with source == destination: each connection has one direction
+// and one ring (attached while there are bytes to echo, returned to the worker's free list when
+// drained); a full ring stops reading (backpressure); EOF from the client is answered with
+// shutdown(SHUT_WR) once everything was echoed. Same backends, same timeouts and the same
+// end-of-connection accounting as ringkit/net/proxy.hpp.
 //
 //   auto echo = *ringkit::net::EchoServer::start({.port = 0, .backend = ProxyBackend::uring});
 //   ... echo->port() ...;  echo->stop();
 //
-// Thread safety: start/stop/port/stats are thread-safe; workers are internal threads.
+// Thread safety: thread-safe. start/stop/port/stats may be called from any thread; stop() may
+// be called concurrently and repeatedly. Do not call stop() from the `log` callback.
 #pragma once
 
-#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
+#include <string_view>
 
 #include <ringkit/net/proxy.hpp>
 #include <ringkit/result.hpp>
@@ -28,7 +32,26 @@ struct EchoOptions {
   std::uint16_t port = 0;
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
-  std::size_t ring_size = std::size_t{64} * 1024;
+  std::size_t ring_size = std::size_t{64} * 1024;  ///< a power of two, >= 4096
+  std::size_t max_conns = 100000;                  ///< open connections, all workers
+  std::chrono::milliseconds idle_timeout{0};       ///< 0: never
+  /// One line per event worth logging; runs on a worker thread, must not call stop().
+  std::function<void(std::string_view)> log{};
+};
+
+/// A snapshot of the echo server's counters. accepted == active + completed + rejected +
+/// idle_timeouts + resets + errors + submit_failures + aborted.
+struct EchoStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t active = 0;
+  std::uint64_t completed = 0;  ///< the client shut down and got every byte back
+  std::uint64_t rejected = 0;   ///< closed at once: max_conns reached
+  std::uint64_t idle_timeouts = 0;
+  std::uint64_t resets = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t submit_failures = 0;
+  std::uint64_t aborted = 0;  ///< still open at stop()
+  std::uint64_t bytes = 0;    ///< bytes echoed
 };
 
 class EchoServer {
@@ -39,27 +62,20 @@ class EchoServer {
   EchoServer& operator=(EchoServer&&) = delete;
   ~EchoServer();
 
-  /// Binds (SO_REUSEPORT, one listener per thread) and starts the workers.
+  /// Binds (SO_REUSEPORT, one listener per thread) and starts the workers. Errors as
+  /// Proxy::start() (context names the EchoOptions member).
   [[nodiscard]] static Result<std::unique_ptr<EchoServer>> start(const EchoOptions& options);
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-  /// Bytes echoed so far, connections accepted so far.
-  [[nodiscard]] std::uint64_t bytes() const noexcept;
-  [[nodiscard]] std::uint64_t connections() const noexcept;
-  /// Stops accepting, closes every connection, joins. Idempotent.
+  [[nodiscard]] EchoStats stats() const noexcept;
+  /// Stops accepting, closes every connection (counted in `aborted`), joins. Idempotent and
+  /// thread-safe.
   void stop();
 
-  struct Shared {
-    std::atomic<bool> stopping{false};
-    std::atomic<std::uint64_t> bytes{0};
-    std::atomic<std::uint64_t> connections{0};
-    std::size_t ring_size = 0;
-  };
-
  private:
+  struct Impl;
   EchoServer() = default;
   std::uint16_t port_ = 0;
-  std::shared_ptr<Shared> shared_;
-  std::vector<std::thread> threads_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ringkit::net

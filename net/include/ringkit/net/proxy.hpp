@@ -1,34 +1,37 @@
-// ringkit/net/proxy.hpp: a TCP proxy core (client <-> upstream) over ringkit byte rings.
+// ringkit/net/proxy.hpp: a TCP proxy (client <-> upstream) over ringkit byte rings.
 //
-// Each connection owns two rings: client->upstream and upstream->client (mirrored by default,
-// `ring_size` bytes each). A side whose ring is full is not read (backpressure): memory per
-// connection is bounded by the two rings whatever the peers do. Half-close is propagated: when
-// the client shuts down its write side, the upstream gets shutdown(SHUT_WR) once the ring has
-// drained, and the reverse. Any error closes both sides and is counted. An upstream that refuses
-// (or does not answer within connect_timeout) closes the client promptly; a connection with no
-// traffic for idle_timeout is closed. Connections beyond max_conns are accepted and closed at
-// once (counted in `rejected`), so a flood cannot queue in the kernel backlog unseen.
+// One relay engine serves both directions of every connection, on either backend (io_uring or
+// Asio: same state machine, same counters, same timeouts). Per direction a ring of `ring_size`
+// bytes is attached only while there are bytes to move and goes back to the worker's free list
+// once drained, so an idle connection holds no ring, and no ring is mapped or unmapped on the
+// connection path once the pool is warm. A direction whose ring is full is not read
+// (backpressure). Half-close is propagated: when the client shuts down its write side, the
+// upstream gets shutdown(SHUT_WR) once the ring has drained, and the reverse. Any error closes
+// both sides. Connections beyond max_conns are accepted and closed at once (`rejected`).
+// Every connection ends in exactly one counter of ProxyStats (completed, rejected,
+// upstream_refused, connect_timeouts, idle_timeouts, resets, errors, submit_failures, aborted);
+// an operation that cannot be submitted closes its connection (`submit_failures`) and logs a
+// line, it never stalls it.
 //
-// Backends: io_uring (ringkit::io::Uring: readv/sendmsg on the ring halves, multishot accept)
-// and Asio (the ringkit::net adapters); same behaviour, same counters. Threads: `threads`
-// workers, each with its own SO_REUSEPORT listener and event loop (thread-per-core).
+// Threads: `threads` workers, each with its own SO_REUSEPORT listener and event loop.
 //
 //   auto proxy = *ringkit::net::Proxy::start({.listen_port = 0, .upstream_port = 7000});
 //   std::printf("listening on %u\n", proxy->port());
 //   ...
 //   proxy->stop(std::chrono::seconds(5));   // stop accepting, drain, join
 //
-// Thread safety: start/stop/port/stats are thread-safe; the workers are internal threads.
+// Thread safety: thread-safe. start/stop/port/stats may be called from any thread; stop() may
+// be called concurrently and repeatedly (later calls wait for the first). Do not call stop()
+// from the `log` callback (it runs on a worker, which stop() joins).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
+#include <string_view>
 
 #include <ringkit/result.hpp>
 
@@ -47,49 +50,34 @@ struct ProxyOptions {
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
   std::size_t ring_size = std::size_t{256} * 1024;  ///< per direction; a power of two, >= 4096
-  bool mirrored = true;  ///< mirrored rings (fall back to two segments if refused)
-  std::size_t max_conns = 10000;
+  bool mirrored = true;           ///< mirrored rings (fall back to two segments if refused)
+  std::size_t max_conns = 10000;  ///< open connections, all workers together
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  ///< 0: never
+  /// One line per event worth logging (a failed submission, no ring for a connection, accept
+  /// errors). Runs on a worker thread: keep it short; it must not call stop().
+  std::function<void(std::string_view)> log{};
 };
 
-/// Counters, updated by the workers (relaxed; read them as a snapshot).
+/// A snapshot of the proxy's counters. Every accepted connection is, at any time, either
+/// `active` or in exactly one of the end counters:
+/// accepted == active + completed + rejected + upstream_refused + connect_timeouts +
+///             idle_timeouts + resets + errors + submit_failures + aborted.
 struct ProxyStats {
-  std::atomic<std::uint64_t> accepted{0};          ///< client connections accepted
-  std::atomic<std::uint64_t> active{0};            ///< connections open now
-  std::atomic<std::uint64_t> completed{0};         ///< closed after a clean close both ways
-  std::atomic<std::uint64_t> rejected{0};          ///< closed at once: max_conns reached
-  std::atomic<std::uint64_t> upstream_refused{0};  ///< upstream connect failed
-  std::atomic<std::uint64_t> connect_timeouts{0};  ///< upstream connect timed out
-  std::atomic<std::uint64_t> idle_timeouts{0};     ///< closed for inactivity
-  std::atomic<std::uint64_t> errors{0};            ///< closed on a read/write error or reset
-  std::atomic<std::uint64_t> bytes_up{0};          ///< client -> upstream bytes delivered
-  std::atomic<std::uint64_t> bytes_down{0};        ///< upstream -> client bytes delivered
+  std::uint64_t accepted = 0;          ///< client connections accepted
+  std::uint64_t active = 0;            ///< connections open now
+  std::uint64_t completed = 0;         ///< ended after a clean close both ways
+  std::uint64_t rejected = 0;          ///< closed at once: max_conns reached
+  std::uint64_t upstream_refused = 0;  ///< the upstream connect failed
+  std::uint64_t connect_timeouts = 0;  ///< the upstream connect timed out
+  std::uint64_t idle_timeouts = 0;     ///< closed for inactivity
+  std::uint64_t resets = 0;            ///< a peer reset the connection (ECONNRESET, EPIPE)
+  std::uint64_t errors = 0;            ///< another I/O error, or no memory for a ring
+  std::uint64_t submit_failures = 0;   ///< an operation could not be submitted
+  std::uint64_t aborted = 0;           ///< still open when stop()'s drain time ran out
+  std::uint64_t bytes_up = 0;          ///< client -> upstream bytes delivered
+  std::uint64_t bytes_down = 0;        ///< upstream -> client bytes delivered
 };
-
-/// A plain copy of ProxyStats.
-struct ProxyStatsSnapshot {
-  std::uint64_t accepted, active, completed, rejected, upstream_refused, connect_timeouts,
-      idle_timeouts, errors, bytes_up, bytes_down;
-};
-
-namespace detail {
-/// One worker's event loop (implemented per backend).
-class ProxyWorker {
- public:
-  ProxyWorker() = default;
-  ProxyWorker(const ProxyWorker&) = delete;
-  ProxyWorker& operator=(const ProxyWorker&) = delete;
-  ProxyWorker(ProxyWorker&&) = delete;
-  ProxyWorker& operator=(ProxyWorker&&) = delete;
-  virtual ~ProxyWorker() = default;
-  /// Sets up what must be made on the worker's own thread (e.g. a single-issuer io_uring).
-  /// Called on that thread before run(); Proxy::start() waits for it and reports its error.
-  [[nodiscard]] virtual Result<void> init_on_thread() { return {}; }
-  /// Runs until `stopping` is set and every connection has closed (or `drain_deadline`).
-  virtual void run() = 0;
-};
-}  // namespace detail
 
 class Proxy {
  public:
@@ -102,34 +90,24 @@ class Proxy {
 
   /// Binds the listeners (one per thread, SO_REUSEPORT) and starts the workers. Errors: a busy
   /// port (EADDRINUSE, context names the call), io_uring unavailable, bad options
-  /// (Errc::invalid_argument with context naming the option).
+  /// (Errc::invalid_argument with context naming the ProxyOptions member).
   [[nodiscard]] static Result<std::unique_ptr<Proxy>> start(const ProxyOptions& options);
 
   /// The port the listeners are bound to.
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] const ProxyOptions& options() const noexcept { return options_; }
-  [[nodiscard]] ProxyStatsSnapshot stats() const noexcept;
+  [[nodiscard]] ProxyStats stats() const noexcept;
 
   /// Stops accepting, lets open connections finish for up to `drain`, then closes what is left
-  /// and joins the workers. Idempotent.
+  /// (counted in `aborted`) and joins the workers. Idempotent and thread-safe.
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5000));
 
-  /// Shared with the workers.
-  struct Shared {
-    ProxyOptions options;
-    ProxyStats stats;
-    std::atomic<bool> stopping{false};
-    std::atomic<std::int64_t> drain_deadline_ns{0};  ///< steady_clock ns; 0 = none yet
-  };
-
  private:
+  struct Impl;
   Proxy() = default;
   ProxyOptions options_;
   std::uint16_t port_ = 0;
-  std::shared_ptr<Shared> shared_;
-  std::vector<std::unique_ptr<detail::ProxyWorker>> workers_;
-  std::vector<std::thread> threads_;
-  bool stopped_ = false;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ringkit::net

@@ -1,0 +1,551 @@
+// Private to net/src: the relay state machine shared by the proxy and the echo server, for both
+// backends (io_uring and Asio are thin I/O shims under it, see relay_uring.cpp / relay_asio.cpp).
+//
+// A connection has one or two directions. The proxy has two (client -> upstream, upstream ->
+// client) over two sockets; the echo server has one whose source and destination are the same
+// socket. Per direction the relay keeps: the ring (attached only while there are bytes to move),
+// whether a read and a write are armed, whether the source reached EOF and whether the
+// destination was shut down. The rules, identical on both backends because they live here:
+//
+//   - read: with no ring attached the read is a readiness wait (poll); once the source is
+//     readable a ring is taken from the worker's pool and a receive is armed into its free space,
+//     and re-armed after each completion while the connection is active. A connection idle for a
+//     whole tick with an empty ring has its receive cancelled (where the backend can cancel one
+//     operation) and goes back to a readiness wait, so a quiet connection holds no ring. A full
+//     ring is not read (backpressure).
+//   - write: armed whenever the ring holds data; consumes what the kernel took. A completion of
+//     zero bytes is impossible for a non-empty send, so it is treated as an error, never ignored.
+//   - half-close: source EOF and ring drained -> shutdown(SHUT_WR) of the destination.
+//   - the ring goes back to the pool when it is empty and neither a receive nor a send holds it.
+//   - end: every direction shut -> `completed`; any error, reset, timeout, failed submission or
+//     the end of the drain time closes both sockets, and the connection ends in exactly one
+//     counter (counted when it is destroyed, with `active`).
+//   - one 100 ms tick per worker enforces connect and idle timeouts and the drain on stop.
+//
+// The backend calls on_accepted / on_connected / on_readable / on_read / on_written / tick; the
+// relay calls the backend's unopened_socket / open_upstream / start_connect / start_poll /
+// start_recv / start_send / cancel_read / shut_send / abort_io / close_listener (CRTP: no
+// virtual calls). A
+// start_* returning an error other than Errc::ok closes the connection with `submit_failures` and
+// one log line: nothing ever stalls.
+//
+// Thread safety: one Relay per worker thread, single-owner. The counters are written only by
+// their worker and read (relaxed) by stats() on any thread.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/mman.h>
+
+#include <ringkit/detail/config.hpp>
+#include <ringkit/error.hpp>
+#include <ringkit/mirror_ring.hpp>
+#include <ringkit/result.hpp>
+#include <ringkit/unique_fd.hpp>
+
+namespace ringkit::net::detail {
+
+/// How a connection ended: each one ends in exactly one of these.
+enum class End : std::uint8_t {
+  completed,         ///< every direction finished with a clean half-close
+  rejected,          ///< closed at accept: the connection limit was reached
+  upstream_refused,  ///< the upstream connect failed
+  connect_timeout,   ///< the upstream did not answer within the connect timeout
+  idle_timeout,      ///< no traffic for the idle timeout
+  reset,             ///< a peer reset the connection (ECONNRESET, EPIPE)
+  error,             ///< another I/O error, or no ring could be had
+  submit_failure,    ///< an operation could not be submitted (op slots or queue exhausted)
+  aborted,           ///< still open when the drain time after stop() ran out
+};
+inline constexpr std::size_t kEnds = 9;
+
+/// One worker's counters: written by that worker only, read by any thread.
+struct alignas(ringkit::kFalseSharingRange) RelayCounters {
+  std::array<std::atomic<std::uint64_t>, kEnds> ends{};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> active{0};
+  std::atomic<std::uint64_t> bytes_up{0};    ///< proxy: client -> upstream; echo: echoed
+  std::atomic<std::uint64_t> bytes_down{0};  ///< proxy: upstream -> client
+};
+
+/// Adds `n` to a single-writer counter (no read-modify-write instruction needed).
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  // (C1) single writer: relaxed load+store; pairs with (C2) in load(), counters carry no data.
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline void drop(std::atomic<std::uint64_t>& c) noexcept {
+  // (C1) as in bump().
+  c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+[[nodiscard]] inline std::uint64_t load(const std::atomic<std::uint64_t>& c) noexcept {
+  return c.load(std::memory_order_relaxed);  // (C2) pairs with (C1): a statistic, no data
+}
+
+/// Everything the relay needs to know about its server (the same for every worker).
+struct RelayConfig {
+  bool echo = false;  ///< one direction, source == destination; else proxy to `upstream`
+  sockaddr_in upstream{};
+  std::size_t ring_size = 0;
+  bool mirrored = true;
+  std::size_t max_conns = 0;
+  std::chrono::milliseconds connect_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};  ///< 0: never
+  /// Receives one line per event worth logging; runs on a worker thread.
+  std::function<void(std::string_view)> log{};
+};
+
+/// State shared by a server and its workers.
+struct RelayShared {
+  RelayConfig cfg;
+  std::vector<std::unique_ptr<RelayCounters>> counters;  ///< one per worker, fixed at start
+  std::atomic<bool> stopping{false};
+  std::atomic<std::int64_t> drain_deadline_ns{0};  ///< steady_clock ns
+  std::atomic<std::size_t> open{0};                ///< connections open, all workers
+};
+
+/// steady_clock now in nanoseconds.
+[[nodiscard]] std::int64_t now_ns() noexcept;
+
+/// A per-worker free list of rings, so that no mapping is made or unmapped on the connection
+/// path once warm. Returned rings go on a LIFO hot list (pages resident, ready for reuse). Once
+/// a second (trim(), from the tick), the rings that stayed unused for the whole last period
+/// beyond a small reserve give their pages back to the kernel (madvise MADV_REMOVE on the
+/// ring's shared memory: no unmap) and move to the cold list: after a burst the memory goes
+/// back, while steady traffic never pays for it. Up to kKeep rings are kept in all; more are
+/// unmapped.
+class RingPool {
+ public:
+  static constexpr std::size_t kReserve = 8;
+  static constexpr std::size_t kKeep = 4096;
+
+  RingPool(std::size_t ring_size, bool mirrored) : size_(ring_size), mirrored_(mirrored) {}
+
+  /// A ring with no data (from the free lists, else a new one); an error if none can be made.
+  [[nodiscard]] Result<std::unique_ptr<MirrorByteRing>> take() {
+    if (!hot_.empty()) {
+      std::unique_ptr<MirrorByteRing> r = pop(hot_);
+      low_water_ = std::min(low_water_, hot_.size());
+      return r;
+    }
+    low_water_ = 0;
+    if (!cold_.empty()) return pop(cold_);
+    const RingOptions ro{.mode = mirrored_ ? MirrorMode::automatic : MirrorMode::never};
+    auto r = make_mirror_byte_ring(size_, ro);
+    if (!r) return unexpected(r.error(), "ring for a connection (ring_size)");
+    ++made_;
+    return std::make_unique<MirrorByteRing>(std::move(*r));
+  }
+  /// Takes back an empty ring no operation refers to any more.
+  void give(std::unique_ptr<MirrorByteRing> r) noexcept {
+    if (hot_.size() + cold_.size() >= kKeep) return;  // unmapped here
+    push(hot_, std::move(r));
+  }
+  /// Releases the pages of the hot rings that were not needed since the last trim().
+  void trim() noexcept {
+    std::size_t idle = low_water_ > kReserve ? low_water_ - kReserve : 0;
+    // The bottom of the LIFO list holds the rings unused for longest.
+    std::size_t moved = 0;
+    for (; moved < idle && moved < hot_.size(); ++moved) {
+      MirrorByteRing& r = *hot_[moved];
+      const std::span<const std::byte> map = r.reader.mapping();
+      if (!map.empty()) {
+        // Both views share one memfd range: removing it through the first view frees it.
+        (void)::madvise(const_cast<std::byte*>(map.data()),  // NOLINT(*-const-cast)
+                        map.size() / 2, MADV_REMOVE);
+      }
+      push(cold_, std::move(hot_[moved]));
+    }
+    hot_.erase(hot_.begin(), hot_.begin() + static_cast<std::ptrdiff_t>(moved));
+    low_water_ = hot_.size();
+  }
+  /// Rings made so far (a warm pool stops making them).
+  [[nodiscard]] std::size_t made() const noexcept { return made_; }
+
+ private:
+  using List = std::vector<std::unique_ptr<MirrorByteRing>>;
+  static std::unique_ptr<MirrorByteRing> pop(List& l) noexcept {
+    std::unique_ptr<MirrorByteRing> r = std::move(l.back());
+    l.pop_back();
+    return r;
+  }
+  static void push(List& l, std::unique_ptr<MirrorByteRing> r) noexcept {
+    try {
+      l.push_back(std::move(r));
+    } catch (const std::bad_alloc&) {  // no room in the list: the ring is unmapped instead
+    }
+  }
+  std::size_t size_;
+  bool mirrored_;
+  std::size_t made_ = 0;
+  std::size_t low_water_ = 0;  // fewest hot rings since the last trim()
+  List hot_, cold_;
+};
+
+/// What an operation's completion means to the relay (mapped by the backend).
+enum class Outcome : std::uint8_t { ok, eof, cancelled, reset, error };
+
+/// The relay state machine; `Io` is the backend (derives from Relay<Io, Socket>).
+template <class Io, class Socket>
+class Relay {
+ public:
+  struct Dir {
+    std::unique_ptr<MirrorByteRing> ring;  ///< attached while there are bytes to move
+    std::uint8_t src = 0;                  ///< socket index of the source
+    std::uint8_t dst = 0;                  ///< socket index of the destination
+    bool reading = false;                  ///< a read (poll or receive) is armed
+    bool read_is_poll = false;             ///< ... and it is a readiness wait
+    bool want_recv = false;                ///< the next read is a receive (source readable)
+    bool parking = false;                  ///< the receive is being cancelled (idle)
+    bool writing = false;
+    bool src_eof = false;
+    bool dst_shut = false;
+    std::uint64_t read_op = 0;   ///< backend op id (for cancel)
+    std::uint64_t write_op = 0;  ///< backend op id (for cancel)
+  };
+  struct Conn {
+    Conn(Socket a, Socket b) : sock{std::move(a), std::move(b)} {}
+    std::array<Socket, 2> sock;  ///< [0] client, [1] upstream (unused by the echo server)
+    std::array<Dir, 2> dir;
+    std::uint8_t ndirs = 2;
+    bool connected = false;
+    bool closing = false;
+    End end = End::completed;
+    int ops = 0;  ///< operations in flight that reference this connection
+    std::uint64_t connect_op = 0;
+    std::int64_t last_activity = 0;
+    std::int64_t connect_deadline = 0;
+    std::size_t index = 0;  ///< position in conns_
+  };
+
+  static constexpr std::chrono::milliseconds kTick{100};
+  static constexpr std::uint64_t kTrimTicks = 10;  ///< RingPool::trim() once a second
+
+  Relay(std::shared_ptr<RelayShared> sh, std::size_t worker)
+      : sh_(std::move(sh)),
+        cfg_(sh_->cfg),
+        ctr_(*sh_->counters[worker]),
+        pool_(cfg_.ring_size, cfg_.mirrored) {}
+
+  /// The worker is done: stop() was called and every connection has ended.
+  [[nodiscard]] bool finished() const noexcept { return stopped_ && conns_.empty(); }
+  [[nodiscard]] std::size_t connections() const noexcept { return conns_.size(); }
+  /// Most operations one connection has in flight at once (connect + two reads + two writes).
+  static constexpr std::size_t kOpsPerConn = 5;
+
+  // ---- called by the backend ----
+
+  /// A new client connection (the socket is open).
+  void on_accepted(Socket s) {
+    bump(ctr_.accepted);
+    // (O1) relaxed: a limit, not a synchronisation; pairs with (O2) in destroy().
+    if (sh_->open.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_conns) {
+      sh_->open.fetch_sub(1, std::memory_order_relaxed);  // (O1)
+      bump(ctr_.ends[static_cast<std::size_t>(End::rejected)]);
+      return;  // `s` closes here
+    }
+    std::unique_ptr<Conn> owned;
+    try {
+      owned = std::make_unique<Conn>(std::move(s), self().unopened_socket());
+      conns_.push_back(nullptr);
+    } catch (const std::bad_alloc&) {
+      sh_->open.fetch_sub(1, std::memory_order_relaxed);  // (O1)
+      bump(ctr_.ends[static_cast<std::size_t>(End::error)]);
+      log("out of memory for a connection");
+      return;
+    }
+    Conn& c = *owned;
+    c.index = conns_.size() - 1;
+    conns_.back() = std::move(owned);
+    bump(ctr_.active);
+    c.last_activity = now_ns();
+    if (cfg_.echo) {
+      c.ndirs = 1;
+      c.dir[0].src = 0;
+      c.dir[0].dst = 0;
+      c.connected = true;
+      pump(c, 0);
+      maybe_destroy(c);
+      return;
+    }
+    c.dir[0].src = 0;
+    c.dir[0].dst = 1;
+    c.dir[1].src = 1;
+    c.dir[1].dst = 0;
+    c.connect_deadline =
+        c.last_activity +
+        std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.connect_timeout).count();
+    if (const std::error_code ec = self().open_upstream(c)) {
+      log("upstream socket: " + ec.message());
+      close(c, End::error);
+      maybe_destroy(c);
+      return;
+    }
+    const Errc e = self().start_connect(c);
+    if (e != Errc::ok) {
+      submit_failed(c, e, "connect");
+    } else {
+      ++c.ops;
+    }
+    maybe_destroy(c);
+  }
+
+  void on_connected(Conn& c, Outcome o) {
+    --c.ops;
+    c.connect_op = 0;
+    if (!c.closing) {
+      if (o == Outcome::ok) {
+        c.connected = true;
+        c.last_activity = now_ns();
+        pump(c, 0);
+        pump(c, 1);
+      } else {
+        close(c, End::upstream_refused);
+      }
+    }
+    maybe_destroy(c);
+  }
+
+  /// A readiness wait on direction `d`'s source completed.
+  void on_readable(Conn& c, int d, Outcome o) {
+    --c.ops;
+    Dir& x = c.dir[d];
+    x.reading = false;
+    x.read_op = 0;
+    if (!c.closing) {
+      if (o == Outcome::ok) {
+        x.want_recv = true;
+        pump(c, d);
+      } else {
+        close(c, end_of(o));
+      }
+    }
+    maybe_destroy(c);
+  }
+
+  /// A receive on direction `d` completed; `n` bytes were committed to its ring.
+  void on_read(Conn& c, int d, Outcome o, std::size_t n) {
+    --c.ops;
+    Dir& x = c.dir[d];
+    x.reading = false;
+    x.read_op = 0;
+    const bool parked = x.parking;
+    x.parking = false;
+    if (!c.closing) {
+      if (o == Outcome::ok) {
+        if (n > 0) c.last_activity = now_ns();
+        x.want_recv = n > 0;  // 0 bytes (nothing there after all): wait for readiness
+        pump(c, d);
+      } else if (o == Outcome::cancelled && parked) {
+        x.want_recv = false;  // idle: wait for readiness with no ring
+        pump(c, d);
+      } else if (o == Outcome::eof) {
+        x.src_eof = true;
+        pump(c, d);
+      } else {
+        close(c, end_of(o));
+      }
+    }
+    maybe_destroy(c);
+  }
+
+  /// A send on direction `d` completed; `n` bytes were consumed from its ring.
+  void on_written(Conn& c, int d, Outcome o, std::size_t n) {
+    --c.ops;
+    Dir& x = c.dir[d];
+    x.writing = false;
+    x.write_op = 0;
+    if (!c.closing) {
+      if (o == Outcome::ok && n > 0) {
+        c.last_activity = now_ns();
+        bump(d == 0 ? ctr_.bytes_up : ctr_.bytes_down, n);
+        pump(c, d);
+      } else if (o == Outcome::ok) {
+        log("a send of a non-empty ring completed with 0 bytes; closing the connection");
+        close(c, End::error);
+      } else {
+        close(c, end_of(o));
+      }
+    }
+    maybe_destroy(c);
+  }
+
+  /// Every kTick: timeouts, and the drain once stop() was called.
+  void tick() {
+    const std::int64_t now = now_ns();
+    if (++ticks_ % kTrimTicks == 0) pool_.trim();
+    // (A1) acquire: pairs with (R1) in RelayServer::stop(), so the drain deadline is visible.
+    if (!stopped_ && sh_->stopping.load(std::memory_order_acquire)) {
+      stopped_ = true;
+      self().close_listener();
+    }
+    const bool drain_over =
+        stopped_ && now >= sh_->drain_deadline_ns.load(std::memory_order_relaxed);
+    const std::int64_t idle_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.idle_timeout).count();
+    constexpr std::int64_t tick_ns = std::chrono::nanoseconds(kTick).count();
+    // Backwards: destroying one moves the last into its place.
+    for (std::size_t i = conns_.size(); i-- > 0;) {
+      Conn& c = *conns_[i];
+      if (c.closing) continue;
+      if (drain_over) {
+        close(c, End::aborted);
+      } else if (!c.connected && now >= c.connect_deadline) {
+        close(c, End::connect_timeout);
+      } else if (idle_ns > 0 && now - c.last_activity >= idle_ns) {
+        close(c, End::idle_timeout);
+      } else if (c.connected && now - c.last_activity >= tick_ns) {
+        park_idle(c);
+      }
+      maybe_destroy(c);
+    }
+  }
+
+  /// Logs one line through the configured callback (if any).
+  void log(std::string_view what) const {
+    if (cfg_.log) {
+      try {
+        cfg_.log(what);
+      } catch (...) {  // a logger's failure must not take the worker down
+      }
+    }
+  }
+
+ protected:
+  std::vector<std::unique_ptr<Conn>>& conns() noexcept { return conns_; }
+  const RelayConfig& cfg() const noexcept { return cfg_; }
+  RelayShared& shared() noexcept { return *sh_; }
+
+ private:
+  Io& self() noexcept { return static_cast<Io&>(*this); }
+
+  static End end_of(Outcome o) noexcept { return o == Outcome::reset ? End::reset : End::error; }
+
+  void submit_failed(Conn& c, Errc e, const char* what) {
+    std::string line = "submission of ";
+    line += what;
+    line += " failed (";
+    line += describe(e);
+    line += "); closing the connection";
+    log(line);
+    close(c, End::submit_failure);
+  }
+
+  // Discipline: close() only marks the connection and aborts its I/O; it is destroyed by the
+  // maybe_destroy() that ends every entry point (on_*, tick), never in the middle of one.
+
+  /// Arms what direction `d` can do now; closes the connection if a submission fails.
+  void pump(Conn& c, int d) {
+    if (c.closing || !c.connected) return;
+    Dir& x = c.dir[d];
+    if (!x.reading && !x.src_eof) {
+      if (!x.want_recv) {
+        const Errc e = self().start_poll(c, d);
+        if (e != Errc::ok) return submit_failed(c, e, "poll");
+        x.reading = true;
+        x.read_is_poll = true;
+        ++c.ops;
+      } else {
+        if (!x.ring) {
+          auto r = pool_.take();
+          if (!r) {
+            log(std::string("no ring for a connection: ") + r.message());
+            close(c, End::error);
+            return;
+          }
+          x.ring = std::move(*r);
+        }
+        if (x.ring->writer.size_hint() < x.ring->writer.capacity()) {
+          const Errc e = self().start_recv(c, d);
+          if (e != Errc::ok) return submit_failed(c, e, "receive");
+          x.reading = true;
+          x.read_is_poll = false;
+          ++c.ops;
+        }
+      }
+    }
+    const bool has_data = x.ring && x.ring->reader.size_hint() > 0;
+    if (!x.writing && has_data) {
+      const Errc e = self().start_send(c, d);
+      if (e != Errc::ok) return submit_failed(c, e, "send");
+      x.writing = true;
+      ++c.ops;
+    }
+    if (x.src_eof && !x.writing && !x.dst_shut && !has_data) {
+      self().shut_send(c, x.dst);
+      x.dst_shut = true;
+    }
+    // Nothing to move and nothing holds the ring: back to the pool.
+    if (x.ring && !x.writing && !has_data && !(x.reading && !x.read_is_poll)) {
+      pool_.give(std::move(x.ring));
+    }
+  }
+
+  /// An idle direction whose receive holds an empty ring: cancel the receive (its completion
+  /// re-arms a readiness wait and returns the ring), if the backend can cancel just that op.
+  void park_idle(Conn& c) {
+    for (std::uint8_t d = 0; d < c.ndirs; ++d) {
+      Dir& x = c.dir[d];
+      if (x.reading && !x.read_is_poll && !x.parking && !x.writing && x.ring &&
+          x.ring->reader.size_hint() == 0) {
+        x.parking = self().cancel_read(c, d);
+      }
+    }
+  }
+
+  void close(Conn& c, End why) {
+    if (c.closing) return;
+    c.closing = true;
+    c.end = why;
+    self().abort_io(c);  // every op in flight completes promptly
+  }
+
+  void maybe_destroy(Conn& c) {
+    if (c.ops != 0) return;
+    if (!c.closing) {
+      for (std::uint8_t d = 0; d < c.ndirs; ++d) {
+        if (!c.dir[d].dst_shut) return;
+      }
+      c.end = End::completed;
+    }
+    destroy(c);
+  }
+
+  void destroy(Conn& c) {
+    for (Dir& x : c.dir) {
+      if (x.ring) pool_.give(std::move(x.ring));
+    }
+    bump(ctr_.ends[static_cast<std::size_t>(c.end)]);
+    drop(ctr_.active);
+    sh_->open.fetch_sub(1, std::memory_order_relaxed);  // (O2) pairs with (O1)
+    const std::size_t i = c.index;
+    std::unique_ptr<Conn> gone = std::move(conns_[i]);  // `c` lives until the end of scope
+    if (i + 1 != conns_.size()) {
+      conns_[i] = std::move(conns_.back());
+      conns_[i]->index = i;
+    }
+    conns_.pop_back();
+  }
+
+  std::shared_ptr<RelayShared> sh_;
+  const RelayConfig& cfg_;
+  RelayCounters& ctr_;
+  RingPool pool_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::uint64_t ticks_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace ringkit::net::detail
