@@ -33,6 +33,11 @@ BEGIN = "<!-- bench-table:begin -->"
 END = "<!-- bench-table:end -->"
 
 
+def met(row: dict, ratio: float) -> bool:
+    """A target is a lower bound on ringkit / peer, or an upper bound for costs ("upper")."""
+    return ratio <= row["target"] if row.get("upper") else ratio >= row["target"]
+
+
 def fmt_ratio(r: float) -> str:
     return f"{r:.2f}x"
 
@@ -58,12 +63,27 @@ def proxy_row(row: dict, files: dict, cache: dict) -> tuple[str, float | None, s
     if path not in cache:
         with open(os.path.join(ROOT, path), encoding="utf-8") as f:
             cache[path] = json.load(f)
-    runs = [r for r in cache[path] if r.get("workload") == row["workload"]]
+    runs = [r for r in cache[path] if r.get("workload") == row["workload"]
+            and ("threads" not in row or r.get("threads") == row["threads"])]
 
     def med(label: str, key: str) -> float | None:
         vals = [r[key] for r in runs if r.get("label") == label and r.get(key) is not None]
         return statistics.median(vals) if vals else None
 
+    metric = row.get("metric", "msgs_per_s")
+    if metric != "msgs_per_s":
+        # A cost (CPU-s per million messages, RSS per connection): lower is better, so the
+        # ratio is ringkit / peer and the target an upper bound ("<= x").
+        base, peer = med(row["base"], metric), med(row["peer"], metric)
+        if base is None or not peer:
+            return "-", None, f"no {row['workload']} {metric} for {row['base']} / {row['peer']}"
+        unit = {"cpu_s_per_mmsg": "CPU-s per M msgs", "rss_per_conn": "B RSS per conn",
+                "rss_after_per_conn": "B RSS per conn after"}.get(metric, metric)
+        if metric == "p99_us":
+            return f"p99 {base / 1000:.1f} ms vs {peer / 1000:.1f} ms", base / peer, ""
+        if metric.startswith("rss"):
+            return f"{base / 1024:.1f} KiB vs {peer / 1024:.1f} KiB", base / peer, ""
+        return f"{base:.1f} vs {peer:.1f} {unit}", base / peer, ""
     base, peer = med(row["base"], "msgs_per_s"), med(row["peer"], "msgs_per_s")
     if not base or not peer:
         return "-", None, f"no {row['workload']} rounds for {row['base']} / {row['peer']}"
@@ -97,7 +117,7 @@ def chart(spec: dict, path: str) -> None:
     colors = []
     for r, ratio in rows:
         t = r.get("target")
-        colors.append("#999999" if t is None else ("#2a9d4a" if ratio >= t else "#d1495b"))
+        colors.append("#999999" if t is None else ("#2a9d4a" if met(r, ratio) else "#d1495b"))
     fig, ax = plt.subplots(figsize=(11, 0.28 * len(rows) + 1.2))
     y = list(range(len(rows)))
     ax.barh(y, ratios, color=colors)
@@ -129,7 +149,8 @@ def render(spec: dict) -> str:
         elif target is None:
             verdict = "report"
         else:
-            verdict = f"≥ {target}x " + ("met" if ratio >= target else "**not met**")
+            bound = "≤" if row.get("upper") else "≥"
+            verdict = f"{bound} {target}x " + ("met" if met(row, ratio) else "**not met**")
         name = row["benchmark"] if row["benchmark"] != last else ""
         last = row["benchmark"]
         ratio_s = fmt_ratio(ratio) if ratio is not None else "-"

@@ -1,13 +1,14 @@
-# Fails unless README.md contains tests/examples/readme_example.cpp verbatim, between
-# "<!-- readme_example:begin -->" + "```cpp" and "```" + "<!-- readme_example:end -->".
+# Fails unless README.md contains EXAMPLE verbatim, between "<!-- NAME:begin -->" + "```cpp" and
+# "```" + "<!-- NAME:end -->" (NAME: readme_example, framing_example, ...).
 file(READ ${README} readme)
 file(READ ${EXAMPLE} example)
-string(FIND "${readme}" "<!-- readme_example:begin -->\n```cpp\n" begin)
-string(FIND "${readme}" "```\n<!-- readme_example:end -->" end)
+set(open "<!-- ${NAME}:begin -->\n```cpp\n")
+string(FIND "${readme}" "${open}" begin)
+string(FIND "${readme}" "```\n<!-- ${NAME}:end -->" end)
 if(begin EQUAL -1 OR end EQUAL -1)
-  message(FATAL_ERROR "README.md lacks the readme_example markers")
+  message(FATAL_ERROR "README.md lacks the ${NAME} markers")
 endif()
-string(LENGTH "<!-- readme_example:begin -->\n```cpp\n" skip)
+string(LENGTH "${open}" skip)
 math(EXPR start "${begin} + ${skip}")
 math(EXPR len "${end} - ${start}")
 string(SUBSTRING "${readme}" ${start} ${len} snippet)
