@@ -55,61 +55,15 @@
 #include "peers/asio_echo.hpp"
 #include "peers/ringkit_asio.hpp"
 #include "support/affinity.hpp"
+#include "support/alloc_count.hpp"
 #include "support/echo.hpp"
 
-// ---- heap allocation counter
-// --------------------------------------------------------------------- Every allocation in the
-// process goes through these replacements; the count is what the echo benchmark reports per
-// message. Relaxed: a statistic, read by the benchmark thread around the timed loop (the server
-// thread's allocations during it are all counted: the loop ends only after the last echo arrived).
-
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-
-void* counted_alloc(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;  // NOLINT(*-no-malloc)
-  throw std::bad_alloc();
-}
-void* counted_alloc(std::size_t n, std::align_val_t al) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(al);
-  const std::size_t size = ((n == 0 ? 1 : n) + a - 1) / a * a;  // aligned_alloc: a multiple of a
-  if (void* p = std::aligned_alloc(a, size)) return p;          // NOLINT(*-no-malloc)
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new(std::size_t n, std::align_val_t al) { return counted_alloc(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al) { return counted_alloc(n, al); }
-void operator delete(void* p) noexcept { std::free(p); }                      // NOLINT(*-no-malloc)
-void operator delete[](void* p) noexcept { std::free(p); }                    // NOLINT(*-no-malloc)
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }         // NOLINT(*-no-malloc)
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }       // NOLINT(*-no-malloc)
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }    // NOLINT
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }  // NOLINT
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }    // NOLINT
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }  // NOLINT
-
+// Every allocation in the process goes through bench/support/alloc_count.hpp's replacements;
+// the count is what the echo benchmark reports per message (the server thread's allocations
+// during the timed loop are all counted: the loop ends only after the last echo arrived).
 namespace ringkit::bench {
 
-std::uint64_t allocations() noexcept { return g_allocations.load(std::memory_order_relaxed); }
+std::uint64_t allocations() noexcept { return heap_allocations(); }
 
 namespace {
 

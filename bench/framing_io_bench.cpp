@@ -287,6 +287,8 @@ void bm_framed_echo(benchmark::State& state, Impl impl) {
   if (!pin.pinned() || !server_pinned) state.SetLabel("unpinned");
 }
 
+}  // namespace
+
 void register_all() {
   const std::pair<Impl, const char*> impls[] = {{Impl::ringkit, "ringkit"},
                                                 {Impl::ringkit_asio, "ringkit_asio"},
@@ -303,14 +305,4 @@ void register_all() {
   }
 }
 
-}  // namespace
 }  // namespace ringkit::bench
-
-int main(int argc, char** argv) {
-  ringkit::bench::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
