@@ -27,14 +27,6 @@
 #include "support/fuzz_input.hpp"
 #include "support/pattern.hpp"
 
-#define RINGKIT_FUZZ_CHECK(cond)                                                            \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      std::fprintf(stderr, "framing_fuzz: check failed at line %d: %s\n", __LINE__, #cond); \
-      __builtin_trap();                                                                     \
-    }                                                                                       \
-  } while (0)
-
 namespace {
 
 using ringkit::Decoded;

@@ -1,8 +1,19 @@
-// tests/support/fuzz_input.hpp: the fuzz targets' reader of their input bytes.
+// tests/support/fuzz_input.hpp: the fuzz targets' reader of their input bytes, and their check
+// macro: RINGKIT_FUZZ_CHECK(cond) names the file, line and condition on stderr and traps (a
+// crash libFuzzer reports with the input that caused it).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+
+#define RINGKIT_FUZZ_CHECK(cond)                                                         \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
+      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond); \
+      __builtin_trap();                                                                  \
+    }                                                                                    \
+  } while (0)
 
 namespace ringkit_test {
 
