@@ -92,11 +92,7 @@ class UringWorker {
  public:
   UringWorker(Shared& sh, UniqueFd lis, LengthFieldDecoder proto, LengthPrepender enc,
               std::optional<MessageStore> store)
-      : sh_(sh),
-        lis_(std::move(lis)),
-        proto_(proto),
-        enc_(enc),
-        store_(std::move(store)) {}
+      : sh_(sh), lis_(std::move(lis)), proto_(proto), enc_(enc), store_(std::move(store)) {}
 
   /// Makes the engine on the worker's own thread: a single-issuer ring with deferred task work
   /// is cheaper per completion; a re-armed recv of an echo rarely finds data already there, so

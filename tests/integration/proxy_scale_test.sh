@@ -16,6 +16,7 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$need" ]; then
 fi
 ulimit -n "$need"
 tmp="$(mktemp -d)"
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
   kill "${proxy_pid:-}" "${echo_pid:-}" 2>/dev/null
   wait 2>/dev/null
