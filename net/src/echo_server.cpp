@@ -23,11 +23,15 @@ Result<std::unique_ptr<EchoServer>> EchoServer::start(const EchoOptions& options
   if (options.max_conns == 0 || options.max_conns > (std::size_t{1} << 24)) {
     return unexpected(Errc::invalid_argument, "EchoOptions::max_conns must be 1..16777216");
   }
+  if (!detail::valid_max_ops(options.max_ops)) {
+    return unexpected(Errc::invalid_argument, "EchoOptions::max_ops must be 0 or 4..2^30");
+  }
   detail::RelayConfig cfg;
   cfg.echo = true;
   cfg.ring_size = options.ring_size;
   cfg.max_conns = options.max_conns;
   cfg.idle_timeout = options.idle_timeout;
+  cfg.max_ops = options.max_ops;
   cfg.log = options.log;
   auto server = detail::RelayServer::start(std::move(cfg), {.host = options.host,
                                                             .port = options.port,

@@ -139,6 +139,9 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   if (options.max_conns == 0 || options.max_conns > (std::size_t{1} << 24)) {
     return unexpected(Errc::invalid_argument, "ProxyOptions::max_conns must be 1..16777216");
   }
+  if (!detail::valid_max_ops(options.max_ops)) {
+    return unexpected(Errc::invalid_argument, "ProxyOptions::max_ops must be 0 or 4..2^30");
+  }
   if (options.upstream_port == 0) {
     return unexpected(Errc::invalid_argument, "ProxyOptions::upstream_port must be set");
   }
@@ -154,6 +157,7 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   cfg.max_conns = options.max_conns;
   cfg.connect_timeout = options.connect_timeout;
   cfg.idle_timeout = options.idle_timeout;
+  cfg.max_ops = options.max_ops;
   cfg.log = options.log;
   auto server = detail::RelayServer::start(std::move(cfg), {.host = options.listen_host,
                                                             .port = options.listen_port,

@@ -45,6 +45,8 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
  public:
   using Base = Relay<UringWorker, UniqueFd>;
   using Conn = Base::Conn;
+  /// Op slots beyond the connections' own: the accept and the tick, with room to spare.
+  static constexpr std::size_t kInternalOps = 16;
 
   explicit UringWorker(WorkerSetup setup)
       : Base(setup.shared, setup.index), lis_(std::move(setup.listener)) {}
@@ -53,10 +55,13 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     // Made on this thread: a single-issuer ring with deferred task work is cheaper per
     // completion. A re-armed receive almost never finds data already there (request/response
     // traffic): it waits for readiness first. The op slab may grow to what max_conns connections
-    // can have in flight, so an accepted connection can always arm its reads and writes.
+    // can have in flight, so an accepted connection can always arm its reads and writes
+    // (unless RelayConfig::max_ops caps it, to test or tune exhaustion).
+    const std::size_t max_ops =
+        cfg().max_ops != 0 ? cfg().max_ops : kOpsPerConn * cfg().max_conns + kInternalOps;
     const io::UringOptions o{.entries = 1024,
                              .single_issuer = true,
-                             .max_ops = kOpsPerConn * cfg().max_conns + 16,
+                             .max_ops = max_ops,
                              .defer_taskrun = true,
                              .recv_poll_first = true};
     auto ring = io::Uring::create(o);
@@ -167,8 +172,9 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
       if (accept_error_ != 0 && !accept_live_) {
         log("accept failed: " + std::error_code(accept_error_, std::system_category()).message());
         accept_error_ = 0;
-        arm_accept();
       }
+      // After an accept error, or an accept that could not be re-armed (no op slot): retry.
+      if (!accept_live_) arm_accept();
       if (!finished()) arm_tick();
     });
     tick_live_ = static_cast<bool>(sub);

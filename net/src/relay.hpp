@@ -103,9 +103,16 @@ struct RelayConfig {
   std::size_t max_conns = 0;
   std::chrono::milliseconds connect_timeout{0};
   std::chrono::milliseconds idle_timeout{0};  ///< 0: never
+  std::size_t max_ops = 0;                    ///< io_uring op slab limit; 0: from max_conns
   /// Receives one line per event worth logging; runs on a worker thread.
   std::function<void(std::string_view)> log{};
 };
+
+/// Whether a RelayConfig::max_ops value from the options is acceptable: 0 (from max_conns) or
+/// room for the worker's own two operations and at least two of a connection's.
+[[nodiscard]] constexpr bool valid_max_ops(std::size_t n) noexcept {
+  return n == 0 || (n >= 4 && n <= (std::size_t{1} << 30));
+}
 
 /// State shared by a server and its workers.
 struct RelayShared {
@@ -148,9 +155,13 @@ class RingPool {
     ++made_;
     return std::make_unique<MirrorByteRing>(std::move(*r));
   }
-  /// Takes back an empty ring no operation refers to any more.
+  /// Takes back a ring no operation refers to any more. Bytes still in it (a connection closed
+  /// on an error with data in flight) are discarded: they must never reach the next connection.
   void give(std::unique_ptr<MirrorByteRing> r) noexcept {
     if (hot_.size() + cold_.size() >= kKeep) return;  // unmapped here
+    if (const std::size_t left = r->reader.size_hint(); left != 0) {
+      (void)r->reader.consume(left);  // all of it is readable: cannot fail
+    }
     push(hot_, std::move(r));
   }
   /// Releases the pages of the hot rings that were not needed since the last trim().

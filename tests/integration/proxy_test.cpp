@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -25,6 +28,8 @@
 #include <ringkit/net/proxy.hpp>
 #include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
+
+#include "support/pattern.hpp"
 
 namespace {
 
@@ -553,6 +558,125 @@ TEST_P(ProxyTest, ConcurrentStopFromTwoThreads) {
   expect_accounted(st);
 }
 
+#ifdef RINGKIT_HAS_URING
+/// How `kConns` connections opened at once fared against a server that cannot arm them all.
+struct Exhausted {
+  int echoed = 0;   ///< got their 64 bytes back, verified
+  int closed = 0;   ///< closed by the server before the echo
+  int stalled = 0;  ///< neither within 5 s: what must never happen
+};
+
+/// Opens `conns` connections to `port` first, then sends 64 pattern bytes on each and waits
+/// (bounded) for each one's echo or its close.
+Exhausted open_all_then_echo(std::uint16_t port, int conns) {
+  std::vector<UniqueFd> cs;
+  for (int i = 0; i < conns; ++i) cs.push_back(*ringkit::net::connect_tcp("127.0.0.1", port));
+  constexpr std::size_t kMsg = 64;
+  for (int i = 0; i < conns; ++i) {
+    std::byte msg[kMsg];
+    ringkit_test::fill_pattern(static_cast<std::uint64_t>(i), 0, msg);
+    (void)::send(cs[i].get(), msg, kMsg, MSG_NOSIGNAL);  // may fail: already closed
+  }
+  Exhausted r;
+  for (int i = 0; i < conns; ++i) {
+    std::byte got[kMsg];
+    std::size_t n = 0;
+    bool closed = false;
+    while (n < kMsg && !closed) {
+      pollfd pfd{cs[i].get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 5000) != 1) break;
+      const ssize_t k = ::recv(cs[i].get(), got + n, kMsg - n, 0);
+      if (k <= 0) {
+        closed = true;
+      } else {
+        n += static_cast<std::size_t>(k);
+      }
+    }
+    if (n == kMsg) {
+      EXPECT_FALSE(ringkit_test::first_mismatch(static_cast<std::uint64_t>(i), 0, got))
+          << "connection " << i;
+      ++r.echoed;
+    } else if (closed) {
+      ++r.closed;
+    } else {
+      ++r.stalled;
+    }
+  }
+  return r;
+}
+
+/// Counts the log lines that report a failed submission (the log callback runs on a worker).
+struct SubmitLog {
+  std::shared_ptr<std::atomic<std::uint64_t>> lines =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+  [[nodiscard]] std::function<void(std::string_view)> callback() const {
+    return [lines = lines](std::string_view line) {
+      if (line.find("submission of") != std::string_view::npos) lines->fetch_add(1);
+    };
+  }
+};
+
+TEST(ProxyUringSlabTest, ExhaustedOpSlabClosesAndCountsNeverStalls) {
+  auto echo = start_echo(ProxyBackend::uring);
+  ASSERT_TRUE(echo);
+  // 8 op slots: the accept and the tick take two, an idle proxied connection holds two polls.
+  const SubmitLog log;
+  auto p = Proxy::start(
+      {.upstream_port = echo->port(), .ring_size = 64 * 1024, .max_ops = 8, .log = log.callback()});
+  ASSERT_TRUE(p) << p.message();
+  auto& proxy = *p;
+  constexpr int kConns = 24;
+  const Exhausted r = open_all_then_echo(proxy->port(), kConns);
+  // Which connections get through depends on timing (once active, one needs up to four ops);
+  // every one either got its echo or was closed, none was left waiting.
+  EXPECT_EQ(r.stalled, 0);
+  EXPECT_EQ(r.echoed + r.closed, kConns);
+  EXPECT_GE(r.closed, kConns - 3);  // at most three idle connections fit in six slots
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));  // none stalled there
+  // The closed connections gave their slots back: a new connection is served in full.
+  {
+    auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    EXPECT_TRUE(echo_verified(c.get(), 1 << 20, 3));
+  }
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  proxy->stop(2s);
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kConns) + 1);
+  EXPECT_GE(st.submit_failures, static_cast<std::uint64_t>(r.closed));
+  EXPECT_EQ(st.completed + st.submit_failures, st.accepted)
+      << "completed " << st.completed << ", submit_failures " << st.submit_failures;
+  EXPECT_EQ(log.lines->load(), st.submit_failures);  // one log line per failed submission
+  expect_accounted(st);
+}
+
+TEST(ProxyUringSlabTest, EchoServerExhaustedOpSlabClosesAndCounts) {
+  // 4 op slots: the accept and the tick take two, an idle echo connection holds one poll.
+  const SubmitLog log;
+  auto e = ringkit::net::EchoServer::start({.max_ops = 4, .log = log.callback()});
+  ASSERT_TRUE(e) << e.message();
+  auto& echo = *e;
+  constexpr int kConns = 16;
+  const Exhausted r = open_all_then_echo(echo->port(), kConns);
+  EXPECT_EQ(r.stalled, 0);
+  EXPECT_EQ(r.echoed + r.closed, kConns);
+  EXPECT_GE(r.closed, kConns - 2);  // at most two idle connections fit in two slots
+  ASSERT_TRUE(eventually([&] { return echo->stats().active == 0; }));
+  {
+    auto c = *ringkit::net::connect_tcp("127.0.0.1", echo->port());
+    EXPECT_TRUE(echo_verified(c.get(), 1 << 20, 4));  // one connection needs two: served
+  }
+  ASSERT_TRUE(eventually([&] { return echo->stats().active == 0; }));
+  echo->stop();
+  const auto st = echo->stats();
+  EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kConns) + 1);
+  EXPECT_EQ(st.completed + st.submit_failures, st.accepted);
+  EXPECT_GE(st.submit_failures, static_cast<std::uint64_t>(r.closed));
+  EXPECT_EQ(log.lines->load(), st.submit_failures);
+  EXPECT_EQ(st.accepted, st.active + st.completed + st.rejected + st.idle_timeouts + st.resets +
+                             st.errors + st.submit_failures + st.aborted);
+}
+#endif  // RINGKIT_HAS_URING
+
 TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   EXPECT_FALSE(Proxy::start({.upstream_port = 0}));
   EXPECT_FALSE(Proxy::start({.upstream_host = "not-an-ip", .upstream_port = 1}));
@@ -568,6 +692,10 @@ TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.message().find("ProxyOptions::threads"), std::string::npos) << bad.message();
   EXPECT_FALSE(ringkit::net::EchoServer::start({.ring_size = 1000}));
+  auto few = Proxy::start({.upstream_port = 1, .max_ops = 3});  // no room for a connection
+  ASSERT_FALSE(few);
+  EXPECT_NE(few.message().find("ProxyOptions::max_ops"), std::string::npos) << few.message();
+  EXPECT_FALSE(ringkit::net::EchoServer::start({.max_ops = 2}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyTest,

@@ -35,6 +35,10 @@ struct EchoOptions {
   std::size_t ring_size = std::size_t{64} * 1024;  ///< a power of two, >= 4096
   std::size_t max_conns = 100000;                  ///< open connections, all workers
   std::chrono::milliseconds idle_timeout{0};       ///< 0: never
+  /// io_uring backend: most operations in flight per worker; 0 sizes it from max_conns. A test
+  /// and tuning knob, as ProxyOptions::max_ops (at least 4; past it connections are closed and
+  /// counted in `submit_failures`).
+  std::size_t max_ops = 0;
   /// One line per event worth logging; runs on a worker thread, must not call stop().
   std::function<void(std::string_view)> log{};
 };

@@ -54,6 +54,12 @@ struct ProxyOptions {
   std::size_t max_conns = 10000;  ///< open connections, all workers together
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  ///< 0: never
+  /// io_uring backend: most operations in flight per worker (its op slab's limit; the Asio
+  /// backend has no slab and ignores it). 0, the default, sizes it from max_conns so that every
+  /// connection can always arm its reads and writes. A test and tuning knob: with a smaller
+  /// value (at least 4: the worker's accept and tick take two), a connection whose operation
+  /// finds no slot is closed and counted in `submit_failures`, with a log line.
+  std::size_t max_ops = 0;
   /// One line per event worth logging (a failed submission, no ring for a connection, accept
   /// errors). Runs on a worker thread: keep it short; it must not call stop().
   std::function<void(std::string_view)> log{};
