@@ -19,6 +19,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,47 +69,32 @@ bool read_all(int fd, void* p, std::size_t n) {
   return true;
 }
 
-/// A thread-per-connection echo server (the upstream), echoing until EOF then closing.
-class EchoUpstream {
- public:
-  EchoUpstream() {
-    lis_ = *ringkit::net::listen_tcp("127.0.0.1", 0);
-    port_ = *ringkit::net::local_port(lis_.get());
-    acceptor_ = std::thread([this] {
-      for (;;) {
-        auto c = ringkit::net::accept_tcp(lis_.get());
-        if (!c || stop_) return;
-        const int fd = c->release();
-        conns_.emplace_back([fd] {
-          UniqueFd s(fd);
-          char buf[65536];
-          for (;;) {
-            const ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
-            if (n <= 0) break;
-            if (!write_all(s.get(), buf, static_cast<std::size_t>(n))) break;
-          }
-          ::shutdown(s.get(), SHUT_WR);
-        });
-      }
-    });
-  }
-  EchoUpstream(const EchoUpstream&) = delete;
-  EchoUpstream& operator=(const EchoUpstream&) = delete;
-  ~EchoUpstream() {
-    stop_ = true;
-    ::shutdown(lis_.get(), SHUT_RDWR);
-    acceptor_.join();
-    for (auto& t : conns_) t.join();
-  }
-  [[nodiscard]] std::uint16_t port() const { return port_; }
+/// Every accepted connection is active or in exactly one end counter.
+void expect_accounted(const ringkit::net::ProxyStats& s) {
+  EXPECT_EQ(s.accepted, s.active + s.completed + s.rejected + s.upstream_refused +
+                            s.connect_timeouts + s.idle_timeouts + s.resets + s.errors +
+                            s.submit_failures + s.aborted);
+}
 
- private:
-  UniqueFd lis_;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::vector<std::thread> conns_;
-};
+/// Polls `pred` for up to 5 s.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 500; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+/// The library's echo server as the upstream (echoes until EOF, then shuts down its side).
+std::unique_ptr<ringkit::net::EchoServer> start_echo(ProxyBackend b, std::uint16_t port = 0) {
+  auto e = ringkit::net::EchoServer::start({.port = port, .backend = b});
+  if (!e) {
+    ADD_FAILURE() << "echo start: " << e.message();
+    return nullptr;
+  }
+  return std::move(*e);
+}
 
 class ProxyTest : public ::testing::TestWithParam<ProxyBackend> {
  protected:
@@ -151,8 +137,9 @@ bool echo_verified(int fd, std::size_t total, std::uint64_t seed) {
 }
 
 TEST_P(ProxyTest, ManyConcurrentVerifiedStreams) {
-  EchoUpstream up;
-  auto proxy = start(up.port(), {.threads = 2});
+  auto up = start_echo(GetParam());
+  ASSERT_TRUE(up);
+  auto proxy = start(up->port(), {.threads = 2});
   ASSERT_TRUE(proxy);
 #ifdef RINGKIT_TEST_SANITIZED
   constexpr int kConns = 40;
@@ -181,8 +168,9 @@ TEST_P(ProxyTest, ManyConcurrentVerifiedStreams) {
 }
 
 TEST_P(ProxyTest, HalfCloseBothWays) {
-  EchoUpstream up;
-  auto proxy = start(up.port());
+  auto up = start_echo(GetParam());
+  ASSERT_TRUE(up);
+  auto proxy = start(up->port());
   ASSERT_TRUE(proxy);
   auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
   const std::string msg = "half-close me";
@@ -211,8 +199,9 @@ TEST_P(ProxyTest, UpstreamRefusedClosesClientPromptly) {
 }
 
 TEST_P(ProxyTest, ClientResetMidStreamIsCountedAndIsolated) {
-  EchoUpstream up;
-  auto proxy = start(up.port());
+  auto up = start_echo(GetParam());
+  ASSERT_TRUE(up);
+  auto proxy = start(up->port());
   ASSERT_TRUE(proxy);
   auto good = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
   {
@@ -269,8 +258,9 @@ std::size_t rss_bytes() {
 }
 
 TEST_P(ProxyTest, SlowReaderStaysBoundedOthersFlow) {
-  EchoUpstream up;
-  auto proxy = start(up.port(), {.ring_size = 64 * 1024});
+  auto up = start_echo(GetParam());
+  ASSERT_TRUE(up);
+  auto proxy = start(up->port(), {.ring_size = 64 * 1024});
   ASSERT_TRUE(proxy);
   const std::size_t rss_before = rss_bytes();
   // The slow client writes a lot and never reads: the echo fills its socket buffers and the
@@ -303,8 +293,9 @@ TEST_P(ProxyTest, SlowReaderStaysBoundedOthersFlow) {
 }
 
 TEST_P(ProxyTest, SequentialConnectCloseNoFdLeak) {
-  EchoUpstream up;
-  auto proxy = start(up.port());
+  auto up = start_echo(GetParam());
+  ASSERT_TRUE(up);
+  auto proxy = start(up->port());
   ASSERT_TRUE(proxy);
 #ifdef RINGKIT_TEST_SANITIZED
   constexpr int kCycles = 500;
@@ -325,16 +316,15 @@ TEST_P(ProxyTest, SequentialConnectCloseNoFdLeak) {
     char r;
     ASSERT_TRUE(read_all(c.get(), &r, 1));
   }
-  // Let the proxy and the upstream finish closing.
-  for (int i = 0; i < 100 && proxy->stats().active != 0; ++i) std::this_thread::sleep_for(20ms);
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(proxy->stats().active, 0U);
-  EXPECT_LE(open_fds(), before + 2);  // the upstream's worker threads may still be exiting
+  // Let the proxy and the upstream finish closing: then every descriptor is back.
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0 && up->stats().active == 0; }));
+  EXPECT_EQ(open_fds(), before);
 }
 
 TEST_P(ProxyTest, StopDrainsInFlightData) {
-  EchoUpstream up;
-  auto proxy = start(up.port());
+  auto up = start_echo(GetParam());
+  ASSERT_TRUE(up);
+  auto proxy = start(up->port());
   ASSERT_TRUE(proxy);
   auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
   std::thread stopper([&] {
@@ -344,32 +334,6 @@ TEST_P(ProxyTest, StopDrainsInFlightData) {
   EXPECT_TRUE(echo_verified(c.get(), 4 << 20, 77));
   stopper.join();
   EXPECT_EQ(proxy->stats().completed, 1U);
-}
-
-/// Every accepted connection is active or in exactly one end counter.
-void expect_accounted(const ringkit::net::ProxyStats& s) {
-  EXPECT_EQ(s.accepted, s.active + s.completed + s.rejected + s.upstream_refused +
-                            s.connect_timeouts + s.idle_timeouts + s.resets + s.errors +
-                            s.submit_failures + s.aborted);
-}
-
-/// Polls `pred` for up to 5 s.
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 500; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-std::unique_ptr<ringkit::net::EchoServer> start_echo(ProxyBackend b, std::uint16_t port = 0) {
-  auto e = ringkit::net::EchoServer::start({.port = port, .backend = b});
-  if (!e) {
-    ADD_FAILURE() << "echo start: " << e.message();
-    return nullptr;
-  }
-  return std::move(*e);
 }
 
 TEST_P(ProxyTest, EchoServerVerifiedStreamsAndHalfClose) {
@@ -699,6 +663,84 @@ TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyTest,
+                         ::testing::Values(ProxyBackend::uring, ProxyBackend::asio),
+                         [](const auto& p) { return ringkit::net::to_string(p.param); });
+
+/// Whether this process may open `n` descriptors (raising its soft limit to the hard one).
+bool fd_room(rlim_t n) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return false;
+  if (lim.rlim_cur >= n) return true;
+  if (lim.rlim_max < n) return false;
+  lim.rlim_cur = lim.rlim_max;
+  return ::setrlimit(RLIMIT_NOFILE, &lim) == 0;
+}
+
+// Full-size versions of the tests above: thousands of connections and seconds of traffic
+// (suites named *ScaleTest get the ctest label `scale`: release builds only).
+class ProxyScaleTest : public ProxyTest {};
+
+TEST_P(ProxyScaleTest, ThreeThousandIdleBesideSixtyFourActive) {
+  // 3,000 connections connect and never send while 64 run at full speed through one worker,
+  // every byte verified; then every idle connection is still served, and all end completed.
+  constexpr int kIdle = 3000;
+  constexpr int kActive = 64;
+  constexpr std::size_t kBytes = std::size_t{4} << 20;
+  // Per connection: the client, the proxy's two sockets and the echo server's.
+  constexpr rlim_t kFds = 4 * (kIdle + kActive) + 256;
+  if (!fd_room(kFds)) GTEST_SKIP() << "needs ulimit -n >= " << kFds;
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto proxy = start(echo->port());
+  ASSERT_TRUE(proxy);
+  std::vector<UniqueFd> idle;
+  idle.reserve(kIdle);
+  for (int i = 0; i < kIdle; ++i) {
+    auto c = ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    ASSERT_TRUE(c) << "connection " << i << ": " << c.message();
+    idle.push_back(std::move(*c));
+  }
+  ASSERT_TRUE(eventually([&] { return echo->stats().active == kIdle; }))
+      << proxy->stats().active << " proxied, " << echo->stats().active << " upstream";
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> ts;
+  std::atomic<int> good{0};
+  for (int i = 0; i < kActive; ++i) {
+    ts.emplace_back([&, i] {
+      auto c = ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+      if (c && echo_verified(c->get(), kBytes, static_cast<std::uint64_t>(i) + 50)) ++good;
+    });
+  }
+  for (auto& t : ts) t.join();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  EXPECT_EQ(good.load(), kActive);
+  std::printf("%d active x %zu MiB each way beside %d idle: %lld ms\n", kActive, kBytes >> 20,
+              kIdle, static_cast<long long>(ms));
+  // The idle connections were kept and are served: 8 verified bytes each way on every one.
+  for (int i = 0; i < kIdle; ++i) {
+    std::byte msg[8];
+    ringkit_test::fill_pattern(static_cast<std::uint64_t>(i) + 7000, 0, msg);
+    ASSERT_TRUE(write_all(idle[i].get(), msg, sizeof msg)) << "idle connection " << i;
+  }
+  for (int i = 0; i < kIdle; ++i) {
+    std::byte got[8];
+    ASSERT_TRUE(read_all(idle[i].get(), got, sizeof got)) << "idle connection " << i;
+    ASSERT_FALSE(ringkit_test::first_mismatch(static_cast<std::uint64_t>(i) + 7000, 0, got))
+        << "idle connection " << i;
+  }
+  idle.clear();
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kIdle + kActive));
+  EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kIdle + kActive));
+  EXPECT_EQ(st.bytes_up, kActive * kBytes + kIdle * 8);
+  EXPECT_EQ(st.bytes_down, st.bytes_up);
+  expect_accounted(st);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProxyScaleTest,
                          ::testing::Values(ProxyBackend::uring, ProxyBackend::asio),
                          [](const auto& p) { return ringkit::net::to_string(p.param); });
 
