@@ -383,6 +383,41 @@ TEST_P(ProxyTest, EchoServerStopClosesOpenConnectionsAsAborted) {
   EXPECT_EQ(st.active, 0U);
 }
 
+TEST_P(ProxyTest, RingOfAResetConnectionCarriesNoBytesIntoTheNext) {
+  // A client fills the echo server's ring (it writes and never reads), then resets: the ring
+  // goes back to the worker's pool still full. The next connection takes that ring and must
+  // get back exactly its own bytes, none of the first connection's.
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  {
+    auto hog = *ringkit::net::connect_tcp("127.0.0.1", echo->port());
+    ASSERT_TRUE(ringkit::net::set_non_blocking(hog.get()).has_value());
+    const std::vector<char> junk(1 << 16, 's');
+    for (int stuck = 0; stuck < 20;) {  // until 200 ms without progress: ring and buffers full
+      if (::send(hog.get(), junk.data(), junk.size(), MSG_NOSIGNAL) > 0) {
+        stuck = 0;
+      } else {
+        ++stuck;
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    linger lg{1, 0};
+    ::setsockopt(hog.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }  // RST
+  ASSERT_TRUE(eventually([&] { return echo->stats().active == 0; }));
+  auto c = *ringkit::net::connect_tcp("127.0.0.1", echo->port());
+  std::byte msg[64];
+  ringkit_test::fill_pattern(42, 0, msg);
+  ASSERT_TRUE(write_all(c.get(), msg, sizeof msg));
+  ::shutdown(c.get(), SHUT_WR);
+  std::vector<std::byte> got;
+  std::byte buf[4096];
+  for (ssize_t n; (n = ::recv(c.get(), buf, sizeof buf, 0)) > 0;)
+    got.insert(got.end(), buf, buf + n);
+  ASSERT_EQ(got.size(), sizeof msg);
+  EXPECT_FALSE(ringkit_test::first_mismatch(42, 0, got));
+}
+
 TEST_P(ProxyTest, ThroughTheRingkitEchoServerWithCountersAccounted) {
   auto echo = start_echo(GetParam());
   ASSERT_TRUE(echo);
