@@ -565,11 +565,15 @@ struct Exhausted {
   int stalled = 0;  ///< neither within 5 s: what must never happen
 };
 
-/// Opens `conns` connections to `port` first, then sends 64 pattern bytes on each and waits
-/// (bounded) for each one's echo or its close.
-Exhausted open_all_then_echo(std::uint16_t port, int conns) {
+/// Opens `conns` connections to `port` first and waits until the server has accepted them all
+/// (`accepted` reads its counter), then sends 64 pattern bytes on each and waits (bounded) for
+/// each one's echo or its close.
+Exhausted open_all_then_echo(std::uint16_t port, int conns,
+                             const std::function<std::uint64_t()>& accepted) {
   std::vector<UniqueFd> cs;
   for (int i = 0; i < conns; ++i) cs.push_back(*ringkit::net::connect_tcp("127.0.0.1", port));
+  // Every connection is accepted (and armed or closed) before any traffic frees a slot.
+  EXPECT_TRUE(eventually([&] { return accepted() == static_cast<std::uint64_t>(conns); }));
   constexpr std::size_t kMsg = 64;
   for (int i = 0; i < conns; ++i) {
     std::byte msg[kMsg];
@@ -625,7 +629,8 @@ TEST(ProxyUringSlabTest, ExhaustedOpSlabClosesAndCountsNeverStalls) {
   ASSERT_TRUE(p) << p.message();
   auto& proxy = *p;
   constexpr int kConns = 24;
-  const Exhausted r = open_all_then_echo(proxy->port(), kConns);
+  const Exhausted r =
+      open_all_then_echo(proxy->port(), kConns, [&] { return proxy->stats().accepted; });
   // Which connections get through depends on timing (once active, one needs up to four ops);
   // every one either got its echo or was closed, none was left waiting.
   EXPECT_EQ(r.stalled, 0);
@@ -655,7 +660,8 @@ TEST(ProxyUringSlabTest, EchoServerExhaustedOpSlabClosesAndCounts) {
   ASSERT_TRUE(e) << e.message();
   auto& echo = *e;
   constexpr int kConns = 16;
-  const Exhausted r = open_all_then_echo(echo->port(), kConns);
+  const Exhausted r =
+      open_all_then_echo(echo->port(), kConns, [&] { return echo->stats().accepted; });
   EXPECT_EQ(r.stalled, 0);
   EXPECT_EQ(r.echoed + r.closed, kConns);
   EXPECT_GE(r.closed, kConns - 2);  // at most two idle connections fit in two slots
