@@ -53,7 +53,7 @@ enum class Errc : std::uint8_t {
   delimiter_not_found,   ///< no delimiter within max_frame bytes
   truncated,             ///< end of stream inside a frame
   store_exhausted,       ///< no message storage free now (retry after releases)
-  bare_carriage_return,  ///< line mode: a '\r' not followed by '\n'
+  bare_carriage_return,  ///< line mode: a "\r" not followed by "\n"
   queue_full,            ///< a submission queue is full and could not be flushed (retry later)
 };
 

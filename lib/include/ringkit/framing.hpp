@@ -141,7 +141,7 @@ struct DelimiterOptions {
   std::vector<std::string> delimiters = {"\n"};
   /// Line mode: "\n" and "\r\n" end a frame. Default false.
   bool lines = false;
-  /// Line mode: a '\r' not followed by '\n' is data (true) or Errc::bare_carriage_return
+  /// Line mode: a "\r" not followed by "\n" is data (true) or Errc::bare_carriage_return
   /// (false, the default).
   bool allow_bare_cr = false;
   /// Hand out the frame without its delimiter (default) or with it.
@@ -640,7 +640,7 @@ class LengthPrepender {
 
 /// Delimiter encoder: writes [body][delimiter] with the first delimiter of the options ("\n"
 /// in line mode). Refuses a body that contains a delimiter (the decoder would split it), and
-/// in strict line mode a '\r'.
+/// in strict line mode a "\r".
 class DelimiterWriter {
  public:
   /// Same validation as DelimiterDecoder::create().
@@ -648,7 +648,7 @@ class DelimiterWriter {
 
   DelimiterWriter() noexcept = default;
 
-  /// Errc::invalid_argument when `body` contains a delimiter (or a '\r' in strict line mode),
+  /// Errc::invalid_argument when `body` contains a delimiter (or a "\r" in strict line mode),
   /// Errc::frame_too_long above max_frame or the ring's capacity, Errc::ring_full when the
   /// frame does not fit now (nothing written). O(body) for the check.
   [[nodiscard]] Errc check(std::span<const std::byte> body) const noexcept;

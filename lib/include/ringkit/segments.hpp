@@ -105,10 +105,15 @@ inline void copy_bytes(void* dst, const void* src, std::size_t n) noexcept {
 /// Normalises a ring view to Segments: the two-segment rings return Segments already, the
 /// mirrored rings return one span. Generic code (adapters, I/O) calls segments_of(x.readable()).
 [[nodiscard]] constexpr MutableSegments segments_of(const MutableSegments& s) noexcept { return s; }
-[[nodiscard]] constexpr ConstSegments segments_of(const ConstSegments& s) noexcept { return s; }
+/// Same, for a read view that is already Segments.
+[[nodiscard]] constexpr ConstSegments segments_of(const Segments<const std::byte>& s) noexcept {
+  return s;
+}
+/// Same, for one contiguous span of free space (a mirrored ring).
 [[nodiscard]] constexpr MutableSegments segments_of(std::span<std::byte> s) noexcept {
   return MutableSegments(s);
 }
+/// Same, for one contiguous span of data (a mirrored ring).
 [[nodiscard]] constexpr ConstSegments segments_of(std::span<const std::byte> s) noexcept {
   return ConstSegments(s);
 }
