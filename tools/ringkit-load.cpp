@@ -102,7 +102,7 @@ class Histogram {
     const std::uint64_t sub = b % 16;
     return ((16 + sub + 1) << (msb - 4)) - 1;
   }
-  std::array<std::uint64_t, 64 * 16> counts_{};
+  std::array<std::uint64_t, std::size_t{64} * 16> counts_{};
   std::uint64_t total_ = 0;
   std::uint64_t max_ = 0;
 };
@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
       std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool, o.target.host.c_str(),
-                   o.target.port, std::strerror(errno));
+                   o.target.port, ringkit::tools::errno_text(errno).c_str());
       return 1;
     }
     const int one = 1;

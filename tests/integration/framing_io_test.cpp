@@ -31,6 +31,7 @@
 #include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
 
+#include "support/eventually.hpp"
 #include "support/first_error.hpp"
 #include "support/pattern.hpp"
 #include "support/ring_kinds.hpp"
@@ -57,6 +58,7 @@ using ringkit::UniqueFd;
 using ringkit::net::FramedEchoOptions;
 using ringkit::net::FramedEchoServer;
 using ringkit::net::ProxyBackend;
+using ringkit_test::eventually;
 using ringkit_test::first_mismatch;
 using ringkit_test::FirstError;
 using ringkit_test::Rng;
@@ -246,15 +248,6 @@ std::string run_load(std::uint16_t port, const LoadShape& shape, std::uint64_t* 
   return err.first();
 }
 
-/// Waits until `pred()` or 5 s.
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 500; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 struct EchoCase {
   ProxyBackend backend;

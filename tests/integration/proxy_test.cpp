@@ -30,11 +30,13 @@
 #include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
 
+#include "support/eventually.hpp"
 #include "support/pattern.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using ringkit_test::eventually;
 using ringkit::UniqueFd;
 using ringkit::net::Proxy;
 using ringkit::net::ProxyBackend;
@@ -76,15 +78,6 @@ void expect_accounted(const ringkit::net::ProxyStats& s) {
                             s.submit_failures + s.aborted);
 }
 
-/// Polls `pred` for up to 5 s.
-template <class Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 500; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 /// The library's echo server as the upstream (echoes until EOF, then shuts down its side).
 std::unique_ptr<ringkit::net::EchoServer> start_echo(ProxyBackend b, std::uint16_t port = 0) {
@@ -504,8 +497,15 @@ TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
     linger lg{1, 0};
     ::setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   }  // RST
-  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0 && echo->stats().active == 0; }))
-      << proxy->stats().active << " proxied, " << echo->stats().active << " echoed still open";
+  // Every reset connection must first be accepted (the kernel queues them in the backlog; a
+  // loaded server may not have reached them yet when the loop ends), then closed.
+  ASSERT_TRUE(eventually([&] {
+    const auto s = proxy->stats();
+    return s.accepted == static_cast<std::uint64_t>(kResets) + 1 && s.active == 0 &&
+           echo->stats().active == 0;
+  }))
+      << proxy->stats().accepted << " accepted, " << proxy->stats().active << " proxied, "
+      << echo->stats().active << " echoed still open";
   EXPECT_EQ(open_fds(), before);
   const auto st = proxy->stats();
   EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kResets) + 1);
