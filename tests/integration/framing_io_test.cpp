@@ -248,7 +248,6 @@ std::string run_load(std::uint16_t port, const LoadShape& shape, std::uint64_t* 
   return err.first();
 }
 
-
 struct EchoCase {
   ProxyBackend backend;
   bool mirrored;

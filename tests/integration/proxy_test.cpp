@@ -36,11 +36,11 @@
 namespace {
 
 using namespace std::chrono_literals;
-using ringkit_test::eventually;
 using ringkit::UniqueFd;
 using ringkit::net::Proxy;
 using ringkit::net::ProxyBackend;
 using ringkit::net::ProxyOptions;
+using ringkit_test::eventually;
 
 std::size_t open_fds() {
   std::size_t n = 0;
@@ -77,7 +77,6 @@ void expect_accounted(const ringkit::net::ProxyStats& s) {
                             s.connect_timeouts + s.idle_timeouts + s.resets + s.errors +
                             s.submit_failures + s.aborted);
 }
-
 
 /// The library's echo server as the upstream (echoes until EOF, then shuts down its side).
 std::unique_ptr<ringkit::net::EchoServer> start_echo(ProxyBackend b, std::uint16_t port = 0) {
@@ -503,9 +502,9 @@ TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
     const auto s = proxy->stats();
     return s.accepted == static_cast<std::uint64_t>(kResets) + 1 && s.active == 0 &&
            echo->stats().active == 0;
-  }))
-      << proxy->stats().accepted << " accepted, " << proxy->stats().active << " proxied, "
-      << echo->stats().active << " echoed still open";
+  })) << proxy->stats().accepted
+      << " accepted, " << proxy->stats().active << " proxied, " << echo->stats().active
+      << " echoed still open";
   EXPECT_EQ(open_fds(), before);
   const auto st = proxy->stats();
   EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kResets) + 1);
