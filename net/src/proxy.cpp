@@ -129,18 +129,13 @@ struct Proxy::Impl {
 };
 
 Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
-  if (options.threads == 0 || options.threads > 256) {
-    return unexpected(Errc::invalid_argument, "ProxyOptions::threads must be 1..256");
-  }
-  if (options.ring_size < 4096 || (options.ring_size & (options.ring_size - 1)) != 0) {
-    return unexpected(Errc::invalid_argument,
-                      "ProxyOptions::ring_size must be a power of two >= 4096");
-  }
-  if (options.max_conns == 0 || options.max_conns > (std::size_t{1} << 24)) {
-    return unexpected(Errc::invalid_argument, "ProxyOptions::max_conns must be 1..16777216");
-  }
-  if (!detail::valid_max_ops(options.max_ops)) {
-    return unexpected(Errc::invalid_argument, "ProxyOptions::max_ops must be 0 or 4..2^30");
+  if (auto ok = detail::check_relay_limits(
+          options, {.threads = "ProxyOptions::threads must be 1..256",
+                    .ring_size = "ProxyOptions::ring_size must be a power of two >= 4096",
+                    .max_conns = "ProxyOptions::max_conns must be 1..16777216",
+                    .max_ops = "ProxyOptions::max_ops must be 0 or 4..2^30"});
+      !ok) {
+    return unexpected(ok.error(), ok.context());
   }
   if (options.upstream_port == 0) {
     return unexpected(Errc::invalid_argument, "ProxyOptions::upstream_port must be set");

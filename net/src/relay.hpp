@@ -114,6 +114,30 @@ struct RelayConfig {
   return n == 0 || (n >= 4 && n <= (std::size_t{1} << 30));
 }
 
+/// The messages of check_relay_limits, one set per options struct (a Result's context is a
+/// static string, so each struct spells its own name in its own literals).
+struct RelayLimitTexts {
+  const char* threads;
+  const char* ring_size;
+  const char* max_conns;
+  const char* max_ops;
+};
+
+/// Checks the limits every relay server's options share (ProxyOptions, EchoOptions): `threads`
+/// 1..256, `ring_size` a power of two >= 4096, `max_conns` 1..2^24, `max_ops` valid_max_ops.
+template <class Options>
+[[nodiscard]] Result<void> check_relay_limits(const Options& o, const RelayLimitTexts& text) {
+  if (o.threads == 0 || o.threads > 256) return unexpected(Errc::invalid_argument, text.threads);
+  if (o.ring_size < 4096 || (o.ring_size & (o.ring_size - 1)) != 0) {
+    return unexpected(Errc::invalid_argument, text.ring_size);
+  }
+  if (o.max_conns == 0 || o.max_conns > (std::size_t{1} << 24)) {
+    return unexpected(Errc::invalid_argument, text.max_conns);
+  }
+  if (!valid_max_ops(o.max_ops)) return unexpected(Errc::invalid_argument, text.max_ops);
+  return {};
+}
+
 /// State shared by a server and its workers.
 struct RelayShared {
   RelayConfig cfg;

@@ -25,6 +25,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ringkit/error.hpp>
 #include <ringkit/net/echo.hpp>
 #include <ringkit/net/proxy.hpp>
 #include <ringkit/net/tcp.hpp>
@@ -711,6 +712,53 @@ TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   ASSERT_FALSE(few);
   EXPECT_NE(few.message().find("ProxyOptions::max_ops"), std::string::npos) << few.message();
   EXPECT_FALSE(ringkit::net::EchoServer::start({.max_ops = 2}));
+}
+
+TEST(ProxyOptionsTest, EveryLimitRejectedWithTheOptionNamedOnBothServers) {
+  // One bad field at a time, at each side of its range: invalid_argument, and the message names
+  // the options struct and the field. The values just inside the range start.
+  using ringkit::net::EchoOptions;
+  using ringkit::net::EchoServer;
+  struct Case {
+    const char* field;
+    std::function<void(ProxyOptions&)> proxy;
+    std::function<void(EchoOptions&)> echo;
+  };
+  const std::vector<Case> cases = {
+      {"threads", [](auto& o) { o.threads = 0; }, [](auto& o) { o.threads = 0; }},
+      {"threads", [](auto& o) { o.threads = 257; }, [](auto& o) { o.threads = 257; }},
+      {"ring_size", [](auto& o) { o.ring_size = 2048; }, [](auto& o) { o.ring_size = 2048; }},
+      {"ring_size", [](auto& o) { o.ring_size = 8192 + 4096; },
+       [](auto& o) { o.ring_size = 8192 + 4096; }},
+      {"max_conns", [](auto& o) { o.max_conns = 0; }, [](auto& o) { o.max_conns = 0; }},
+      {"max_conns", [](auto& o) { o.max_conns = (std::size_t{1} << 24) + 1; },
+       [](auto& o) { o.max_conns = (std::size_t{1} << 24) + 1; }},
+      {"max_ops", [](auto& o) { o.max_ops = 3; }, [](auto& o) { o.max_ops = 3; }},
+      {"max_ops", [](auto& o) { o.max_ops = (std::size_t{1} << 30) + 1; },
+       [](auto& o) { o.max_ops = (std::size_t{1} << 30) + 1; }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.field);
+    ProxyOptions po{.upstream_port = 1};
+    c.proxy(po);
+    auto p = Proxy::start(po);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error(), ringkit::Errc::invalid_argument);
+    EXPECT_NE(p.message().find(std::string("ProxyOptions::") + c.field), std::string::npos)
+        << p.message();
+    EchoOptions eo;
+    c.echo(eo);
+    auto e = EchoServer::start(eo);
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error(), ringkit::Errc::invalid_argument);
+    EXPECT_NE(e.message().find(std::string("EchoOptions::") + c.field), std::string::npos)
+        << e.message();
+  }
+  // The edges inside the ranges are accepted.
+  auto p = Proxy::start({.upstream_port = 1, .ring_size = 4096, .max_ops = 4});
+  EXPECT_TRUE(p) << p.message();
+  auto e = EchoServer::start({.ring_size = 4096, .max_ops = 4});
+  EXPECT_TRUE(e) << e.message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ProxyTest,
