@@ -2,6 +2,7 @@
 // completion processing.
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <limits>
 #include <vector>
 
@@ -277,6 +278,15 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
         r.events = static_cast<std::uint32_t>(cqe.res);
       }
       break;
+    case detail::OpKind::gather:
+      if (cqe.res > 0) {
+        r.bytes = static_cast<std::size_t>(cqe.res);
+      } else if (cqe.res == 0) {
+        r.status = IoStatus::would_block;
+      } else {
+        r.status = status_of(cqe.res, &r.err);
+      }
+      break;
     case detail::OpKind::connect:
     case detail::OpKind::close:
     case detail::OpKind::cancel:
@@ -481,6 +491,36 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
       io_uring_prep_nop(s);
       break;
   }
+  const std::uint64_t ud = Impl::user_data(i, op.gen);
+  io_uring_sqe_set_data64(s, ud);
+  return {Errc::ok, OpId{ud}};
+}
+
+Submit Uring::submit_gather(int fd, std::span<const iovec> iov, detail::OpHandler&& handler) {
+  if (!impl_ || fd < 0 || iov.empty() || iov.size() > IOV_MAX) return {Errc::invalid_argument, {}};
+#ifdef RINGKIT_ASAN
+  for (const iovec& v : iov) {
+    if (__asan_region_is_poisoned(v.iov_base, v.iov_len) != nullptr) {
+      return {Errc::invalid_argument, {}};
+    }
+  }
+#endif
+  Impl& im = *impl_;
+  const std::uint32_t i = im.alloc();
+  if (i == kNoSlot) return {Errc::pool_exhausted, {}};
+  io_uring_sqe* s = im.sqe();
+  if (s == nullptr) {
+    im.release(i);
+    return {Errc::queue_full, {}};
+  }
+  OpState& op = im.op_at(i);
+  op.kind = detail::OpKind::gather;
+  op.handler = std::move(handler);
+  op.msg = msghdr{};
+  // NOLINTNEXTLINE(*-const-cast): msghdr has no const iovec; the kernel only reads them.
+  op.msg.msg_iov = const_cast<iovec*>(iov.data());
+  op.msg.msg_iovlen = iov.size();
+  io_uring_prep_sendmsg(s, fd, &op.msg, MSG_NOSIGNAL);
   const std::uint64_t ud = Impl::user_data(i, op.gen);
   io_uring_sqe_set_data64(s, ud);
   return {Errc::ok, OpId{ud}};

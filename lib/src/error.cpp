@@ -91,6 +91,8 @@ const char* describe(Errc e) noexcept {
       return "carriage return not followed by line feed";
     case Errc::queue_full:
       return "submission queue full";
+    case Errc::protocol_error:
+      return "protocol error";
   }
   return "unknown ringkit error";
 }

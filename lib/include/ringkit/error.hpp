@@ -55,6 +55,7 @@ enum class Errc : std::uint8_t {
   store_exhausted,       ///< no message storage free now (retry after releases)
   bare_carriage_return,  ///< line mode: a "\r" not followed by "\n"
   queue_full,            ///< a submission queue is full and could not be flushed (retry later)
+  protocol_error,        ///< the peer broke the application protocol above framing
 };
 
 /// True when `e` is Errc::ok.

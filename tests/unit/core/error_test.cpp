@@ -76,7 +76,8 @@ constexpr Errc kAllErrc[] = {Errc::ok,
                              Errc::truncated,
                              Errc::store_exhausted,
                              Errc::bare_carriage_return,
-                             Errc::queue_full};
+                             Errc::queue_full,
+                             Errc::protocol_error};
 
 TEST(Errc, ConvertsToErrorCodeInTheRingkitCategory) {
   for (const Errc e : kAllErrc) {

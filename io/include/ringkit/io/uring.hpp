@@ -214,7 +214,8 @@ enum class OpKind : std::uint8_t {
   close,
   poll,
   timeout,
-  cancel
+  cancel,
+  gather
 };
 
 }  // namespace detail
@@ -285,6 +286,16 @@ class Uring {
                            detail::OpHandler(std::forward<F>(f)));
   }
 
+  /// Gathered socket write of the caller's buffers (IORING_OP_SENDMSG, MSG_NOSIGNAL), for
+  /// output that is not one ring's readable bytes (e.g. a header in a ring followed by a
+  /// payload held elsewhere). The iovec array and the memory it points to must stay valid and
+  /// unchanged until `f` runs; nothing is consumed: OpResult::bytes says how much was sent (may
+  /// be short), and the caller advances its own cursors. Returns ok, invalid_argument (negative
+  /// fd, no iovec, more than IOV_MAX) or a submission error (pool_exhausted, queue_full).
+  template <op_handler F>
+  Submit send_gather(int fd, std::span<const iovec> iov, F&& f) {
+    return submit_gather(fd, iov, detail::OpHandler(std::forward<F>(f)));
+  }
   /// Multishot accept on a listening socket: `f` runs once per connection with OpResult::fd
   /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it).
   /// Returns ok, invalid_argument (negative fd) or a submission error (pool_exhausted,
@@ -355,6 +366,7 @@ class Uring {
                          void* half, detail::AdvanceFn advance, detail::OpHandler&& handler);
   Submit submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& handler,
                        const sockaddr* addr, socklen_t len, std::int64_t ns);
+  Submit submit_gather(int fd, std::span<const iovec> iov, detail::OpHandler&& handler);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,115 @@
+// ringkit/net/feed.hpp: a pub/sub fan-out server that speaks the core NATS client protocol,
+// built from ringkit's parts (the server behind tools/ringkit-feed and `tools/ringkit demo
+// --feed`).
+//
+// Each connection reads into a mirrored byte ring with the io_uring engine
+// (io::FramedReader); the control line is found by the delimiter decoder (line mode) and a
+// PUB's payload by its announced length (net::NatsDecoder, below); each published message is
+// copied once into the worker's MessageStore (an event-pool slot up to 16 KiB, a ring-allocator
+// buffer above) together with its subject; its refcounted handle goes to every matching
+// subscription (on other workers through an MPSC channel of EventTokens); a subscriber's `MSG`
+// header is written into its output ring and the payload leaves straight from the stored
+// message (one gathered sendmsg per batch, no per-subscriber copy of the payload).
+//
+// Protocol (the client subset of nats-server 2.9): INFO on connect; CONNECT (verbose: +OK after
+// every accepted operation; pedantic: subjects are checked strictly), PUB subject [reply]
+// #bytes, SUB subject sid (a queue group is rejected with -ERR), UNSUB sid [max], PING/PONG,
+// MSG, +OK/-ERR. Subjects are dot-separated tokens; `*` matches one token, `>` the rest
+// (last token only). Errors are answered as nats-server answers them (docs/feed.md lists
+// each) and close the connection when nats-server closes it: a malformed control line, a
+// payload not followed by CRLF, PUB above max_payload, a control line above
+// max_control_line. Not supported: auth, TLS, headers (HPUB), queue groups, clustering.
+//
+// Slow consumers: each subscriber connection may hold at most max_pending bytes of messages not
+// yet sent (and as many MSG headers as its output ring takes); one that falls behind further is
+// sent -ERR 'Slow Consumer' and closed, counted in FeedStats::slow_consumers. Memory is bounded:
+// nothing is queued beyond those limits.
+//
+// Thread safety: start/stop/port/stats are thread-safe; the workers are internal threads (one
+// SO_REUSEPORT listener and io_uring loop per thread).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <ringkit/result.hpp>
+
+namespace ringkit::net {
+
+/// Options of FeedServer::start().
+struct FeedOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: an ephemeral port (see FeedServer::port())
+  unsigned threads = 1;    ///< workers (1 .. 64), each with its own listener and io_uring
+  /// Largest PUB payload (announced in INFO as max_payload, like nats-server's 1 MiB default).
+  std::size_t max_payload = std::size_t{1} << 20U;
+  /// Longest control line, CRLF excluded (nats-server: 4096).
+  std::size_t max_control_line = 4096;
+  /// Most connections open at once, over all workers; more are accepted and closed at once.
+  std::size_t max_conns = 10000;
+  /// Bytes of messages (headers and payloads) a connection may have queued and not yet sent
+  /// before it is a slow consumer (nats-server's max_pending default: 64 MiB).
+  std::size_t max_pending = std::size_t{64} << 20U;
+  /// Output ring per connection (MSG headers and protocol replies), a power of two >= 4 KiB.
+  std::size_t out_ring = std::size_t{1} << 20U;
+  /// The server_id / server_name announced in INFO.
+  std::string server_name = "ringkit-feed";
+  /// One line per connection closed for a reason worth knowing (a protocol error with its
+  /// -ERR text, a slow consumer, a socket error, a rejected connection); runs on a worker
+  /// thread, must not call stop().
+  std::function<void(std::string_view)> log{};
+};
+
+/// A snapshot of the counters.
+struct FeedStats {
+  std::uint64_t connections = 0;      ///< connections accepted
+  std::uint64_t active = 0;           ///< connections open now
+  std::uint64_t rejected = 0;         ///< connections closed at once (max_conns)
+  std::uint64_t published = 0;        ///< PUB messages accepted
+  std::uint64_t delivered = 0;        ///< MSG deliveries queued to subscribers
+  std::uint64_t bytes_in = 0;         ///< bytes received
+  std::uint64_t bytes_out = 0;        ///< bytes sent
+  std::uint64_t subscriptions = 0;    ///< subscriptions open now
+  std::uint64_t protocol_errors = 0;  ///< connections closed with -ERR for a protocol error
+  std::uint64_t slow_consumers = 0;   ///< connections closed as slow consumers
+  std::uint64_t io_errors = 0;        ///< connections closed on a socket error
+  std::uint64_t store_waits = 0;      ///< times a publisher waited for message-store space
+  std::uint64_t forwarded = 0;        ///< messages handed to another worker
+};
+
+/// The feed server (see the file comment).
+class FeedServer {
+ public:
+  FeedServer(const FeedServer&) = delete;
+  FeedServer& operator=(const FeedServer&) = delete;
+  FeedServer(FeedServer&&) = delete;
+  FeedServer& operator=(FeedServer&&) = delete;
+  /// stop().
+  ~FeedServer();
+
+  /// Binds (SO_REUSEPORT, one listener per worker) and starts the workers. Errors:
+  /// Errc::invalid_argument with the option named (threads, max_payload, max_control_line,
+  /// max_conns, max_pending, out_ring), bind/listen errno, io_uring setup, Errc::unsupported
+  /// (built without io_uring).
+  [[nodiscard]] static Result<std::unique_ptr<FeedServer>> start(const FeedOptions& options);
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] FeedStats stats() const noexcept;
+  /// Stops accepting, closes every connection, joins the workers. Idempotent.
+  void stop();
+
+  struct Shared;  ///< internal: options, counters and the workers' mailboxes
+
+ private:
+  FeedServer() = default;
+  std::uint16_t port_ = 0;
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ringkit::net

@@ -1,0 +1,152 @@
+// ringkit/net/nats.hpp: the core NATS client protocol's framing and control lines, as
+// ringkit::net::FeedServer reads them (usable by any NATS-speaking server or client).
+//
+// NATS is a text protocol: a control line ("PUB subject [reply] #bytes\r\n", "SUB subject sid",
+// "UNSUB sid [max]", "PING", "PONG", "CONNECT {json}") optionally followed by a payload of the
+// announced length and "\r\n". NatsDecoder is a ringkit frame decoder (the frame_decoder
+// concept of ringkit/framing.hpp) made of the library's decoders: the control line is found by
+// a DelimiterDecoder in line mode ("\r\n" or "\n", max_frame = the control-line limit), and
+// after a PUB the owner calls expect_payload(n): the next frame is then exactly n bytes, which
+// must be followed by "\r\n". It reads the ring's view in place and never allocates.
+//
+//   auto dec = *ringkit::net::NatsDecoder::create({.max_control_line = 4096});
+//   ringkit::Decoded d = dec.next(view);
+//   if (d && !dec.in_payload()) {
+//     ringkit::net::NatsCommand cmd;
+//     if (ringkit::net::parse_control_line(line_of(view, d), cmd) == NatsError::none &&
+//         cmd.op == ringkit::net::NatsOp::pub)
+//       dec.expect_payload(cmd.size);  // after consume(d.consume), the payload is next
+//   }
+//
+// parse_control_line() is a pure function of the line's bytes (no allocation: the command's
+// fields are views into the line) and reports every malformed line as a NatsError whose
+// text() is what nats-server answers ("-ERR '<text>'").
+//
+// Thread safety: NatsDecoder is single-owner (one per connection); the free functions are
+// thread-safe. NatsCommand's views point into the caller's line and are invalidated with it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <ringkit/error.hpp>
+#include <ringkit/framing.hpp>
+#include <ringkit/result.hpp>
+#include <ringkit/segments.hpp>
+
+namespace ringkit::net {
+
+/// The client operations of the core protocol (ops a server sends are rejected from clients).
+enum class NatsOp : std::uint8_t { connect, pub, sub, unsub, ping, pong };
+
+/// Why a control line was rejected. text() is the message nats-server sends in "-ERR '...'";
+/// every one of them closes the connection except invalid_subject (nats-server answers it and
+/// goes on).
+enum class NatsError : std::uint8_t {
+  none,
+  unknown_operation,  ///< not a client operation, or malformed arguments
+  max_payload,        ///< PUB announced more than max_payload
+  max_control_line,   ///< the control line exceeds the limit
+  invalid_subject,    ///< pedantic mode: a subject with an empty token or a misplaced wildcard
+  queue_groups,       ///< SUB with a queue group (not supported by ringkit)
+  headers,            ///< HPUB (headers are not supported by ringkit)
+};
+
+/// "-ERR '<text>'" text of `e` (as nats-server spells it; empty for none).
+[[nodiscard]] std::string_view text(NatsError e) noexcept;
+/// True when nats-server closes the connection after answering `e`.
+[[nodiscard]] constexpr bool closes_connection(NatsError e) noexcept {
+  return e != NatsError::none && e != NatsError::invalid_subject;
+}
+
+/// One parsed control line; the views point into the line given to parse_control_line().
+struct NatsCommand {
+  NatsOp op = NatsOp::ping;
+  std::string_view subject;  ///< PUB, SUB
+  std::string_view reply;    ///< PUB: the reply subject, may be empty
+  std::string_view sid;      ///< SUB, UNSUB: the subscription id (any non-blank token)
+  std::string_view json;     ///< CONNECT: the options object
+  std::uint64_t size = 0;    ///< PUB: the payload's announced length
+  std::uint64_t max = 0;     ///< UNSUB: auto-unsubscribe after this many messages (0: now)
+  bool has_max = false;      ///< UNSUB: a max was given
+};
+
+/// Parses one control line (without its "\r\n" / "\n"). Operations are case-insensitive,
+/// arguments are separated by spaces or tabs. Errors: unknown_operation (an unknown op, a
+/// missing or extra argument, a size that is not a decimal number), queue_groups (SUB subject
+/// queue sid), headers (HPUB). Limits (max_payload) and subject checks are the caller's:
+/// they depend on the connection (see check_pub(), valid_subject()).
+[[nodiscard]] NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept;
+
+/// A subject for PUB (no wildcards) or SUB (`*` as a whole token, `>` as the last token):
+/// non-empty, no empty token (leading, trailing or double dot), no whitespace. nats-server
+/// applies the full check only in pedantic mode; the non-pedantic checks of both are in
+/// FeedServer (docs/feed.md).
+[[nodiscard]] bool valid_subject(std::string_view subject, bool wildcards) noexcept;
+/// True when `subject` (a literal subject) matches the subscription `pattern` (which may hold
+/// `*` and `>` tokens). O(length).
+[[nodiscard]] bool subject_matches(std::string_view pattern, std::string_view subject) noexcept;
+/// True when `pattern` contains a wildcard token.
+[[nodiscard]] bool has_wildcard(std::string_view pattern) noexcept;
+
+/// Options of NatsDecoder::create().
+struct NatsDecoderOptions {
+  /// Longest control line, the line break excluded (nats-server: 4096).
+  std::size_t max_control_line = 4096;
+  /// Largest payload expect_payload() accepts (nats-server: 1 MiB by default).
+  std::size_t max_payload = std::size_t{1} << 20U;
+};
+
+/// Frame decoder of the NATS stream: control lines, then a payload after expect_payload().
+/// Satisfies ringkit::frame_decoder. Control-line frames are the line without its line break
+/// (Errc::delimiter_not_found when it exceeds max_control_line, Errc::bare_carriage_return
+/// for a "\r" inside it); payload frames are exactly the announced bytes, and the "\r\n" after
+/// them is consumed with them (anything else there is Errc::protocol_error). Errors are
+/// sticky, as for every ringkit decoder.
+class NatsDecoder {
+ public:
+  /// Errc::invalid_argument (context() names the option) for a zero limit.
+  [[nodiscard]] static Result<NatsDecoder> create(const NatsDecoderOptions& options);
+
+  NatsDecoder() noexcept = default;
+
+  [[nodiscard]] Decoded next(const ConstSegments& view) noexcept {
+    if (payload_left_ == kNoPayload && error_ == Errc::ok) return lines_.next(view);
+    return next_payload(detail::ByteView(view));
+  }
+  [[nodiscard]] Decoded next(std::span<const std::byte> view) noexcept {
+    if (payload_left_ == kNoPayload && error_ == Errc::ok) return lines_.next(view);
+    return next_payload(detail::ByteView(view));
+  }
+  /// The next frame is a payload of `n` bytes plus "\r\n" (call after consuming the PUB line).
+  /// Errc::frame_too_long (nothing changed) above max_payload.
+  [[nodiscard]] Errc expect_payload(std::size_t n) noexcept;
+  /// The owner took the payload frame: the next frame is a control line again. Until then the
+  /// same payload frame is handed out again (so a handler may pause on it and see it again).
+  void finish_payload() noexcept { payload_left_ = kNoPayload; }
+  /// True while the decoder waits for (or hands out) a payload frame.
+  [[nodiscard]] bool in_payload() const noexcept { return payload_left_ != kNoPayload; }
+
+  [[nodiscard]] Errc on_eof(const ConstSegments& view) const noexcept;
+  [[nodiscard]] Errc on_eof(std::span<const std::byte> view) const noexcept {
+    return on_eof(ConstSegments(view));
+  }
+  Decoded fail(Errc e, std::uint64_t announced = 0) noexcept;
+  [[nodiscard]] Errc error() const noexcept { return error_ != Errc::ok ? error_ : lines_.error(); }
+  [[nodiscard]] std::size_t max_payload() const noexcept { return max_payload_; }
+  /// Forgets the stream state for a new connection.
+  void reset() noexcept;
+
+ private:
+  static constexpr std::size_t kNoPayload = static_cast<std::size_t>(-1);
+  [[nodiscard]] Decoded next_payload(const detail::ByteView& view) noexcept;
+
+  DelimiterDecoder lines_;
+  std::size_t max_payload_ = std::size_t{1} << 20U;
+  std::size_t payload_left_ = kNoPayload;  // announced payload bytes (without the CRLF)
+  Errc error_ = Errc::ok;
+};
+
+}  // namespace ringkit::net

@@ -1,0 +1,1101 @@
+// FeedServer: NATS-protocol fan-out on io_uring workers (ringkit/net/feed.hpp).
+//
+// Per worker: one SO_REUSEPORT listener, one io::Uring, a MessageStore, the subject index of
+// its own connections' subscriptions and an MPSC inbox (EventTokens from the other workers,
+// with an eventfd to wake the loop). Per connection: an io::FramedReader over a mirrored input
+// ring decoding with NatsDecoder (view mode: control lines are parsed in place, payloads are
+// copied once into the store), and an output ring for MSG headers and replies plus a queue of
+// (header bytes, message) entries that leaves in gathered sendmsg calls built straight from
+// the ring and the stored messages. Connections are destroyed only between run_once() calls
+// (in flush()), never inside a handler.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <ringkit/channel.hpp>
+#include <ringkit/event_pool.hpp>
+#include <ringkit/message_store.hpp>
+#include <ringkit/mirror_ring.hpp>
+#include <ringkit/net/feed.hpp>
+#include <ringkit/net/nats.hpp>
+#include <ringkit/net/tcp.hpp>
+#include <ringkit/unique_fd.hpp>
+#include <ringkit/version.hpp>
+
+#ifdef RINGKIT_HAS_URING
+#include <ringkit/io/framed_reader.hpp>
+#include <ringkit/io/uring.hpp>
+#endif
+
+namespace ringkit::net {
+
+/// A message handed to another worker: the reference travels in the token.
+struct Forward {
+  EventToken token;
+};
+static_assert(ring_element<Forward>);
+
+/// One worker's mailbox: its inbox channel's consumer is taken by the worker; the other
+/// workers push through their own producer handles and write the eventfd once per batch.
+struct Mailbox {
+  UniqueFd wake;                       // eventfd
+  std::atomic<std::uint64_t> subs{0};  // subscriptions on this worker (a forwarding hint)
+  std::unique_ptr<MpscConsumer<Forward>> inbox;
+  std::vector<MpscProducer<Forward>> producers;  // one per sending worker (index = sender)
+};
+
+struct FeedServer::Shared {
+  FeedOptions options;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> open{0};  // connections open now (the max_conns check)
+  std::atomic<std::uint64_t> connections{0}, rejected{0}, published{0}, delivered{0};
+  std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0}, subscriptions{0}, protocol_errors{0};
+  std::atomic<std::uint64_t> slow_consumers{0}, io_errors{0}, store_waits{0}, forwarded{0};
+  std::vector<std::unique_ptr<Mailbox>> boxes;
+};
+
+namespace {
+
+using Shared = FeedServer::Shared;
+
+/// (C1) relaxed: statistics order nothing; stats() reads a snapshot with (C2).
+void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  c.fetch_add(n, std::memory_order_relaxed);  // (C1)
+}
+void drop(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  c.fetch_sub(n, std::memory_order_relaxed);  // (C1)
+}
+
+// ---- the stored message ------------------------------------------------------------------
+// [u16 subject length][u16 reply length][subject][reply][payload]["\r\n"]: one copy of the
+// published message, from which every subscriber's MSG header is made and whose payload (with
+// its CRLF) leaves as one iovec.
+constexpr std::size_t kMsgPrefix = 4;
+
+struct StoredView {
+  std::string_view subject;
+  std::string_view reply;
+  std::span<const std::byte> payload_crlf;  // payload + "\r\n"
+};
+
+[[nodiscard]] StoredView view_of(const MessageRef& m) noexcept {
+  const std::byte* p = m.data();
+  const auto sl = static_cast<std::size_t>(std::to_integer<unsigned>(p[0]) |
+                                           (std::to_integer<unsigned>(p[1]) << 8U));
+  const auto rl = static_cast<std::size_t>(std::to_integer<unsigned>(p[2]) |
+                                           (std::to_integer<unsigned>(p[3]) << 8U));
+  const auto* chars = reinterpret_cast<const char*>(p + kMsgPrefix);  // NOLINT(*-reinterpret-cast)
+  StoredView v;
+  v.subject = std::string_view(chars, sl);
+  v.reply = std::string_view(chars + sl, rl);
+  v.payload_crlf = m.bytes().subspan(kMsgPrefix + sl + rl);
+  return v;
+}
+
+[[nodiscard]] std::string_view as_chars(std::span<const std::byte> s) noexcept {
+  return {reinterpret_cast<const char*>(s.data()), s.size()};  // NOLINT(*-reinterpret-cast)
+}
+
+/// Reads a boolean member of a flat JSON object ("verbose":true); false when absent.
+[[nodiscard]] bool json_flag(std::string_view json, std::string_view key) noexcept {
+  std::size_t at = 0;
+  while ((at = json.find(key, at)) != std::string_view::npos) {
+    const bool quoted = at > 0 && json[at - 1] == '"' && at + key.size() < json.size() &&
+                        json[at + key.size()] == '"';
+    at += key.size();
+    if (!quoted) continue;
+    std::size_t i = at + 1;
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t')) ++i;
+    if (i >= json.size() || json[i] != ':') continue;
+    ++i;
+    while (i < json.size() && (json[i] == ' ' || json[i] == '\t')) ++i;
+    return json.substr(i, 4) == "true";
+  }
+  return false;
+}
+
+/// nats-server accepts a CONNECT whose argument is a JSON object; a cheap shape check.
+[[nodiscard]] bool json_object(std::string_view json) noexcept {
+  while (!json.empty() && (json.back() == ' ' || json.back() == '\t')) json.remove_suffix(1);
+  return json.size() >= 2 && json.front() == '{' && json.back() == '}';
+}
+
+/// The next power of two >= n (n >= 1).
+[[nodiscard]] std::size_t pow2_at_least(std::size_t n) noexcept {
+  std::size_t p = 1;
+  while (p < n) p <<= 1U;
+  return p;
+}
+
+#ifdef RINGKIT_HAS_URING
+
+class Worker;
+struct Conn;
+
+/// One subscription of one connection.
+struct Sub {
+  Conn* conn = nullptr;
+  std::string subject;
+  std::string sid;
+  std::uint64_t max = 0;  // 0: unlimited
+  std::uint64_t delivered = 0;
+  bool wildcard = false;
+  bool dead = false;  // unsubscribed or auto-unsubscribed; removed after the current delivery
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+/// Subscriptions of one worker by subject: literal subjects in a hash map, wildcard ones in a
+/// list, and a cache of the wildcard-inclusive result per published subject (cleared by any
+/// change), so a steady feed costs one hash lookup per message.
+class SubjectIndex {
+ public:
+  void add(Sub* s) {
+    if (s->wildcard) {
+      wild_.push_back(s);
+    } else {
+      literal_[s->subject].push_back(s);
+    }
+    cache_.clear();
+  }
+  void remove(Sub* s) {
+    if (s->wildcard) {
+      std::erase(wild_, s);
+    } else if (auto it = literal_.find(s->subject); it != literal_.end()) {
+      std::erase(it->second, s);
+      if (it->second.empty()) literal_.erase(it);
+    }
+    cache_.clear();
+  }
+  /// The subscriptions matching `subject`; valid until the next add()/remove().
+  const std::vector<Sub*>& match(std::string_view subject) {
+    if (wild_.empty()) {
+      auto it = literal_.find(subject);
+      return it == literal_.end() ? none_ : it->second;
+    }
+    if (auto it = cache_.find(subject); it != cache_.end()) return it->second;
+    if (cache_.size() >= 4096) cache_.clear();
+    std::vector<Sub*> r;
+    if (auto it = literal_.find(subject); it != literal_.end()) r = it->second;
+    for (Sub* s : wild_) {
+      if (subject_matches(s->subject, subject)) r.push_back(s);
+    }
+    return cache_.emplace(std::string(subject), std::move(r)).first->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<Sub*>, StringHash, std::equal_to<>> literal_;
+  std::vector<Sub*> wild_;
+  std::unordered_map<std::string, std::vector<Sub*>, StringHash, std::equal_to<>> cache_;
+  std::vector<Sub*> none_;
+};
+
+/// What waits to be sent on a connection: `header` bytes of its output ring, then (optionally)
+/// bytes of a stored message.
+struct OutEntry {
+  std::size_t header = 0;
+  MessageRef msg;
+  std::span<const std::byte> body;
+};
+
+/// A FIFO of OutEntry in a power-of-two vector (no allocation in steady state).
+class OutQueue {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  OutEntry& operator[](std::size_t i) noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
+  OutEntry& back() noexcept { return (*this)[size_ - 1]; }
+  OutEntry& front() noexcept { return (*this)[0]; }
+  void push_back(OutEntry e) {
+    if (size_ == buf_.size()) grow();
+    (*this)[size_] = std::move(e);
+    ++size_;
+  }
+  void pop_front() noexcept {
+    front() = OutEntry{};
+    head_ = (head_ + 1) & (buf_.size() - 1);
+    --size_;
+  }
+  void clear() noexcept {
+    while (!empty()) pop_front();
+  }
+
+ private:
+  void grow() {
+    std::vector<OutEntry> n(buf_.empty() ? 16 : buf_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i) n[i] = std::move((*this)[i]);
+    buf_ = std::move(n);
+    head_ = 0;
+  }
+  std::vector<OutEntry> buf_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+/// Most iovecs in one gathered send.
+constexpr std::size_t kMaxIov = 512;
+
+/// One client connection.
+struct Conn {
+  Conn(Worker& w, UniqueFd f, MirrorByteRing in, MirrorByteRing o, const NatsDecoder& proto);
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  Conn(Conn&&) = delete;
+  Conn& operator=(Conn&&) = delete;
+  ~Conn() = default;
+
+  io::FrameAction on_frame(const io::Frame& f) noexcept;
+  void on_end(Errc e) noexcept;
+
+  Worker* worker;
+  UniqueFd fd;
+  NatsDecoder decoder;
+  MirrorByteRing out;
+  io::FramedReader<MirrorByteRing, NatsDecoder, Conn> reader;
+  OutQueue queue;
+  std::size_t front_sent = 0;  // bytes of queue.front() already sent
+  std::size_t pending = 0;     // bytes queued and not yet sent
+  std::vector<iovec> iov;      // the send in flight
+  std::unordered_map<std::string, std::unique_ptr<Sub>, StringHash, std::equal_to<>> subs;
+  std::string pub_subject;  // the PUB whose payload is expected
+  std::string pub_reply;
+  std::uint64_t client_id = 0;
+  std::size_t index = 0;
+  bool in_payload = false;
+  bool verbose = false;
+  bool pedantic = false;
+  bool sending = false;
+  bool marked = false;
+  bool closing = false;  // close once the queue has left (after an -ERR)
+  bool done = false;     // no more traffic: destroy once idle
+};
+
+class Worker {
+ public:
+  Worker(Shared& sh, std::size_t index, UniqueFd lis, NatsDecoder proto, MessageStore store)
+      : sh_(sh),
+        index_(index),
+        lis_(std::move(lis)),
+        proto_(std::move(proto)),
+        store_(std::move(store)) {}
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  Worker(Worker&&) = delete;
+  Worker& operator=(Worker&&) = delete;
+  /// Adopts the tokens that were never pushed (each carries a slot reference).
+  ~Worker() {
+    for (auto& q : overflow_) {
+      for (const Forward& f : q) (void)EventRef::from_token(f.token);
+    }
+  }
+
+  Result<void> init_on_thread() {
+    auto ring = io::Uring::create(
+        {.entries = 1024, .single_issuer = true, .max_ops = 65536, .defer_taskrun = true});
+    if (!ring) return unexpected(ring.error(), ring.context());
+    uring_ = std::move(*ring);
+    Mailbox& box = *sh_.boxes[index_];
+    inbox_ = box.inbox.get();
+    for (std::size_t d = 0; d < sh_.boxes.size(); ++d) {
+      if (d == index_) {
+        outbox_.emplace_back();
+      } else {
+        outbox_.push_back(std::move(sh_.boxes[d]->producers[index_]));
+      }
+    }
+    overflow_.resize(sh_.boxes.size());
+    pushed_.assign(sh_.boxes.size(), false);
+    return {};
+  }
+
+  void run() {
+    arm_accept();
+    if (sh_.boxes.size() > 1) arm_wake();
+    while (!sh_.stopping.load(std::memory_order_acquire)) {  // (A1) pairs with (R1) in stop()
+      const auto wait =
+          store_waiters_.empty() ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1);
+      if (!uring_.run_once(wait)) break;
+      drain_inbox();
+      flush();
+    }
+    ::shutdown(lis_.get(), SHUT_RDWR);
+    for (auto& c : conns_) close_now(*c);
+    for (int i = 0; i < 200 && !conns_.empty(); ++i) {
+      if (!uring_.run_once(std::chrono::milliseconds(10))) break;
+      flush();
+    }
+    for (auto& c : conns_) forget_subs(*c);
+  }
+
+  // ---- used by Conn ------------------------------------------------------------------------
+
+  /// A control line from `c`; false when the connection ends (answered and closing).
+  bool on_line(Conn& c, std::string_view line) {
+    NatsCommand cmd;
+    NatsError err = parse_control_line(line, cmd);
+    if (err != NatsError::none) return protocol_error(c, err);
+    switch (cmd.op) {
+      case NatsOp::ping:
+        reply(c, "PONG\r\n");
+        return true;
+      case NatsOp::pong:
+        return true;
+      case NatsOp::connect:
+        if (!json_object(cmd.json)) return protocol_error(c, NatsError::unknown_operation);
+        c.verbose = json_flag(cmd.json, "verbose");
+        c.pedantic = json_flag(cmd.json, "pedantic");
+        ok(c);
+        return true;
+      case NatsOp::pub:
+        if (cmd.size > sh_.options.max_payload) return protocol_error(c, NatsError::max_payload);
+        if (c.pedantic && !valid_subject(cmd.subject, false)) {
+          reply_error(c, NatsError::invalid_subject);
+          // the payload still follows: it is read and dropped
+        }
+        if (cmd.subject.size() > 0xffff || cmd.reply.size() > 0xffff) {
+          return protocol_error(c, NatsError::max_control_line);
+        }
+        c.pub_subject.assign(cmd.subject);
+        c.pub_reply.assign(cmd.reply);
+        if (c.decoder.expect_payload(cmd.size) != Errc::ok) {
+          return protocol_error(c, NatsError::max_payload);
+        }
+        c.in_payload = true;
+        return true;
+      case NatsOp::sub:
+        subscribe(c, cmd);
+        return true;
+      case NatsOp::unsub:
+        unsubscribe(c, cmd);
+        return true;
+    }
+    return true;
+  }
+
+  /// The payload of the PUB `c` announced: one copy into the store, then the fan-out.
+  /// FrameAction::pause when the store is exhausted (retried later, in order).
+  io::FrameAction on_payload(Conn& c, const ConstSegments& payload) {
+    const std::string_view subj = c.pub_subject;
+    const std::string_view rep = c.pub_reply;
+    if (c.pedantic && !valid_subject(subj, false)) {
+      finish_payload(c);
+      return io::FrameAction::next;  // answered with -ERR at the PUB line; dropped
+    }
+    const std::size_t n = payload.bytes();
+    const std::size_t total = kMsgPrefix + subj.size() + rep.size() + n + 2;
+    Result<MessageWriter> w = store_.allocate(total);
+    if (!w) {
+      const auto e = static_cast<Errc>(w.error().value());
+      if (is_retryable(e) || e == Errc::store_exhausted) {
+        bump(sh_.store_waits);
+        relieve_store();
+        wait_for_store(c);
+        return io::FrameAction::pause;
+      }
+      protocol_error(c, NatsError::max_payload);
+      return io::FrameAction::stop;
+    }
+    std::byte* p = w->writable().data();
+    p[0] = static_cast<std::byte>(subj.size() & 0xffU);
+    p[1] = static_cast<std::byte>(subj.size() >> 8U);
+    p[2] = static_cast<std::byte>(rep.size() & 0xffU);
+    p[3] = static_cast<std::byte>(rep.size() >> 8U);
+    std::memcpy(p + kMsgPrefix, subj.data(), subj.size());
+    std::memcpy(p + kMsgPrefix + subj.size(), rep.data(), rep.size());
+    std::byte* body = p + kMsgPrefix + subj.size() + rep.size();
+    std::size_t at = 0;
+    for (const std::span<const std::byte> part : payload) {
+      std::memcpy(body + at, part.data(), part.size());
+      at += part.size();
+    }
+    body[n] = std::byte{'\r'};
+    body[n + 1] = std::byte{'\n'};
+    Result<MessageRef> m = std::move(*w).publish(total);
+    finish_payload(c);
+    if (!m) return io::FrameAction::next;  // cannot happen: total == the size allocated
+    bump(sh_.published);
+    ok(c);
+    route(*m, true);
+    return io::FrameAction::next;
+  }
+
+  void on_end(Conn& c, Errc e) {
+    if (c.done) return;
+    if (e == Errc::delimiter_not_found || e == Errc::buffered_limit) {
+      protocol_error(c, NatsError::max_control_line);
+    } else if (e == Errc::protocol_error || e == Errc::bare_carriage_return) {
+      protocol_error(c, NatsError::unknown_operation);
+    } else {
+      if (e != Errc::ok && e != Errc::truncated && e != Errc::closed) {
+        bump(sh_.io_errors);
+        log(c, std::string("stream error: ") + describe(e) + ", closing");
+      }
+      close_now(c);
+    }
+  }
+
+ private:
+  friend struct Conn;
+
+  /// A log line about connection `c` (when the owner asked for logs).
+  void log(const Conn& c, std::string_view what) {
+    if (!sh_.options.log) return;
+    std::string line = "worker ";
+    line += std::to_string(index_);
+    line += " client ";
+    line += std::to_string(c.client_id);
+    line += ": ";
+    line += what;
+    sh_.options.log(line);
+  }
+
+  void finish_payload(Conn& c) {
+    c.in_payload = false;
+    c.decoder.finish_payload();
+  }
+
+  void ok(Conn& c) {
+    if (c.verbose) reply(c, "+OK\r\n");
+  }
+
+  /// Appends protocol text to `c`'s output; a connection that cannot take it is a slow consumer.
+  bool reply(Conn& c, std::string_view text) {
+    if (c.done || c.closing) return false;
+    if (!append_header(c, text)) {
+      slow_consumer(c);
+      return false;
+    }
+    if (c.queue.empty() || c.queue.back().msg) {
+      c.queue.push_back(OutEntry{text.size(), {}, {}});
+    } else {
+      c.queue.back().header += text.size();
+    }
+    c.pending += text.size();
+    mark(c);
+    return true;
+  }
+
+  bool append_header(Conn& c, std::string_view text) {
+    const std::span<std::byte> w = c.out.writer.writable();
+    if (w.size() < text.size()) return false;
+    std::memcpy(w.data(), text.data(), text.size());
+    (void)c.out.writer.commit(text.size());
+    return true;
+  }
+
+  void reply_error(Conn& c, NatsError e) {
+    std::string t = "-ERR '";
+    t += text(e);
+    t += "'\r\n";
+    (void)reply(c, t);
+  }
+
+  /// Answers -ERR and closes the connection once the answer has left (nats-server's way).
+  bool protocol_error(Conn& c, NatsError e) {
+    if (c.done || c.closing) return false;
+    bump(sh_.protocol_errors);
+    log(c, std::string("-ERR '") + std::string(text(e)) + "', closing");
+    reply_error(c, e);
+    c.closing = true;
+    c.reader.stop();
+    ::shutdown(c.fd.get(), SHUT_RD);  // the in-flight recv completes; nothing more is read
+    mark(c);
+    return false;
+  }
+
+  void slow_consumer(Conn& c) {
+    if (c.done) return;
+    bump(sh_.slow_consumers);
+    log(c, "slow consumer (" + std::to_string(c.pending) + " bytes pending), closing");
+    // Best effort, like nats-server: the error goes out only if nothing half-sent precedes it.
+    if (!c.sending && c.front_sent == 0 && c.queue.empty()) {
+      static constexpr std::string_view kText = "-ERR 'Slow Consumer'\r\n";
+      (void)::send(c.fd.get(), kText.data(), kText.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    close_now(c);
+  }
+
+  /// Ends `c` now. Its subscriptions stay in the index (deliveries skip a done connection)
+  /// until remove_conn(), so this is safe inside a fan-out loop.
+  void close_now(Conn& c) {
+    if (c.done) return;
+    c.done = true;
+    c.reader.stop();
+    c.reader.cancel();
+    ::shutdown(c.fd.get(), SHUT_RDWR);
+    mark(c);
+  }
+
+  void forget_subs(Conn& c) {
+    if (c.subs.empty()) return;
+    for (auto& [sid, s] : c.subs) index_remove(s.get());
+    c.subs.clear();
+  }
+
+  void index_remove(Sub* s) {
+    if (!s->dead) {
+      subs_.remove(s);
+      s->dead = true;
+      drop(sh_.subscriptions);
+      sh_.boxes[index_]->subs.fetch_sub(1, std::memory_order_relaxed);  // (C1) a hint
+    }
+  }
+
+  void subscribe(Conn& c, const NatsCommand& cmd) {
+    if (!valid_subject(cmd.subject, true)) {
+      reply_error(c, NatsError::invalid_subject);
+      return;
+    }
+    if (c.subs.find(cmd.sid) != c.subs.end()) {  // a duplicate sid: nats-server keeps the first
+      ok(c);
+      return;
+    }
+    auto s = std::make_unique<Sub>();
+    s->conn = &c;
+    s->subject.assign(cmd.subject);
+    s->sid.assign(cmd.sid);
+    s->wildcard = has_wildcard(cmd.subject);
+    subs_.add(s.get());
+    c.subs.emplace(s->sid, std::move(s));
+    bump(sh_.subscriptions);
+    sh_.boxes[index_]->subs.fetch_add(1, std::memory_order_relaxed);  // (C1) a hint
+    ok(c);
+  }
+
+  void unsubscribe(Conn& c, const NatsCommand& cmd) {
+    auto it = c.subs.find(cmd.sid);
+    if (it != c.subs.end()) {
+      Sub& s = *it->second;
+      if (cmd.has_max && cmd.max > 0 && s.delivered < cmd.max) {
+        s.max = cmd.max;  // auto-unsubscribe once `max` messages were delivered in all
+      } else {
+        index_remove(&s);
+        c.subs.erase(it);
+      }
+    }
+    ok(c);
+  }
+
+  /// Delivers `m` to the matching subscriptions of this worker and, when it was published
+  /// here, hands it to every other worker that has subscriptions.
+  void route(const MessageRef& m, bool local_origin) {
+    const StoredView v = view_of(m);
+    const std::vector<Sub*>& match = subs_.match(v.subject);
+    bool expired = false;
+    for (Sub* s : match) {
+      if (s->dead || s->conn->done || s->conn->closing) continue;
+      deliver(*s->conn, *s, m, v);
+      if (s->max != 0 && s->delivered >= s->max) expired = true;
+    }
+    if (expired) {  // auto-unsubscribed (UNSUB sid max): removed after the loop
+      std::vector<Sub*> gone;
+      for (Sub* s : match) {
+        if (!s->dead && s->max != 0 && s->delivered >= s->max) gone.push_back(s);
+      }
+      for (Sub* s : gone) {
+        Conn& c = *s->conn;
+        index_remove(s);
+        c.subs.erase(s->sid);
+      }
+    }
+    if (local_origin && sh_.boxes.size() > 1) forward(m);
+  }
+
+  void deliver(Conn& c, Sub& s, const MessageRef& m, const StoredView& v) {
+    // "MSG <subject> <sid> [reply] <#bytes>\r\n"
+    std::array<char, 24> num{};
+    const std::size_t n = v.payload_crlf.size() - 2;
+    const auto [end, ec] = std::to_chars(num.data(), num.data() + num.size(), n);
+    const std::size_t nlen = static_cast<std::size_t>(end - num.data());
+    const std::size_t hlen = 4 + v.subject.size() + 1 + s.sid.size() + 1 +
+                             (v.reply.empty() ? 0 : v.reply.size() + 1) + nlen + 2;
+    if (c.pending + hlen + v.payload_crlf.size() > sh_.options.max_pending) {
+      slow_consumer(c);
+      return;
+    }
+    const std::span<std::byte> w = c.out.writer.writable();
+    if (w.size() < hlen) {
+      slow_consumer(c);
+      return;
+    }
+    char* p = reinterpret_cast<char*>(w.data());  // NOLINT(*-reinterpret-cast)
+    auto put = [&p](std::string_view t) {
+      std::memcpy(p, t.data(), t.size());
+      p += t.size();
+    };
+    put("MSG ");
+    put(v.subject);
+    put(" ");
+    put(s.sid);
+    put(" ");
+    if (!v.reply.empty()) {
+      put(v.reply);
+      put(" ");
+    }
+    put(std::string_view(num.data(), nlen));
+    put("\r\n");
+    (void)c.out.writer.commit(hlen);
+    if (c.queue.empty() || c.queue.back().msg) {
+      c.queue.push_back(OutEntry{hlen, m, v.payload_crlf});
+    } else {
+      OutEntry& e = c.queue.back();  // replies queued before: the header follows them
+      e.header += hlen;
+      e.msg = m;
+      e.body = v.payload_crlf;
+    }
+    c.pending += hlen + v.payload_crlf.size();
+    ++s.delivered;
+    bump(sh_.delivered);
+    mark(c);
+  }
+
+  // ---- other workers -----------------------------------------------------------------------
+
+  void forward(const MessageRef& m) {
+    for (std::size_t d = 0; d < sh_.boxes.size(); ++d) {
+      if (d == index_) continue;
+      if (sh_.boxes[d]->subs.load(std::memory_order_relaxed) == 0) continue;  // (C1) a hint
+      const EventRef* ev = m.event();
+      if (ev == nullptr) continue;  // several workers: every message is an event (see start())
+      EventRef copy = *ev;
+      overflow_[d].push_back(Forward{std::move(copy).into_token()});
+      pushed_[d] = true;
+      bump(sh_.forwarded);
+    }
+  }
+
+  /// Pushes what the batch forwarded and wakes the workers it went to.
+  void send_forwards() {
+    for (std::size_t d = 0; d < overflow_.size(); ++d) {
+      if (!pushed_[d]) continue;
+      std::vector<Forward>& q = overflow_[d];
+      const std::size_t n = outbox_[d].push_slice(std::span<const Forward>(q));
+      q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
+      pushed_[d] = !q.empty();  // the rest goes with the next batch
+      if (n > 0) {
+        const std::uint64_t one = 1;
+        (void)!::write(sh_.boxes[d]->wake.get(), &one, sizeof one);
+      }
+    }
+  }
+
+  void arm_wake() {
+    (void)uring_.poll(sh_.boxes[index_]->wake.get(), POLLIN, [this](const io::OpResult& r) {
+      if (r.status == io::IoStatus::cancelled) return;
+      std::uint64_t v = 0;
+      (void)!::read(sh_.boxes[index_]->wake.get(), &v, sizeof v);
+      // (A2) relaxed hint; the loop's (A1) load is what ends the worker.
+      if (!sh_.stopping.load(std::memory_order_relaxed)) arm_wake();
+    });
+  }
+
+  void drain_inbox() {
+    if (inbox_ == nullptr || sh_.boxes.size() < 2) return;
+    std::array<Forward, 64> batch{};
+    for (;;) {
+      const std::size_t n = inbox_->pop_slice(std::span<Forward>(batch));
+      if (n == 0) break;
+      for (std::size_t i = 0; i < n; ++i) {
+        auto ev = EventRef::from_token(batch[i].token);
+        if (!ev) continue;
+        route(MessageRef(std::move(*ev)), false);
+      }
+    }
+  }
+
+  // ---- store backpressure --------------------------------------------------------------------
+
+  void wait_for_store(Conn& c) {
+    if (std::find(store_waiters_.begin(), store_waiters_.end(), &c) == store_waiters_.end()) {
+      store_waiters_.push_back(&c);
+    }
+  }
+
+  /// The store is exhausted: the connection holding the most queued messages, if it holds a
+  /// real share of them, is a slow consumer (nats-server would buffer it up to max_pending;
+  /// here the slots it pins would stall every publisher).
+  void relieve_store() {
+    Conn* worst = nullptr;
+    for (auto& c : conns_) {
+      if (c->done) continue;
+      if (worst == nullptr || c->queue.size() > worst->queue.size()) worst = c.get();
+    }
+    if (worst != nullptr && worst->queue.size() >= 1024) slow_consumer(*worst);
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  void mark(Conn& c) {
+    if (c.marked) return;
+    c.marked = true;
+    marked_.push_back(&c);
+  }
+
+  /// After a batch of completions: forwards, resumed publishers, one gathered send per
+  /// connection with output, closes, and the destruction of idle finished connections.
+  void flush() {
+    if (!store_waiters_.empty()) {
+      std::vector<Conn*> w;
+      w.swap(store_waiters_);
+      for (Conn* c : w) {
+        if (!c->done && c->reader.waiting()) c->reader.resume();
+      }
+    }
+    send_forwards();
+    for (std::size_t i = 0; i < marked_.size(); ++i) {  // send handlers may mark more
+      Conn& c = *marked_[i];
+      c.marked = false;
+      if (!c.done) send(c);
+      if (!c.done && c.closing && !c.sending && c.queue.empty()) close_now(c);
+      c.marked = false;
+    }
+    marked_.clear();
+    for (std::size_t i = 0; i < conns_.size();) {
+      Conn& c = *conns_[i];
+      if (c.done && c.reader.idle() && !c.sending) {
+        remove_conn(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void send(Conn& c) {
+    if (c.sending || c.queue.empty()) return;
+    c.iov.clear();
+    // The ring holds the unsent header bytes of every entry, in order (sent ones are consumed).
+    const std::span<const std::byte> hdr = c.out.reader.readable();
+    std::size_t hpos = 0;
+    for (std::size_t i = 0; i < c.queue.size() && c.iov.size() + 2 <= kMaxIov; ++i) {
+      const OutEntry& e = c.queue[i];
+      const std::size_t sent = i == 0 ? c.front_sent : 0;
+      const std::size_t hsent = std::min(sent, e.header);
+      if (hsent < e.header) {
+        // NOLINTNEXTLINE(*-const-cast): iovec has no const variant; the kernel only reads.
+        c.iov.push_back({const_cast<std::byte*>(hdr.data() + hpos), e.header - hsent});
+        hpos += e.header - hsent;
+      }
+      const std::size_t bsent = sent - hsent;
+      if (bsent < e.body.size()) {
+        // NOLINTNEXTLINE(*-const-cast)
+        c.iov.push_back({const_cast<std::byte*>(e.body.data() + bsent), e.body.size() - bsent});
+      }
+    }
+    const io::Submit s =
+        uring_.send_gather(c.fd.get(), std::span<const iovec>(c.iov),
+                           [this, pc = &c](const io::OpResult& r) { on_sent(*pc, r); });
+    if (s) {
+      c.sending = true;
+    } else {
+      bump(sh_.io_errors);
+      close_now(c);
+    }
+  }
+
+  void on_sent(Conn& c, const io::OpResult& r) {
+    c.sending = false;
+    if (!r.ok()) {
+      if (!c.done && r.status != io::IoStatus::cancelled) {
+        bump(sh_.io_errors);
+        log(c, "send failed: " + r.error().message() + ", closing");
+      }
+      close_now(c);
+      return;
+    }
+    bump(sh_.bytes_out, r.bytes);
+    std::size_t left = r.bytes;
+    c.pending -= std::min(c.pending, left);
+    while (left > 0 && !c.queue.empty()) {
+      OutEntry& e = c.queue.front();
+      const std::size_t size = e.header + e.body.size();
+      const std::size_t take = std::min(left, size - c.front_sent);
+      // Header bytes leave the ring as soon as they are sent.
+      const std::size_t hdr_before = std::min(c.front_sent, e.header);
+      const std::size_t hdr_after = std::min(c.front_sent + take, e.header);
+      if (hdr_after > hdr_before) (void)c.out.reader.consume(hdr_after - hdr_before);
+      c.front_sent += take;
+      left -= take;
+      if (c.front_sent == size) {
+        c.queue.pop_front();  // drops this connection's reference to the message
+        c.front_sent = 0;
+      }
+    }
+    mark(c);
+  }
+
+  void remove_conn(std::size_t i) {
+    forget_subs(*conns_[i]);
+    if (i + 1 != conns_.size()) std::swap(conns_[i], conns_.back());
+    conns_[i]->index = i;
+    std::erase(store_waiters_, conns_.back().get());
+    conns_.pop_back();
+    drop(sh_.open);
+  }
+
+  // ---- accepting ---------------------------------------------------------------------------
+
+  void arm_accept() {
+    (void)uring_.accept(lis_.get(), [this](const io::OpResult& r) {
+      if (r.ok() && r.fd >= 0) add(UniqueFd(r.fd));
+      // (A2) relaxed hint; the loop's (A1) load is what ends the worker.
+      if (!r.more && !sh_.stopping.load(std::memory_order_relaxed)) arm_accept();
+    });
+  }
+
+  void add(UniqueFd fd) {
+    if (sh_.stopping.load(std::memory_order_relaxed)) return;  // (A2) a hint; (A1) decides
+    // (C3) relaxed: the limit is a soft bound on a counter, it orders nothing.
+    if (sh_.open.fetch_add(1, std::memory_order_relaxed) >= sh_.options.max_conns) {
+      drop(sh_.open);
+      bump(sh_.rejected);
+      if (sh_.options.log) sh_.options.log("connection rejected: max_conns reached");
+      static constexpr std::string_view kText = "-ERR 'maximum connections exceeded'\r\n";
+      (void)::send(fd.get(), kText.data(), kText.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      return;  // closed by UniqueFd
+    }
+    auto in = make_mirror_byte_ring(pow2_at_least(std::max<std::size_t>(
+        sh_.options.max_payload + sh_.options.max_control_line + 4, std::size_t{64} << 10U)));
+    auto out = make_mirror_byte_ring(sh_.options.out_ring);
+    if (!in || !out) {  // out of memory or mappings: the connection is closed
+      drop(sh_.open);
+      bump(sh_.io_errors);
+      if (sh_.options.log) {
+        sh_.options.log("connection closed: no ring (" + (!in ? in.message() : out.message()) +
+                        ")");
+      }
+      return;
+    }
+    const int one = 1;  // replies and MSGs are small writes: never hold them back (Nagle)
+    (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    bump(sh_.connections);
+    auto c = std::make_unique<Conn>(*this, std::move(fd), std::move(*in), std::move(*out), proto_);
+    c->index = conns_.size();
+    c->client_id = ++next_client_;
+    Conn& ref = *c;
+    conns_.push_back(std::move(c));
+    send_info(ref);
+    if (ref.reader.start() != Errc::ok) close_now(ref);
+  }
+
+  void send_info(Conn& c) {
+    std::string t = "INFO {\"server_id\":\"";
+    t += sh_.options.server_name;
+    t += "\",\"server_name\":\"";
+    t += sh_.options.server_name;
+    t += "\",\"version\":\"";
+    t += RINGKIT_VERSION_STRING;
+    t += "\",\"proto\":1,\"host\":\"";
+    t += sh_.options.host;
+    t += "\",\"port\":";
+    t += std::to_string(port_hint_);
+    t += ",\"headers\":false,\"max_payload\":";
+    t += std::to_string(sh_.options.max_payload);
+    t += ",\"client_id\":";
+    t += std::to_string(c.client_id);
+    t += ",\"client_ip\":\"127.0.0.1\"} \r\n";
+    (void)reply(c, t);
+  }
+
+ public:
+  std::uint16_t port_hint_ = 0;
+
+ private:
+  Shared& sh_;
+  std::size_t index_;
+  UniqueFd lis_;
+  NatsDecoder proto_;
+  MessageStore store_;
+  SubjectIndex subs_;
+  MpscConsumer<Forward>* inbox_ = nullptr;
+  std::vector<MpscProducer<Forward>> outbox_;
+  std::vector<std::vector<Forward>> overflow_;
+  std::vector<bool> pushed_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> marked_;
+  std::vector<Conn*> store_waiters_;
+  std::uint64_t next_client_ = 0;
+  io::Uring uring_;  // last: destroyed first, so no handler runs on a destroyed connection
+};
+
+Conn::Conn(Worker& w, UniqueFd f, MirrorByteRing in, MirrorByteRing o, const NatsDecoder& proto)
+    : worker(&w),
+      fd(std::move(f)),
+      decoder(proto),
+      out(std::move(o)),
+      reader(w.uring_, fd.get(), std::move(in), decoder, *this) {}
+
+io::FrameAction Conn::on_frame(const io::Frame& f) noexcept {
+  bump(worker->sh_.bytes_in, f.wire_bytes);
+  if (in_payload) return worker->on_payload(*this, f.payload);
+  // A control line: one span on the mirrored ring.
+  if (!worker->on_line(*this, as_chars(f.payload.first()))) return io::FrameAction::stop;
+  return io::FrameAction::next;
+}
+
+void Conn::on_end(Errc e) noexcept { worker->on_end(*this, e); }
+
+#endif  // RINGKIT_HAS_URING
+
+[[nodiscard]] Result<void> check_options(const FeedOptions& o) {
+  auto bad = [](const char* what) -> Result<void> {
+    return unexpected(Errc::invalid_argument, what);
+  };
+  if (o.threads == 0 || o.threads > 64) return bad("FeedOptions::threads (1 .. 64)");
+  if (o.max_payload == 0 || o.max_payload > (std::size_t{64} << 20U)) {
+    return bad("FeedOptions::max_payload (1 .. 64 MiB)");
+  }
+  if (o.max_control_line < 32 || o.max_control_line > (std::size_t{1} << 20U)) {
+    return bad("FeedOptions::max_control_line (32 .. 1 MiB)");
+  }
+  if (o.max_conns == 0) return bad("FeedOptions::max_conns (>= 1)");
+  if (o.max_pending < 1024) return bad("FeedOptions::max_pending (>= 1 KiB)");
+  if (o.out_ring < 4096 || (o.out_ring & (o.out_ring - 1)) != 0 ||
+      o.out_ring > (std::size_t{1} << 30U)) {
+    return bad("FeedOptions::out_ring (a power of two, 4 KiB .. 1 GiB)");
+  }
+  if (o.server_name.empty() || o.server_name.find_first_of("\"\\\r\n") != std::string::npos) {
+    return bad("FeedOptions::server_name (non-empty, no quotes, backslashes or line breaks)");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FeedServer>> FeedServer::start(const FeedOptions& options) {
+  if (auto ok = check_options(options); !ok) return unexpected(ok.error(), ok.context());
+#ifndef RINGKIT_HAS_URING
+  return unexpected(Errc::unsupported, "FeedServer: built without io_uring");
+#else
+  auto proto = NatsDecoder::create(
+      {.max_control_line = options.max_control_line, .max_payload = options.max_payload});
+  if (!proto) return unexpected(proto.error(), proto.context());
+  std::unique_ptr<FeedServer> s(new FeedServer());  // NOLINT(*-owning-memory)
+  s->shared_ = std::make_shared<Shared>();
+  Shared& sh = *s->shared_;
+  sh.options = options;
+  const std::size_t workers = options.threads;
+  for (std::size_t i = 0; i < workers; ++i) {
+    auto box = std::make_unique<Mailbox>();
+    if (workers > 1) {
+      const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (efd < 0) return unexpected_errno(errno, "FeedServer: eventfd");
+      box->wake = UniqueFd(efd);
+      auto ch = make_mpsc<Forward>(4096, {}, workers);
+      if (!ch) return unexpected(ch.error(), ch.context());
+      box->inbox = std::make_unique<MpscConsumer<Forward>>(std::move(ch->consumer));
+      box->producers.resize(workers);
+      box->producers[(i + 1) % workers] = std::move(ch->producer);
+      for (std::size_t k = 0; k < workers; ++k) {
+        if (k == i || k == (i + 1) % workers) continue;
+        auto p = box->producers[(i + 1) % workers].clone();
+        if (!p) return unexpected(p.error(), p.context());
+        box->producers[k] = std::move(*p);
+      }
+    }
+    sh.boxes.push_back(std::move(box));
+  }
+  std::uint16_t port = options.port;
+  for (std::size_t t = 0; t < workers; ++t) {
+    auto lis =
+        listen_tcp(options.host, port, {.backlog = 4096, .reuse_port = true, .non_blocking = true});
+    if (!lis) {
+      s->stop();
+      return unexpected(lis.error(), "FeedServer: bind");
+    }
+    if (t == 0) {
+      port = *local_port(lis->get());
+      s->port_ = port;
+    }
+    MessageStoreOptions so;
+    so.pools = PoolConfig::custom(16384, 16384, 8192, 2048, 512);
+    so.pools.xxl_enabled = true;
+    so.pools.xxl_slots = 4096;
+    // With several workers every message must be able to cross threads as an EventToken, so
+    // messages above 16 KiB go to the pools' XXL heap instead of the ring allocator.
+    so.ring_bytes = workers > 1 ? 0 : std::size_t{16} << 20U;
+    auto store = MessageStore::create(so);
+    if (!store) {
+      s->stop();
+      return unexpected(store.error(), store.context());
+    }
+    auto w = std::make_unique<Worker>(sh, t, std::move(*lis), *proto, std::move(*store));
+    w->port_hint_ = port;
+    std::promise<Result<void>> ready;
+    std::future<Result<void>> is_ready = ready.get_future();
+    std::shared_ptr<Shared> keep = s->shared_;
+    s->threads_.emplace_back([keep, w = std::move(w), ready = std::move(ready)]() mutable {
+      Result<void> r = w->init_on_thread();
+      const bool ok = r.has_value();
+      ready.set_value(r);
+      if (ok) w->run();
+    });
+    if (Result<void> r = is_ready.get(); !r) {
+      s->stop();
+      return unexpected(r.error(), r.context());
+    }
+  }
+  return s;
+#endif
+}
+
+FeedStats FeedServer::stats() const noexcept {
+  const Shared& sh = *shared_;
+  FeedStats st;
+  // (C2) relaxed snapshot of the (C1) counters.
+  st.connections = sh.connections.load(std::memory_order_relaxed);
+  st.active = sh.open.load(std::memory_order_relaxed);
+  st.rejected = sh.rejected.load(std::memory_order_relaxed);
+  st.published = sh.published.load(std::memory_order_relaxed);
+  st.delivered = sh.delivered.load(std::memory_order_relaxed);
+  st.bytes_in = sh.bytes_in.load(std::memory_order_relaxed);
+  st.bytes_out = sh.bytes_out.load(std::memory_order_relaxed);
+  st.subscriptions = sh.subscriptions.load(std::memory_order_relaxed);
+  st.protocol_errors = sh.protocol_errors.load(std::memory_order_relaxed);
+  st.slow_consumers = sh.slow_consumers.load(std::memory_order_relaxed);
+  st.io_errors = sh.io_errors.load(std::memory_order_relaxed);
+  st.store_waits = sh.store_waits.load(std::memory_order_relaxed);
+  st.forwarded = sh.forwarded.load(std::memory_order_relaxed);
+  return st;
+}
+
+void FeedServer::stop() {
+  if (!shared_) return;
+  shared_->stopping.store(true, std::memory_order_release);  // (R1)
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  // Messages forwarded to a worker that had already stopped: adopt their references.
+  for (auto& box : shared_->boxes) {
+    if (!box->inbox) continue;
+    Forward f{};
+    while (box->inbox->try_pop(f)) (void)EventRef::from_token(f.token);
+  }
+}
+
+FeedServer::~FeedServer() { stop(); }
+
+}  // namespace ringkit::net
