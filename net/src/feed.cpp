@@ -116,8 +116,8 @@ struct StoredView {
   return {reinterpret_cast<const char*>(s.data()), s.size()};  // NOLINT(*-reinterpret-cast)
 }
 
-/// Reads a boolean member of a flat JSON object ("verbose":true); false when absent.
-[[nodiscard]] bool json_flag(std::string_view json, std::string_view key) noexcept {
+/// Reads a boolean member of a flat JSON object ("verbose":true); `absent` when missing.
+[[nodiscard]] bool json_flag(std::string_view json, std::string_view key, bool absent) noexcept {
   std::size_t at = 0;
   while ((at = json.find(key, at)) != std::string_view::npos) {
     const bool quoted = at > 0 && json[at - 1] == '"' && at + key.size() < json.size() &&
@@ -131,13 +131,7 @@ struct StoredView {
     while (i < json.size() && (json[i] == ' ' || json[i] == '\t')) ++i;
     return json.substr(i, 4) == "true";
   }
-  return false;
-}
-
-/// nats-server accepts a CONNECT whose argument is a JSON object; a cheap shape check.
-[[nodiscard]] bool json_object(std::string_view json) noexcept {
-  while (!json.empty() && (json.back() == ' ' || json.back() == '\t')) json.remove_suffix(1);
-  return json.size() >= 2 && json.front() == '{' && json.back() == '}';
+  return absent;
 }
 
 /// The next power of two >= n (n >= 1).
@@ -287,8 +281,9 @@ struct Conn {
   std::uint64_t client_id = 0;
   std::size_t index = 0;
   bool in_payload = false;
-  bool verbose = false;
-  bool pedantic = false;
+  bool pub_valid = true;  // the expected payload's PUB subject passed the pedantic check
+  bool verbose = true;    // nats-server's defaults until CONNECT says otherwise
+  bool pedantic = true;
   bool sending = false;
   bool marked = false;
   bool closing = false;  // close once the queue has left (after an -ERR)
@@ -357,31 +352,41 @@ class Worker {
   /// A control line from `c`; false when the connection ends (answered and closing).
   bool on_line(Conn& c, std::string_view line) {
     NatsCommand cmd;
-    NatsError err = parse_control_line(line, cmd);
-    if (err != NatsError::none) return protocol_error(c, err);
+    const NatsError err = parse_control_line(line, cmd);
+    if (err != NatsError::none) {
+      if (!closes_connection(err)) {
+        reply_error(c, err);
+        ok(c);  // nats-server still acknowledges the operation in verbose mode
+        return true;
+      }
+      return protocol_error(c, err);
+    }
+    if ((cmd.op == NatsOp::pub || cmd.op == NatsOp::sub || cmd.op == NatsOp::unsub) &&
+        argument_bytes(line) > sh_.options.max_control_line) {
+      return protocol_error(c, NatsError::max_control_line);
+    }
     switch (cmd.op) {
       case NatsOp::ping:
         reply(c, "PONG\r\n");
         return true;
       case NatsOp::pong:
+      case NatsOp::ignored:
         return true;
       case NatsOp::connect:
-        if (!json_object(cmd.json)) return protocol_error(c, NatsError::unknown_operation);
-        c.verbose = json_flag(cmd.json, "verbose");
-        c.pedantic = json_flag(cmd.json, "pedantic");
+        // Absent options keep nats-server's defaults: verbose and pedantic on.
+        c.verbose = json_flag(cmd.json, "verbose", true);
+        c.pedantic = json_flag(cmd.json, "pedantic", true);
         ok(c);
         return true;
       case NatsOp::pub:
         if (cmd.size > sh_.options.max_payload) return protocol_error(c, NatsError::max_payload);
-        if (c.pedantic && !valid_subject(cmd.subject, false)) {
-          reply_error(c, NatsError::invalid_subject);
-          // the payload still follows: it is read and dropped
-        }
         if (cmd.subject.size() > 0xffff || cmd.reply.size() > 0xffff) {
           return protocol_error(c, NatsError::max_control_line);
         }
         c.pub_subject.assign(cmd.subject);
         c.pub_reply.assign(cmd.reply);
+        c.pub_valid = !c.pedantic || valid_subject(cmd.subject, false);
+        if (!c.pub_valid) reply_error(c, NatsError::invalid_publish_subject);  // payload dropped
         if (c.decoder.expect_payload(cmd.size) != Errc::ok) {
           return protocol_error(c, NatsError::max_payload);
         }
@@ -402,8 +407,9 @@ class Worker {
   io::FrameAction on_payload(Conn& c, const ConstSegments& payload) {
     const std::string_view subj = c.pub_subject;
     const std::string_view rep = c.pub_reply;
-    if (c.pedantic && !valid_subject(subj, false)) {
+    if (!c.pub_valid) {
       finish_payload(c);
+      ok(c);
       return io::FrameAction::next;  // answered with -ERR at the PUB line; dropped
     }
     const std::size_t n = payload.bytes();
@@ -447,7 +453,12 @@ class Worker {
   void on_end(Conn& c, Errc e) {
     if (c.done) return;
     if (e == Errc::delimiter_not_found || e == Errc::buffered_limit) {
-      protocol_error(c, NatsError::max_control_line);
+      // A line without its end past the limit: nats-server names the limit for an operation
+      // that collects arguments, and the operation otherwise.
+      const std::string_view head = as_chars(c.reader.ring().reader.readable());
+      NatsCommand cmd;
+      const NatsError pe = parse_control_line(head.substr(0, head.find_first_of(" \t") + 1), cmd);
+      protocol_error(c, pe == NatsError::unknown_operation ? pe : NatsError::max_control_line);
     } else if (e == Errc::protocol_error || e == Errc::bare_carriage_return) {
       protocol_error(c, NatsError::unknown_operation);
     } else {
@@ -519,8 +530,12 @@ class Worker {
   bool protocol_error(Conn& c, NatsError e) {
     if (c.done || c.closing) return false;
     bump(sh_.protocol_errors);
-    log(c, std::string("-ERR '") + std::string(text(e)) + "', closing");
-    reply_error(c, e);
+    if (text(e).empty()) {
+      log(c, "malformed arguments, closing without an answer (as nats-server)");
+    } else {
+      log(c, std::string("-ERR '") + std::string(text(e)) + "', closing");
+      reply_error(c, e);
+    }
     c.closing = true;
     c.reader.stop();
     ::shutdown(c.fd.get(), SHUT_RD);  // the in-flight recv completes; nothing more is read
@@ -991,8 +1006,9 @@ Result<std::unique_ptr<FeedServer>> FeedServer::start(const FeedOptions& options
 #ifndef RINGKIT_HAS_URING
   return unexpected(Errc::unsupported, "FeedServer: built without io_uring");
 #else
+  // The line limit of nats-server counts the arguments only: room for the longest operation.
   auto proto = NatsDecoder::create(
-      {.max_control_line = options.max_control_line, .max_payload = options.max_payload});
+      {.max_control_line = options.max_control_line + 16, .max_payload = options.max_payload});
   if (!proto) return unexpected(proto.error(), proto.context());
   std::unique_ptr<FeedServer> s(new FeedServer());  // NOLINT(*-owning-memory)
   s->shared_ = std::make_shared<Shared>();

@@ -39,9 +39,9 @@ template <std::size_t N>
   }
 }
 
-/// A payload size or UNSUB max: 1 .. 9 decimal digits (nats-server's limit), else false.
+/// A payload size or UNSUB max: 1 .. 18 decimal digits, else false.
 [[nodiscard]] bool parse_count(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.empty() || s.size() > 9) return false;
+  if (s.empty() || s.size() > 18) return false;
   std::uint64_t v = 0;
   for (const char c : s) {
     if (c < '0' || c > '9') return false;
@@ -51,50 +51,72 @@ template <std::size_t N>
   return true;
 }
 
+/// True when `line` starts with `keyword` (case-insensitive).
+[[nodiscard]] bool starts_with_op(std::string_view line, std::string_view keyword) noexcept {
+  return line.size() >= keyword.size() && is_op(line.substr(0, keyword.size()), keyword);
+}
+
 }  // namespace
 
 std::string_view text(NatsError e) noexcept {
   switch (e) {
     case NatsError::none:
+    case NatsError::bad_arguments:
+    case NatsError::headers:
       return {};
     case NatsError::unknown_operation:
       return "Unknown Protocol Operation";
     case NatsError::max_payload:
       return "Maximum Payload Violation";
     case NatsError::max_control_line:
-      return "Maximum Control Line Exceeded";
+      return "maximum control line exceeded";
     case NatsError::invalid_subject:
       return "Invalid Subject";
+    case NatsError::invalid_publish_subject:
+      return "Invalid Publish Subject";
     case NatsError::queue_groups:
       return "Queue Groups Not Supported";
-    case NatsError::headers:
-      return "Headers Not Supported";
   }
   return "Unknown Protocol Operation";
 }
 
+std::size_t argument_bytes(std::string_view line) noexcept {
+  const std::size_t op_end = line.find_first_of(" \t");
+  return op_end == std::string_view::npos ? 0 : line.size() - op_end - 1;
+}
+
 NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
-  std::size_t i = 0;
-  while (i < line.size() && is_blank(line[i])) ++i;
-  std::size_t j = i;
-  while (j < line.size() && !is_blank(line[j])) ++j;
-  const std::string_view op = line.substr(i, j - i);
-  const std::string_view rest = line.substr(j);
   out = NatsCommand{};
+  // PING and PONG are recognised by their first four bytes (nats-server answers "PINGX").
+  if (starts_with_op(line, "PING")) {
+    out.op = NatsOp::ping;
+    return NatsError::none;
+  }
+  if (starts_with_op(line, "PONG")) {
+    out.op = NatsOp::pong;
+    return NatsError::none;
+  }
+  std::size_t j = 0;
+  while (j < line.size() && !is_blank(line[j])) ++j;
+  const std::string_view op = line.substr(0, j);
+  const bool has_args = j < line.size();  // a blank follows the operation
+  const std::string_view rest = has_args ? line.substr(j + 1) : std::string_view{};
   if (is_op(op, "PUB")) {
+    if (!has_args) return NatsError::unknown_operation;
     std::array<std::string_view, 3> a{};
     const std::size_t n = split_args(rest, a);
-    if (n < 2 || n > 3) return NatsError::unknown_operation;
+    if (n < 2 || n > 3) return NatsError::bad_arguments;
     out.op = NatsOp::pub;
     out.subject = a[0];
     if (n == 3) out.reply = a[1];
-    if (!parse_count(a[n - 1], out.size)) return NatsError::unknown_operation;
+    if (!parse_count(a[n - 1], out.size)) return NatsError::bad_arguments;
     return NatsError::none;
   }
   if (is_op(op, "SUB")) {
+    if (!has_args) return NatsError::unknown_operation;
     std::array<std::string_view, 3> a{};
     const std::size_t n = split_args(rest, a);
-    if (n < 2 || n > 3) return NatsError::unknown_operation;
+    if (n < 2 || n > 3) return NatsError::bad_arguments;
     if (n == 3) return NatsError::queue_groups;
     out.op = NatsOp::sub;
     out.subject = a[0];
@@ -102,31 +124,36 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
     return NatsError::none;
   }
   if (is_op(op, "UNSUB")) {
+    if (!has_args) return NatsError::unknown_operation;
     std::array<std::string_view, 2> a{};
     const std::size_t n = split_args(rest, a);
-    if (n < 1 || n > 2) return NatsError::unknown_operation;
+    if (n < 1 || n > 2) return NatsError::bad_arguments;
     out.op = NatsOp::unsub;
     out.sid = a[0];
     if (n == 2) {
-      if (!parse_count(a[1], out.max)) return NatsError::unknown_operation;
       out.has_max = true;
+      if (!parse_count(a[1], out.max)) out.max = 0;  // nats-server: unsubscribe now
     }
     return NatsError::none;
   }
-  if (is_op(op, "PING") || is_op(op, "PONG")) {
-    std::array<std::string_view, 1> a{};
-    if (split_args(rest, a) != 0) return NatsError::unknown_operation;
-    out.op = is_op(op, "PING") ? NatsOp::ping : NatsOp::pong;
-    return NatsError::none;
-  }
   if (is_op(op, "CONNECT")) {
-    std::size_t k = 0;
-    while (k < rest.size() && is_blank(rest[k])) ++k;
+    if (!has_args) return NatsError::bad_arguments;
+    std::string_view json = rest;
+    while (!json.empty() && is_blank(json.front())) json.remove_prefix(1);
+    while (!json.empty() && is_blank(json.back())) json.remove_suffix(1);
+    if (json.size() < 2 || json.front() != '{' || json.back() != '}') {
+      return NatsError::bad_arguments;
+    }
     out.op = NatsOp::connect;
-    out.json = rest.substr(k);
+    out.json = json;
     return NatsError::none;
   }
-  if (is_op(op, "HPUB")) return NatsError::headers;
+  if (is_op(op, "HPUB")) return has_args ? NatsError::headers : NatsError::unknown_operation;
+  if (is_op(op, "INFO") || is_op(op, "+OK")) {
+    out.op = NatsOp::ignored;
+    return NatsError::none;
+  }
+  if (is_op(op, "-ERR")) return NatsError::bad_arguments;
   return NatsError::unknown_operation;
 }
 

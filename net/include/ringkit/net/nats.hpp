@@ -38,27 +38,32 @@
 
 namespace ringkit::net {
 
-/// The client operations of the core protocol (ops a server sends are rejected from clients).
-enum class NatsOp : std::uint8_t { connect, pub, sub, unsub, ping, pong };
+/// The client operations of the core protocol; `ignored` is a line nats-server accepts from a
+/// client and does nothing with (INFO, +OK).
+enum class NatsOp : std::uint8_t { connect, pub, sub, unsub, ping, pong, ignored };
 
-/// Why a control line was rejected. text() is the message nats-server sends in "-ERR '...'";
-/// every one of them closes the connection except invalid_subject (nats-server answers it and
-/// goes on).
+/// Why a control line was rejected, as nats-server 2.9 treats it (docs/feed.md). text() is the
+/// message of its "-ERR '...'" answer; an empty text means nats-server closes the connection
+/// without an answer. closes_connection() says whether the connection ends.
 enum class NatsError : std::uint8_t {
   none,
-  unknown_operation,  ///< not a client operation, or malformed arguments
-  max_payload,        ///< PUB announced more than max_payload
-  max_control_line,   ///< the control line exceeds the limit
-  invalid_subject,    ///< pedantic mode: a subject with an empty token or a misplaced wildcard
-  queue_groups,       ///< SUB with a queue group (not supported by ringkit)
-  headers,            ///< HPUB (headers are not supported by ringkit)
+  unknown_operation,        ///< not a client operation (answered, closed)
+  bad_arguments,            ///< a known operation with malformed arguments (closed silently)
+  max_payload,              ///< PUB announced more than max_payload (answered, closed)
+  max_control_line,         ///< the arguments exceed the limit (answered, closed)
+  invalid_subject,          ///< SUB subject with an empty token or a misplaced wildcard
+  invalid_publish_subject,  ///< pedantic PUB subject with a wildcard or an empty token
+  queue_groups,             ///< SUB with a queue group: not supported by ringkit (answered)
+  headers,                  ///< HPUB without headers negotiated (closed silently)
 };
 
-/// "-ERR '<text>'" text of `e` (as nats-server spells it; empty for none).
+/// The text of the "-ERR '<text>'" answer to `e` (as nats-server spells it); empty when
+/// nats-server answers nothing (none, bad_arguments, headers).
 [[nodiscard]] std::string_view text(NatsError e) noexcept;
-/// True when nats-server closes the connection after answering `e`.
+/// True when nats-server closes the connection after `e`.
 [[nodiscard]] constexpr bool closes_connection(NatsError e) noexcept {
-  return e != NatsError::none && e != NatsError::invalid_subject;
+  return e != NatsError::none && e != NatsError::invalid_subject &&
+         e != NatsError::invalid_publish_subject && e != NatsError::queue_groups;
 }
 
 /// One parsed control line; the views point into the line given to parse_control_line().
@@ -73,12 +78,19 @@ struct NatsCommand {
   bool has_max = false;      ///< UNSUB: a max was given
 };
 
-/// Parses one control line (without its "\r\n" / "\n"). Operations are case-insensitive,
-/// arguments are separated by spaces or tabs. Errors: unknown_operation (an unknown op, a
-/// missing or extra argument, a size that is not a decimal number), queue_groups (SUB subject
-/// queue sid), headers (HPUB). Limits (max_payload) and subject checks are the caller's:
-/// they depend on the connection (see check_pub(), valid_subject()).
+/// Parses one control line (without its "\r\n" / "\n"), as nats-server's parser does:
+/// operations are case-insensitive and must start the line; arguments are separated by runs of
+/// spaces or tabs; PING and PONG ignore what follows them. Errors: unknown_operation (not a
+/// client operation, or PUB/SUB/UNSUB not followed by a blank), bad_arguments (a missing or
+/// extra argument, a size that is not 1 .. 18 decimal digits, CONNECT without an object),
+/// queue_groups (SUB subject queue sid), headers (HPUB). An UNSUB max that is not a number
+/// counts as 0 (unsubscribe now), as in nats-server. Limits (max_payload, the control-line
+/// length) and subject checks are the caller's: they depend on the connection.
 [[nodiscard]] NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept;
+
+/// Bytes of a control line that count against max_control_line: the arguments, after the
+/// operation and its first blank (nats-server's rule).
+[[nodiscard]] std::size_t argument_bytes(std::string_view line) noexcept;
 
 /// A subject for PUB (no wildcards) or SUB (`*` as a whole token, `>` as the last token):
 /// non-empty, no empty token (leading, trailing or double dot), no whitespace. nats-server
