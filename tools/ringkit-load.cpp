@@ -7,11 +7,9 @@
 // line on a terminal, then one summary line "RESULT key=value ..." (or JSON with --json).
 // Exit status: 0 when every byte matched and no connection failed, 1 otherwise, 2 bad usage.
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -32,6 +30,7 @@
 #include <ringkit/version.hpp>
 
 #include "cli.hpp"
+#include "latency_histogram.hpp"
 #include "support/pattern.hpp"
 
 namespace {
@@ -63,49 +62,7 @@ void fill(std::uint64_t key, std::uint64_t pos, unsigned char* dst, std::size_t 
   ringkit_test::fill_pattern(key, pos, std::as_writable_bytes(std::span<unsigned char>(dst, n)));
 }
 
-/// Log-linear latency histogram (16 sub-buckets per power of two: <= 6.25% error).
-class Histogram {
- public:
-  void add(std::uint64_t ns) {
-    ++counts_[bucket(ns)];
-    ++total_;
-    max_ = std::max(max_, ns);
-  }
-  void merge(const Histogram& o) {
-    for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
-    total_ += o.total_;
-    max_ = std::max(max_, o.max_);
-  }
-  [[nodiscard]] std::uint64_t total() const { return total_; }
-  /// Upper bound of the bucket holding the q-quantile (ns).
-  [[nodiscard]] std::uint64_t quantile(double q) const {
-    if (total_ == 0) return 0;
-    const auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total_)));
-    std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
-      if (seen >= want) return std::min(upper(i), max_);
-    }
-    return max_;
-  }
-
- private:
-  static std::size_t bucket(std::uint64_t v) {
-    if (v < 16) return static_cast<std::size_t>(v);
-    const int msb = 63 - __builtin_clzll(v);
-    const auto sub = static_cast<std::size_t>((v >> (msb - 4)) & 15);
-    return static_cast<std::size_t>(msb - 3) * 16 + sub;
-  }
-  static std::uint64_t upper(std::size_t b) {
-    if (b < 16) return b;
-    const std::size_t msb = b / 16 + 3;
-    const std::uint64_t sub = b % 16;
-    return ((16 + sub + 1) << (msb - 4)) - 1;
-  }
-  std::array<std::uint64_t, std::size_t{64} * 16> counts_{};
-  std::uint64_t total_ = 0;
-  std::uint64_t max_ = 0;
-};
+using ringkit::tools::Histogram;
 
 struct Options {
   ringkit::tools::Endpoint target;
