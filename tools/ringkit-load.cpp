@@ -32,6 +32,7 @@
 #include "cli.hpp"
 #include "latency_histogram.hpp"
 #include "support/pattern.hpp"
+#include "tcp_client.hpp"
 
 namespace {
 
@@ -298,25 +299,20 @@ int main(int argc, char** argv) {
   tools::install_stop_signals();
 
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(o.target.port);
-  if (::inet_pton(AF_INET, o.target.host.c_str(), &addr.sin_addr) != 1) {
+  if (!tools::make_sockaddr(o.target.host, o.target.port, addr)) {
     tools::usage_error(kTool, "--target host must be an IPv4 address");
   }
   o.addr = addr;
   const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(o.threads, o.conns));
   std::vector<std::vector<Conn>> per(threads);
   for (std::size_t i = 0; i < o.conns; ++i) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = 0;
+    UniqueFd fd = tools::connect_tcp(addr, std::chrono::seconds(10), err);
+    if (!fd) {
       std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool, o.target.host.c_str(),
-                   o.target.port, ringkit::tools::errno_text(errno).c_str());
+                   o.target.port, ringkit::tools::errno_text(err).c_str());
       return 1;
     }
-    const int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const int fl = ::fcntl(fd.get(), F_GETFL);
-    ::fcntl(fd.get(), F_SETFL, fl | O_NONBLOCK);
     Conn c;
     c.fd = std::move(fd);
     c.key = ringkit_test::mix64(o.seed * 1000003 + i) & 0xffffffffffffULL;
