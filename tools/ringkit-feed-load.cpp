@@ -65,8 +65,9 @@ using ringkit::tools::Histogram;
 constexpr const char* kTool = "ringkit-feed-load";
 constexpr std::size_t kHeaderBytes = 24;  // publisher, sequence, send time
 constexpr std::size_t kMinSize = kHeaderBytes + 8;
-constexpr std::size_t kBuildAhead = 64 * 1024;  // bytes of PUBs a publisher prepares per write
-constexpr std::size_t kMaxLine = 64 * 1024;     // longest protocol line accepted (INFO)
+constexpr std::size_t kBuildAhead =
+    std::size_t{64} * 1024;  // bytes of PUBs a publisher prepares per write
+constexpr std::size_t kMaxLine = std::size_t{64} * 1024;  // longest protocol line accepted (INFO)
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
@@ -187,7 +188,7 @@ struct alignas(64) SubShared {
   std::unique_ptr<std::atomic<std::uint64_t>[]> next;
 };
 
-enum class Phase : int { kHandshake, kRun, kStop, kDone };
+enum class Phase : int { handshake, run, stop, done };
 
 struct Shared {
   explicit Shared(const Options& o)
@@ -198,8 +199,8 @@ struct Shared {
   std::vector<PubShared> pub;
   std::vector<SubShared> sub;
   std::vector<std::vector<std::size_t>> subject_subs;  // subscriber indices of each subject
-  std::atomic<Phase> phase{Phase::kHandshake};         // main -> workers (release/acquire)
-  std::atomic<std::uint64_t> run_start{0};             // now_ns() of kRun, set before it
+  std::atomic<Phase> phase{Phase::handshake};          // main -> workers (release/acquire)
+  std::atomic<std::uint64_t> run_start{0};             // now_ns() of run, set before it
   std::atomic<std::size_t> ready{0};                   // connections past the handshake
   std::atomic<std::size_t> failed{0};                  // connections dead before ready
   std::atomic<std::uint64_t> delivered{0};             // valid messages received (progress)
@@ -239,7 +240,7 @@ struct Conn {
   std::string pub_header;  // "PUB feed.k SIZE\r\n"
   Buffer in;
   Buffer out;
-  enum class State { kWaitInfo, kWaitPong, kReady } state = State::kWaitInfo;
+  enum class State { wait_info, wait_pong, ready } state = State::wait_info;
   int pings = 0;  // PINGs sent and not yet answered
   bool dead = false;
   bool blocked = false;  // a write returned EAGAIN: waiting for EPOLLOUT
@@ -267,8 +268,8 @@ class Worker {
     epoll_event evs[256];
     for (;;) {
       const Phase phase = sh_.phase.load(std::memory_order_acquire);
-      if (phase == Phase::kDone) break;
-      if (phase == Phase::kRun && run_start_ == 0) {
+      if (phase == Phase::done) break;
+      if (phase == Phase::run && run_start_ == 0) {
         run_start_ = sh_.run_start.load(std::memory_order_relaxed);
       }
       int timeout = 100;
@@ -306,10 +307,10 @@ class Worker {
   bool pump_publishers(Phase phase, int& timeout) {
     bool window_blocked = false;
     for (auto& c : conns_) {
-      if (!c.is_pub || c.dead || c.state != Conn::State::kReady) continue;
-      if (phase == Phase::kRun) {
+      if (!c.is_pub || c.dead || c.state != Conn::State::ready) continue;
+      if (phase == Phase::run) {
         window_blocked |= publish(c, timeout);
-      } else if (phase == Phase::kStop && !c.final_ping) {
+      } else if (phase == Phase::stop && !c.final_ping) {
         c.final_ping = true;
         ++c.pings;
         c.out.append("PING\r\n");
@@ -360,7 +361,7 @@ class Worker {
       n = std::min<std::uint64_t>(n, batch);
       unsigned char* p = c.out.reserve(n * wire);
       for (std::uint64_t m = 0; m < n; ++m) {
-        std::memcpy(p, c.pub_header.data(), c.pub_header.size());
+        std::copy(c.pub_header.begin(), c.pub_header.end(), p);
         unsigned char* msg = p + c.pub_header.size();
         const std::uint64_t head[3] = {c.index, c.seq, now_ns()};
         std::memcpy(msg, head, sizeof head);
@@ -397,13 +398,13 @@ class Worker {
   void fail(Conn& c, const std::string& why, bool by_server = false) {
     if (c.dead) return;
     c.dead = true;
-    const bool expected = sh_.phase.load(std::memory_order_acquire) == Phase::kDone;
+    const bool expected = sh_.phase.load(std::memory_order_acquire) == Phase::done;
     if (by_server) sh_.closed.fetch_add(1, std::memory_order_relaxed);
     if (!expected && !c.got_err) {
       sh_.conn_errors.fetch_add(1, std::memory_order_relaxed);
       detail(sh_, "%s %zu: %s", c.is_pub ? "publisher" : "subscriber", c.index, why.c_str());
     }
-    if (c.state != Conn::State::kReady) sh_.failed.fetch_add(1, std::memory_order_release);
+    if (c.state != Conn::State::ready) sh_.failed.fetch_add(1, std::memory_order_release);
     if (c.is_pub) {
       sh_.pub[c.index].done.store(true, std::memory_order_release);
     } else {
@@ -500,7 +501,7 @@ class Worker {
   }
 
   void on_info(Conn& c, std::string_view line) {
-    if (c.state != Conn::State::kWaitInfo) return;  // later INFOs (cluster updates) are ignored
+    if (c.state != Conn::State::wait_info) return;  // later INFOs (cluster updates) are ignored
     const auto at = line.find("\"max_payload\":");
     if (at != std::string_view::npos) {
       std::uint64_t v = 0;
@@ -518,7 +519,7 @@ class Worker {
     }
     c.out.append("PING\r\n");
     ++c.pings;
-    c.state = Conn::State::kWaitPong;
+    c.state = Conn::State::wait_pong;
   }
 
   void on_pong(Conn& c) {
@@ -527,8 +528,8 @@ class Worker {
       return;
     }
     --c.pings;
-    if (c.state == Conn::State::kWaitPong) {
-      c.state = Conn::State::kReady;
+    if (c.state == Conn::State::wait_pong) {
+      c.state = Conn::State::ready;
       sh_.ready.fetch_add(1, std::memory_order_release);
     } else if (c.is_pub && c.final_ping && c.pings == 0) {
       sh_.pub[c.index].done.store(true, std::memory_order_release);
@@ -555,7 +556,7 @@ class Worker {
 
   void on_msg(Conn& c, std::string_view line, const unsigned char* p, std::size_t bytes,
               std::uint64_t now) {
-    if (c.is_pub || c.state != Conn::State::kReady) {
+    if (c.is_pub || c.state != Conn::State::ready) {
       bad(c, "MSG on a connection without a confirmed subscription");
       return;
     }
@@ -685,7 +686,8 @@ int report(const Options& o, const Summary& r) {
   return r.errors == 0 && r.server_errors == 0 && r.delivered > 0 ? 0 : 1;
 }
 
-Options parse_options(int argc, char** argv) {
+/// The options; `done` set when the run is over already (--help, --version).
+Options parse_options(int argc, char** argv, bool& done) {
   Options o;
   bool have_target = false;
   ringkit::tools::Args a(kTool, argc, argv);
@@ -693,10 +695,12 @@ Options parse_options(int argc, char** argv) {
     const std::string& n = a.name();
     if (n == "--help" || n == "-h") {
       usage();
-      std::exit(0);
+      done = true;
+      return o;
     } else if (n == "--version") {
       std::printf("%s %s\n", kTool, ringkit::kVersionString);
-      std::exit(0);
+      done = true;
+      return o;
     } else if (n == "--target") {
       o.target = a.endpoint_value();
       have_target = true;
@@ -755,7 +759,9 @@ Options parse_options(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace ringkit;
-  const Options o = parse_options(argc, argv);
+  bool done = false;
+  const Options o = parse_options(argc, argv, done);
+  if (done) return 0;
   tools::install_stop_signals();
   sockaddr_in addr{};
   if (!tools::make_sockaddr(o.target.host, o.target.port, addr)) {
@@ -800,7 +806,7 @@ int main(int argc, char** argv) {
     for (unsigned t = 0; t < threads; ++t) wake(sh, t);
   };
   auto finish = [&] {
-    set_phase(Phase::kDone);
+    set_phase(Phase::done);
     for (auto& t : ts) t.join();
   };
 
@@ -830,7 +836,7 @@ int main(int argc, char** argv) {
   // 2. Publish until the duration (or --messages) is done.
   const auto t0 = Clock::now();
   sh.run_start.store(now_ns(), std::memory_order_relaxed);
-  set_phase(Phase::kRun);
+  set_phase(Phase::run);
   const bool tty = !o.quiet && ::isatty(STDERR_FILENO) == 1;
   auto last = t0;
   std::uint64_t last_delivered = 0;
@@ -862,7 +868,7 @@ int main(int argc, char** argv) {
   }
 
   // 3. Stop: a final PING per publisher, then every live subscriber catches up (bounded).
-  set_phase(Phase::kStop);
+  set_phase(Phase::stop);
   const auto drain_deadline = Clock::now() + kDrainTimeout;
   auto caught_up = [&] {
     for (const auto& p : sh.pub) {
