@@ -19,16 +19,18 @@ usage: tools/bench_proxy.py BIN_DIR [--rounds N] [--duration DUR] [--threads 1,2
 import argparse
 import json
 import os
-import resource
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (cpu_seconds, find_tool, free_port, raise_nofile,  # noqa: E402
+                          rss_bytes, wait_port)
 
 WORKLOADS = [
     ("64x4KiB", dict(conns=64, size="4KiB", depth=1)),
@@ -40,56 +42,6 @@ WORKLOADS = [
     ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2, settle=2.5)),
     ("short", dict(conns=16, size="64", depth=1, reconnect=True)),
 ]
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process (and its threads), in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def rss_bytes(pid):
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def find_tool(name):
-    """A tool on PATH, or in /usr/sbin (where Debian installs haproxy)."""
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
 
 def start_listening(cmd, log):
     """Starts a ringkit tool with --listen 127.0.0.1:0 and returns (proc, port)."""
@@ -119,10 +71,7 @@ def main():
     workloads = [w for w in WORKLOADS
                  if not args.workloads or w[0] in args.workloads.split(",")]
     # 9,000 connections through a proxy need ~18,000 descriptors in it (and 9,000 here).
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 20000 if hard == resource.RLIM_INFINITY else min(hard, 20000)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    raise_nofile(20000)
 
     work = tempfile.mkdtemp(prefix="ringkit-bench-proxy.")
     procs = []

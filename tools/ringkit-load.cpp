@@ -7,11 +7,9 @@
 // line on a terminal, then one summary line "RESULT key=value ..." (or JSON with --json).
 // Exit status: 0 when every byte matched and no connection failed, 1 otherwise, 2 bad usage.
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -32,7 +30,9 @@
 #include <ringkit/version.hpp>
 
 #include "cli.hpp"
+#include "latency_histogram.hpp"
 #include "support/pattern.hpp"
+#include "tcp_client.hpp"
 
 namespace {
 
@@ -63,49 +63,7 @@ void fill(std::uint64_t key, std::uint64_t pos, unsigned char* dst, std::size_t 
   ringkit_test::fill_pattern(key, pos, std::as_writable_bytes(std::span<unsigned char>(dst, n)));
 }
 
-/// Log-linear latency histogram (16 sub-buckets per power of two: <= 6.25% error).
-class Histogram {
- public:
-  void add(std::uint64_t ns) {
-    ++counts_[bucket(ns)];
-    ++total_;
-    max_ = std::max(max_, ns);
-  }
-  void merge(const Histogram& o) {
-    for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
-    total_ += o.total_;
-    max_ = std::max(max_, o.max_);
-  }
-  [[nodiscard]] std::uint64_t total() const { return total_; }
-  /// Upper bound of the bucket holding the q-quantile (ns).
-  [[nodiscard]] std::uint64_t quantile(double q) const {
-    if (total_ == 0) return 0;
-    const auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total_)));
-    std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
-      if (seen >= want) return std::min(upper(i), max_);
-    }
-    return max_;
-  }
-
- private:
-  static std::size_t bucket(std::uint64_t v) {
-    if (v < 16) return static_cast<std::size_t>(v);
-    const int msb = 63 - __builtin_clzll(v);
-    const auto sub = static_cast<std::size_t>((v >> (msb - 4)) & 15);
-    return static_cast<std::size_t>(msb - 3) * 16 + sub;
-  }
-  static std::uint64_t upper(std::size_t b) {
-    if (b < 16) return b;
-    const std::size_t msb = b / 16 + 3;
-    const std::uint64_t sub = b % 16;
-    return ((16 + sub + 1) << (msb - 4)) - 1;
-  }
-  std::array<std::uint64_t, std::size_t{64} * 16> counts_{};
-  std::uint64_t total_ = 0;
-  std::uint64_t max_ = 0;
-};
+using ringkit::tools::Histogram;
 
 struct Options {
   ringkit::tools::Endpoint target;
@@ -341,25 +299,20 @@ int main(int argc, char** argv) {
   tools::install_stop_signals();
 
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(o.target.port);
-  if (::inet_pton(AF_INET, o.target.host.c_str(), &addr.sin_addr) != 1) {
+  if (!tools::make_sockaddr(o.target.host, o.target.port, addr)) {
     tools::usage_error(kTool, "--target host must be an IPv4 address");
   }
   o.addr = addr;
   const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(o.threads, o.conns));
   std::vector<std::vector<Conn>> per(threads);
   for (std::size_t i = 0; i < o.conns; ++i) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = 0;
+    UniqueFd fd = tools::connect_tcp(addr, std::chrono::seconds(10), err);
+    if (!fd) {
       std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool, o.target.host.c_str(),
-                   o.target.port, ringkit::tools::errno_text(errno).c_str());
+                   o.target.port, ringkit::tools::errno_text(err).c_str());
       return 1;
     }
-    const int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const int fl = ::fcntl(fd.get(), F_GETFL);
-    ::fcntl(fd.get(), F_SETFL, fl | O_NONBLOCK);
     Conn c;
     c.fd = std::move(fd);
     c.key = ringkit_test::mix64(o.seed * 1000003 + i) & 0xffffffffffffULL;
