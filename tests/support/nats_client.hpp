@@ -66,8 +66,7 @@ class NatsClient {
       if (errno != EINPROGRESS || !wait(POLLOUT, deadline(timeout))) return fail();
       int err = 0;
       socklen_t len = sizeof err;
-      if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
-        return fail();
+      if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return fail();
     }
     buf_.clear();
     if (!read_info) return true;
