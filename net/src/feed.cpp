@@ -71,6 +71,7 @@ struct FeedServer::Shared {
   std::atomic<std::uint64_t> connections{0}, rejected{0}, published{0}, delivered{0};
   std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0}, subscriptions{0}, protocol_errors{0};
   std::atomic<std::uint64_t> slow_consumers{0}, io_errors{0}, store_waits{0}, forwarded{0};
+  std::atomic<std::uint64_t> publisher_waits{0};
   std::vector<std::unique_ptr<Mailbox>> boxes;
 };
 
@@ -286,8 +287,10 @@ struct Conn {
   bool pedantic = true;
   bool sending = false;
   bool marked = false;
-  bool closing = false;  // close once the queue has left (after an -ERR)
-  bool done = false;     // no more traffic: destroy once idle
+  bool closing = false;    // close once the queue has left (after an -ERR)
+  bool congested = false;  // more than max_pending / 2 queued: the worker's publishers wait
+  std::chrono::steady_clock::time_point progress{};  // last send completion (or congestion start)
+  bool done = false;                                 // no more traffic: destroy once idle
 };
 
 class Worker {
@@ -332,10 +335,12 @@ class Worker {
     arm_accept();
     if (sh_.boxes.size() > 1) arm_wake();
     while (!sh_.stopping.load(std::memory_order_acquire)) {  // (A1) pairs with (R1) in stop()
-      const auto wait =
-          store_waiters_.empty() ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1);
+      const auto wait = !store_waiters_.empty() ? std::chrono::milliseconds(1)
+                        : congested_ > 0        ? std::chrono::milliseconds(10)
+                                                : std::chrono::milliseconds(50);
       if (!uring_.run_once(wait)) break;
       drain_inbox();
+      if (congested_ > 0) cut_stalled();
       flush();
     }
     ::shutdown(lis_.get(), SHUT_RDWR);
@@ -411,6 +416,14 @@ class Worker {
       finish_payload(c);
       ok(c);
       return io::FrameAction::next;  // answered with -ERR at the PUB line; dropped
+    }
+    if (congested_ > 0) {  // a subscriber here is behind: wait for it, as nats-server does
+      if (std::find(congestion_waiters_.begin(), congestion_waiters_.end(), &c) ==
+          congestion_waiters_.end()) {
+        congestion_waiters_.push_back(&c);
+      }
+      bump(sh_.publisher_waits);
+      return io::FrameAction::pause;
     }
     const std::size_t n = payload.bytes();
     const std::size_t total = kMsgPrefix + subj.size() + rep.size() + n + 2;
@@ -560,6 +573,7 @@ class Worker {
   void close_now(Conn& c) {
     if (c.done) return;
     c.done = true;
+    update_congestion(c);
     c.reader.stop();
     c.reader.cancel();
     ::shutdown(c.fd.get(), SHUT_RDWR);
@@ -684,6 +698,7 @@ class Worker {
       e.body = v.payload_crlf;
     }
     c.pending += hlen + v.payload_crlf.size();
+    update_congestion(c);
     ++s.delivered;
     bump(sh_.delivered);
     mark(c);
@@ -763,6 +778,31 @@ class Worker {
     if (worst != nullptr && worst->queue.size() >= 1024) slow_consumer(*worst);
   }
 
+  // ---- slow consumers ------------------------------------------------------------------------
+
+  /// Tracks whether `c` holds more than half of max_pending: while any connection does, the
+  /// worker's publishers pause before their next message (bounded memory without cutting a
+  /// reader that is merely a little slower than the publisher).
+  void update_congestion(Conn& c) {
+    const bool over = !c.done && c.pending > sh_.options.max_pending / 2;
+    if (over == c.congested) return;
+    c.congested = over;
+    if (over) {
+      ++congested_;
+      c.progress = std::chrono::steady_clock::now();
+    } else {
+      --congested_;
+    }
+  }
+
+  /// Cuts every congested connection whose socket accepted nothing for write_deadline.
+  void cut_stalled() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& c : conns_) {
+      if (c->congested && now - c->progress > sh_.options.write_deadline) slow_consumer(*c);
+    }
+  }
+
   // ---- sending -------------------------------------------------------------------------------
 
   void mark(Conn& c) {
@@ -777,6 +817,13 @@ class Worker {
     if (!store_waiters_.empty()) {
       std::vector<Conn*> w;
       w.swap(store_waiters_);
+      for (Conn* c : w) {
+        if (!c->done && c->reader.waiting()) c->reader.resume();
+      }
+    }
+    if (congested_ == 0 && !congestion_waiters_.empty()) {
+      std::vector<Conn*> w;
+      w.swap(congestion_waiters_);
       for (Conn* c : w) {
         if (!c->done && c->reader.waiting()) c->reader.resume();
       }
@@ -845,6 +892,8 @@ class Worker {
     bump(sh_.bytes_out, r.bytes);
     std::size_t left = r.bytes;
     c.pending -= std::min(c.pending, left);
+    c.progress = std::chrono::steady_clock::now();
+    update_congestion(c);
     while (left > 0 && !c.queue.empty()) {
       OutEntry& e = c.queue.front();
       const std::size_t size = e.header + e.body.size();
@@ -868,6 +917,7 @@ class Worker {
     if (i + 1 != conns_.size()) std::swap(conns_[i], conns_.back());
     conns_[i]->index = i;
     std::erase(store_waiters_, conns_.back().get());
+    std::erase(congestion_waiters_, conns_.back().get());
     conns_.pop_back();
     drop(sh_.open);
   }
@@ -953,6 +1003,8 @@ class Worker {
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> marked_;
   std::vector<Conn*> store_waiters_;
+  std::vector<Conn*> congestion_waiters_;
+  std::size_t congested_ = 0;  // connections with Conn::congested set
   std::uint64_t next_client_ = 0;
   io::Uring uring_;  // last: destroyed first, so no handler runs on a destroyed connection
 };
@@ -989,6 +1041,9 @@ void Conn::on_end(Errc e) noexcept { worker->on_end(*this, e); }
   }
   if (o.max_conns == 0) return bad("FeedOptions::max_conns (>= 1)");
   if (o.max_pending < 1024) return bad("FeedOptions::max_pending (>= 1 KiB)");
+  if (o.write_deadline <= std::chrono::milliseconds(0)) {
+    return bad("FeedOptions::write_deadline (> 0)");
+  }
   if (o.out_ring < 4096 || (o.out_ring & (o.out_ring - 1)) != 0 ||
       o.out_ring > (std::size_t{1} << 30U)) {
     return bad("FeedOptions::out_ring (a power of two, 4 KiB .. 1 GiB)");
@@ -1096,6 +1151,7 @@ FeedStats FeedServer::stats() const noexcept {
   st.io_errors = sh.io_errors.load(std::memory_order_relaxed);
   st.store_waits = sh.store_waits.load(std::memory_order_relaxed);
   st.forwarded = sh.forwarded.load(std::memory_order_relaxed);
+  st.publisher_waits = sh.publisher_waits.load(std::memory_order_relaxed);
   return st;
 }
 

@@ -169,10 +169,10 @@ bool valid_subject(std::string_view subject, bool wildcards) noexcept {
       if (is_blank(c) || c == '\r' || c == '\n') return false;
     }
     const bool last = dot == std::string_view::npos;
-    if (tok.find_first_of("*>") != std::string_view::npos) {
+    // Only a whole token is a wildcard: "*foo", "f*" and "foo>bar" are literal tokens.
+    if (tok == "*" || tok == ">") {
       if (!wildcards) return false;
-      if (tok.size() != 1) return false;
-      if (tok[0] == '>' && !last) return false;
+      if (tok == ">" && !last) return false;
     }
     if (last) return true;
     start = dot + 1;

@@ -20,15 +20,20 @@
 // payload not followed by CRLF, PUB above max_payload, a control line above
 // max_control_line. Not supported: auth, TLS, headers (HPUB), queue groups, clustering.
 //
-// Slow consumers: each subscriber connection may hold at most max_pending bytes of messages not
-// yet sent (and as many MSG headers as its output ring takes); one that falls behind further is
-// sent -ERR 'Slow Consumer' and closed, counted in FeedStats::slow_consumers. Memory is bounded:
-// nothing is queued beyond those limits.
+// Slow consumers (as nats-server): while a connection has more than max_pending / 2 bytes queued
+// and not yet taken by its socket, the publishers of its worker pause before their next message
+// (the reader is merely slower than the publisher: the feed slows to its pace, memory stays
+// bounded). A connection that stays above that mark with a socket that accepts nothing for
+// write_deadline, or whose queue would exceed max_pending (e.g. messages from other workers,
+// whose publishers do not pause), or whose output ring is full, is a slow consumer: it is sent
+// -ERR 'Slow Consumer' when the cut falls on a message boundary (nats-server sends nothing),
+// closed, and counted in FeedStats::slow_consumers. Nothing is ever queued beyond max_pending.
 //
 // Thread safety: start/stop/port/stats are thread-safe; the workers are internal threads (one
 // SO_REUSEPORT listener and io_uring loop per thread).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,6 +61,9 @@ struct FeedOptions {
   /// Bytes of messages (headers and payloads) a connection may have queued and not yet sent
   /// before it is a slow consumer (nats-server's max_pending default: 64 MiB).
   std::size_t max_pending = std::size_t{64} << 20U;
+  /// How long a connection above max_pending / 2 may go without its socket accepting a byte
+  /// before it is cut as a slow consumer (nats-server's write_deadline).
+  std::chrono::milliseconds write_deadline{2000};
   /// Output ring per connection (MSG headers and protocol replies), a power of two >= 4 KiB.
   std::size_t out_ring = std::size_t{1} << 20U;
   /// The server_id / server_name announced in INFO.
@@ -81,6 +89,7 @@ struct FeedStats {
   std::uint64_t io_errors = 0;        ///< connections closed on a socket error
   std::uint64_t store_waits = 0;      ///< times a publisher waited for message-store space
   std::uint64_t forwarded = 0;        ///< messages handed to another worker
+  std::uint64_t publisher_waits = 0;  ///< times a publisher paused for a congested subscriber
 };
 
 /// The feed server (see the file comment).
