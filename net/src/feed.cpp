@@ -177,6 +177,7 @@ class SubjectIndex {
       literal_[s->subject].push_back(s);
     }
     cache_.clear();
+    last_ = nullptr;
   }
   void remove(Sub* s) {
     if (s->wildcard) {
@@ -186,9 +187,19 @@ class SubjectIndex {
       if (it->second.empty()) literal_.erase(it);
     }
     cache_.clear();
+    last_ = nullptr;
   }
-  /// The subscriptions matching `subject`; valid until the next add()/remove().
+  /// The subscriptions matching `subject`; valid until the next add()/remove(). A feed
+  /// usually publishes runs on one subject: the last answer is kept and reused without a hash.
   const std::vector<Sub*>& match(std::string_view subject) {
+    if (last_ != nullptr && subject == last_subject_) return *last_;
+    last_ = &lookup(subject);
+    last_subject_.assign(subject);
+    return *last_;
+  }
+
+ private:
+  const std::vector<Sub*>& lookup(std::string_view subject) {
     if (wild_.empty()) {
       auto it = literal_.find(subject);
       return it == literal_.end() ? none_ : it->second;
@@ -203,11 +214,12 @@ class SubjectIndex {
     return cache_.emplace(std::string(subject), std::move(r)).first->second;
   }
 
- private:
   std::unordered_map<std::string, std::vector<Sub*>, StringHash, std::equal_to<>> literal_;
   std::vector<Sub*> wild_;
   std::unordered_map<std::string, std::vector<Sub*>, StringHash, std::equal_to<>> cache_;
   std::vector<Sub*> none_;
+  const std::vector<Sub*>* last_ = nullptr;  // match(last_subject_), until the next change
+  std::string last_subject_;
 };
 
 /// What waits to be sent on a connection: `header` bytes of its output ring, then (optionally)
@@ -335,9 +347,10 @@ class Worker {
     arm_accept();
     if (sh_.boxes.size() > 1) arm_wake();
     while (!sh_.stopping.load(std::memory_order_acquire)) {  // (A1) pairs with (R1) in stop()
-      const auto wait = !store_waiters_.empty() ? std::chrono::milliseconds(1)
-                        : congested_ > 0        ? std::chrono::milliseconds(10)
-                                                : std::chrono::milliseconds(50);
+      const bool retry = !store_waiters_.empty() || forward_backlog_ > 0;
+      const auto wait = retry            ? std::chrono::milliseconds(1)
+                        : congested_ > 0 ? std::chrono::milliseconds(10)
+                                         : std::chrono::milliseconds(50);
       if (!uring_.run_once(wait)) break;
       drain_inbox();
       if (congested_ > 0) cut_stalled();
@@ -350,6 +363,7 @@ class Worker {
       flush();
     }
     for (auto& c : conns_) forget_subs(*c);
+    publish_counters();
   }
 
   // ---- used by Conn ------------------------------------------------------------------------
@@ -417,7 +431,9 @@ class Worker {
       ok(c);
       return io::FrameAction::next;  // answered with -ERR at the PUB line; dropped
     }
-    if (congested_ > 0) {  // a subscriber here is behind: wait for it, as nats-server does
+    if (congested_ > 0 || forward_backlog_ > kForwardBacklog) {
+      // A subscriber here, or on a worker whose inbox is full, is behind: wait for it, as
+      // nats-server's publisher waits for its flush.
       if (std::find(congestion_waiters_.begin(), congestion_waiters_.end(), &c) ==
           congestion_waiters_.end()) {
         congestion_waiters_.push_back(&c);
@@ -457,7 +473,7 @@ class Worker {
     Result<MessageRef> m = std::move(*w).publish(total);
     finish_payload(c);
     if (!m) return io::FrameAction::next;  // cannot happen: total == the size allocated
-    bump(sh_.published);
+    ++local_.published;
     ok(c);
     route(*m, true);
     return io::FrameAction::next;
@@ -636,6 +652,22 @@ class Worker {
     const StoredView v = view_of(m);
     const std::vector<Sub*>& match = subs_.match(v.subject);
     bool expired = false;
+    if (!match.empty()) {
+      // Every subscriber's header is head_ + its sid + tail_: built once per message.
+      head_.assign("MSG ");
+      head_.append(v.subject);
+      head_.push_back(' ');
+      tail_.assign(" ");
+      if (!v.reply.empty()) {
+        tail_.append(v.reply);
+        tail_.push_back(' ');
+      }
+      std::array<char, 24> num{};
+      const auto [end, ec] =
+          std::to_chars(num.data(), num.data() + num.size(), v.payload_crlf.size() - 2);
+      tail_.append(num.data(), end);
+      tail_.append("\r\n");
+    }
     for (Sub* s : match) {
       if (s->dead || s->conn->done || s->conn->closing) continue;
       deliver(*s->conn, *s, m, v);
@@ -656,13 +688,8 @@ class Worker {
   }
 
   void deliver(Conn& c, Sub& s, const MessageRef& m, const StoredView& v) {
-    // "MSG <subject> <sid> [reply] <#bytes>\r\n"
-    std::array<char, 24> num{};
-    const std::size_t n = v.payload_crlf.size() - 2;
-    const auto [end, ec] = std::to_chars(num.data(), num.data() + num.size(), n);
-    const std::size_t nlen = static_cast<std::size_t>(end - num.data());
-    const std::size_t hlen = 4 + v.subject.size() + 1 + s.sid.size() + 1 +
-                             (v.reply.empty() ? 0 : v.reply.size() + 1) + nlen + 2;
+    // "MSG <subject> <sid> [reply] <#bytes>\r\n" = head_ + sid + tail_ (see route()).
+    const std::size_t hlen = head_.size() + s.sid.size() + tail_.size();
     if (c.pending + hlen + v.payload_crlf.size() > sh_.options.max_pending) {
       slow_consumer(c);
       return;
@@ -672,22 +699,10 @@ class Worker {
       slow_consumer(c);
       return;
     }
-    char* p = reinterpret_cast<char*>(w.data());  // NOLINT(*-reinterpret-cast)
-    auto put = [&p](std::string_view t) {
-      std::memcpy(p, t.data(), t.size());
-      p += t.size();
-    };
-    put("MSG ");
-    put(v.subject);
-    put(" ");
-    put(s.sid);
-    put(" ");
-    if (!v.reply.empty()) {
-      put(v.reply);
-      put(" ");
-    }
-    put(std::string_view(num.data(), nlen));
-    put("\r\n");
+    std::byte* p = w.data();
+    std::memcpy(p, head_.data(), head_.size());
+    std::memcpy(p + head_.size(), s.sid.data(), s.sid.size());
+    std::memcpy(p + head_.size() + s.sid.size(), tail_.data(), tail_.size());
     (void)c.out.writer.commit(hlen);
     if (c.queue.empty() || c.queue.back().msg) {
       c.queue.push_back(OutEntry{hlen, m, v.payload_crlf});
@@ -700,7 +715,7 @@ class Worker {
     c.pending += hlen + v.payload_crlf.size();
     update_congestion(c);
     ++s.delivered;
-    bump(sh_.delivered);
+    ++local_.delivered;
     mark(c);
   }
 
@@ -714,6 +729,7 @@ class Worker {
       if (ev == nullptr) continue;  // several workers: every message is an event (see start())
       EventRef copy = *ev;
       overflow_[d].push_back(Forward{std::move(copy).into_token()});
+      ++forward_backlog_;
       pushed_[d] = true;
       bump(sh_.forwarded);
     }
@@ -726,6 +742,7 @@ class Worker {
       std::vector<Forward>& q = overflow_[d];
       const std::size_t n = outbox_[d].push_slice(std::span<const Forward>(q));
       q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
+      forward_backlog_ -= n;
       pushed_[d] = !q.empty();  // the rest goes with the next batch
       if (n > 0) {
         const std::uint64_t one = 1;
@@ -746,15 +763,13 @@ class Worker {
 
   void drain_inbox() {
     if (inbox_ == nullptr || sh_.boxes.size() < 2) return;
-    std::array<Forward, 64> batch{};
-    for (;;) {
-      const std::size_t n = inbox_->pop_slice(std::span<Forward>(batch));
-      if (n == 0) break;
-      for (std::size_t i = 0; i < n; ++i) {
-        auto ev = EventRef::from_token(batch[i].token);
-        if (!ev) continue;
-        route(MessageRef(std::move(*ev)), false);
-      }
+    // Backpressure across workers: while a subscriber here is congested the inbox is left to
+    // fill; the senders' backlogs then grow and their publishers pause (on_payload()).
+    Forward f{};
+    while (congested_ == 0 && inbox_->try_pop(f)) {
+      auto ev = EventRef::from_token(f.token);
+      if (!ev) continue;
+      route(MessageRef(std::move(*ev)), false);
     }
   }
 
@@ -821,14 +836,15 @@ class Worker {
         if (!c->done && c->reader.waiting()) c->reader.resume();
       }
     }
-    if (congested_ == 0 && !congestion_waiters_.empty()) {
+    send_forwards();
+    if (congested_ == 0 && forward_backlog_ <= kForwardBacklog && !congestion_waiters_.empty()) {
       std::vector<Conn*> w;
       w.swap(congestion_waiters_);
       for (Conn* c : w) {
         if (!c->done && c->reader.waiting()) c->reader.resume();
       }
     }
-    send_forwards();
+    publish_counters();
     for (std::size_t i = 0; i < marked_.size(); ++i) {  // send handlers may mark more
       Conn& c = *marked_[i];
       c.marked = false;
@@ -845,6 +861,14 @@ class Worker {
         ++i;
       }
     }
+  }
+
+  void publish_counters() {
+    if (local_.delivered != 0) bump(sh_.delivered, local_.delivered);
+    if (local_.published != 0) bump(sh_.published, local_.published);
+    if (local_.bytes_in != 0) bump(sh_.bytes_in, local_.bytes_in);
+    if (local_.bytes_out != 0) bump(sh_.bytes_out, local_.bytes_out);
+    local_ = Local{};
   }
 
   void send(Conn& c) {
@@ -889,7 +913,7 @@ class Worker {
       close_now(c);
       return;
     }
-    bump(sh_.bytes_out, r.bytes);
+    local_.bytes_out += r.bytes;
     std::size_t left = r.bytes;
     c.pending -= std::min(c.pending, left);
     c.progress = std::chrono::steady_clock::now();
@@ -1005,6 +1029,15 @@ class Worker {
   std::vector<Conn*> store_waiters_;
   std::vector<Conn*> congestion_waiters_;
   std::size_t congested_ = 0;  // connections with Conn::congested set
+  /// Tokens forwarded but not yet in the destinations' inboxes (full inboxes: a congested
+  /// worker stops draining); above kForwardBacklog this worker's publishers pause.
+  std::size_t forward_backlog_ = 0;
+  static constexpr std::size_t kForwardBacklog = 1024;
+  std::string head_, tail_;  // route(): the parts of a MSG header shared by all subscribers
+  /// Counters of the hot path, added to the shared atomics once per loop iteration.
+  struct Local {
+    std::uint64_t delivered = 0, published = 0, bytes_in = 0, bytes_out = 0;
+  } local_;
   std::uint64_t next_client_ = 0;
   io::Uring uring_;  // last: destroyed first, so no handler runs on a destroyed connection
 };
@@ -1017,7 +1050,7 @@ Conn::Conn(Worker& w, UniqueFd f, MirrorByteRing in, MirrorByteRing o, const Nat
       reader(w.uring_, fd.get(), std::move(in), decoder, *this) {}
 
 io::FrameAction Conn::on_frame(const io::Frame& f) noexcept {
-  bump(worker->sh_.bytes_in, f.wire_bytes);
+  worker->local_.bytes_in += f.wire_bytes;
   if (in_payload) return worker->on_payload(*this, f.payload);
   // A control line: one span on the mirrored ring.
   if (!worker->on_line(*this, as_chars(f.payload.first()))) return io::FrameAction::stop;

@@ -85,8 +85,26 @@ std::size_t argument_bytes(std::string_view line) noexcept {
   return op_end == std::string_view::npos ? 0 : line.size() - op_end - 1;
 }
 
+namespace {
+/// PUB's arguments (after "PUB "): the hot path of a feed, parsed in one pass.
+[[nodiscard]] NatsError parse_pub(std::string_view rest, NatsCommand& out) noexcept {
+  std::array<std::string_view, 3> a{};
+  const std::size_t n = split_args(rest, a);
+  if (n < 2 || n > 3) return NatsError::bad_arguments;
+  out.op = NatsOp::pub;
+  out.subject = a[0];
+  if (n == 3) out.reply = a[1];
+  if (!parse_count(a[n - 1], out.size)) return NatsError::bad_arguments;
+  return NatsError::none;
+}
+}  // namespace
+
 NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
   out = NatsCommand{};
+  if (line.size() > 4 && (line[0] | 0x20) == 'p' && (line[1] | 0x20) == 'u' &&
+      (line[2] | 0x20) == 'b' && is_blank(line[3])) {
+    return parse_pub(line.substr(4), out);
+  }
   // PING and PONG are recognised by their first four bytes (nats-server answers "PINGX").
   if (starts_with_op(line, "PING")) {
     out.op = NatsOp::ping;
@@ -101,17 +119,7 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
   const std::string_view op = line.substr(0, j);
   const bool has_args = j < line.size();  // a blank follows the operation
   const std::string_view rest = has_args ? line.substr(j + 1) : std::string_view{};
-  if (is_op(op, "PUB")) {
-    if (!has_args) return NatsError::unknown_operation;
-    std::array<std::string_view, 3> a{};
-    const std::size_t n = split_args(rest, a);
-    if (n < 2 || n > 3) return NatsError::bad_arguments;
-    out.op = NatsOp::pub;
-    out.subject = a[0];
-    if (n == 3) out.reply = a[1];
-    if (!parse_count(a[n - 1], out.size)) return NatsError::bad_arguments;
-    return NatsError::none;
-  }
+  if (is_op(op, "PUB")) return has_args ? parse_pub(rest, out) : NatsError::unknown_operation;
   if (is_op(op, "SUB")) {
     if (!has_args) return NatsError::unknown_operation;
     std::array<std::string_view, 3> a{};

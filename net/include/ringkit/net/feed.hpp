@@ -22,12 +22,12 @@
 //
 // Slow consumers (as nats-server): while a connection has more than max_pending / 2 bytes queued
 // and not yet taken by its socket, the publishers of its worker pause before their next message
-// (the reader is merely slower than the publisher: the feed slows to its pace, memory stays
-// bounded). A connection that stays above that mark with a socket that accepts nothing for
-// write_deadline, or whose queue would exceed max_pending (e.g. messages from other workers,
-// whose publishers do not pause), or whose output ring is full, is a slow consumer: it is sent
-// -ERR 'Slow Consumer' when the cut falls on a message boundary (nats-server sends nothing),
-// closed, and counted in FeedStats::slow_consumers. Nothing is ever queued beyond max_pending.
+// and the worker stops taking messages from the other workers (whose publishers pause in turn
+// once their backlog to it is full): the feed slows to the reader's pace and memory stays
+// bounded. A connection that stays above that mark with a socket that accepts nothing for
+// write_deadline, or whose queue would exceed max_pending, or whose output ring is full, is a
+// slow consumer: it is sent -ERR 'Slow Consumer' when the cut falls on a message boundary
+// (nats-server sends nothing), closed, and counted in FeedStats::slow_consumers.
 //
 // Thread safety: start/stop/port/stats are thread-safe; the workers are internal threads (one
 // SO_REUSEPORT listener and io_uring loop per thread).
