@@ -308,11 +308,7 @@ struct Conn {
 class Worker {
  public:
   Worker(Shared& sh, std::size_t index, UniqueFd lis, NatsDecoder proto, MessageStore store)
-      : sh_(sh),
-        index_(index),
-        lis_(std::move(lis)),
-        proto_(std::move(proto)),
-        store_(std::move(store)) {}
+      : sh_(sh), index_(index), lis_(std::move(lis)), proto_(proto), store_(std::move(store)) {}
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   Worker(Worker&&) = delete;

@@ -233,7 +233,7 @@ Result<NatsDecoder> NatsDecoder::create(const NatsDecoderOptions& options) {
   auto dec = DelimiterDecoder::create(lines);
   if (!dec) return unexpected(dec.error(), dec.context());
   NatsDecoder d;
-  d.lines_ = std::move(*dec);
+  d.lines_ = *dec;
   d.max_payload_ = options.max_payload;
   return d;
 }
