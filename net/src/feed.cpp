@@ -222,11 +222,56 @@ class SubjectIndex {
   std::string last_subject_;
 };
 
-/// What waits to be sent on a connection: `header` bytes of its output ring, then (optionally)
-/// bytes of a stored message.
+constexpr std::uint32_t kNoPin = ~std::uint32_t{0};
+
+/// Messages held by a worker's output queues: ONE MessageRef per message for all the
+/// connections that queued it, with a plain (single-threaded) count of those connections, so a
+/// fan-out to k subscribers costs no atomic operation per subscriber.
+class PinTable {
+ public:
+  /// A new pin of `m` with no users yet.
+  std::uint32_t pin(const MessageRef& m) {
+    std::uint32_t i = free_;
+    if (i == kNoPin) {
+      i = static_cast<std::uint32_t>(pins_.size());
+      pins_.emplace_back();
+    } else {
+      free_ = pins_[i].next_free;
+    }
+    pins_[i].msg = m;
+    pins_[i].users = 0;
+    return i;
+  }
+  void hold(std::uint32_t i) noexcept { ++pins_[i].users; }
+  /// One user fewer; the last one drops the message.
+  void release(std::uint32_t i) noexcept {
+    if (--pins_[i].users == 0) unpin(i);
+  }
+  /// Drops a pin nobody took (every delivery of the message failed).
+  void release_if_unused(std::uint32_t i) noexcept {
+    if (pins_[i].users == 0) unpin(i);
+  }
+
+ private:
+  struct Pin {
+    MessageRef msg;
+    std::uint32_t users = 0;
+    std::uint32_t next_free = kNoPin;
+  };
+  void unpin(std::uint32_t i) noexcept {
+    pins_[i].msg.reset();
+    pins_[i].next_free = free_;
+    free_ = i;
+  }
+  std::vector<Pin> pins_;
+  std::uint32_t free_ = kNoPin;
+};
+
+/// What waits to be sent on a connection: `header` bytes of its output ring, then (when `pin`
+/// is not kNoPin) the `body` bytes of a pinned message.
 struct OutEntry {
   std::size_t header = 0;
-  MessageRef msg;
+  std::uint32_t pin = kNoPin;
   std::span<const std::byte> body;
 };
 
@@ -526,8 +571,8 @@ class Worker {
       slow_consumer(c);
       return false;
     }
-    if (c.queue.empty() || c.queue.back().msg) {
-      c.queue.push_back(OutEntry{text.size(), {}, {}});
+    if (c.queue.empty() || c.queue.back().pin != kNoPin) {
+      c.queue.push_back(OutEntry{text.size(), kNoPin, {}});
     } else {
       c.queue.back().header += text.size();
     }
@@ -664,11 +709,13 @@ class Worker {
       tail_.append(num.data(), end);
       tail_.append("\r\n");
     }
+    std::uint32_t pin = kNoPin;
     for (Sub* s : match) {
       if (s->dead || s->conn->done || s->conn->closing) continue;
-      deliver(*s->conn, *s, m, v);
+      deliver(*s->conn, *s, m, v, pin);
       if (s->max != 0 && s->delivered >= s->max) expired = true;
     }
+    if (pin != kNoPin) pins_.release_if_unused(pin);
     if (expired) {  // auto-unsubscribed (UNSUB sid max): removed after the loop
       std::vector<Sub*> gone;
       for (Sub* s : match) {
@@ -683,7 +730,7 @@ class Worker {
     if (local_origin && sh_.boxes.size() > 1) forward(m);
   }
 
-  void deliver(Conn& c, Sub& s, const MessageRef& m, const StoredView& v) {
+  void deliver(Conn& c, Sub& s, const MessageRef& m, const StoredView& v, std::uint32_t& pin) {
     // "MSG <subject> <sid> [reply] <#bytes>\r\n" = head_ + sid + tail_ (see route()).
     const std::size_t hlen = head_.size() + s.sid.size() + tail_.size();
     if (c.pending + hlen + v.payload_crlf.size() > sh_.options.max_pending) {
@@ -700,12 +747,14 @@ class Worker {
     std::memcpy(p + head_.size(), s.sid.data(), s.sid.size());
     std::memcpy(p + head_.size() + s.sid.size(), tail_.data(), tail_.size());
     (void)c.out.writer.commit(hlen);
-    if (c.queue.empty() || c.queue.back().msg) {
-      c.queue.push_back(OutEntry{hlen, m, v.payload_crlf});
+    if (pin == kNoPin) pin = pins_.pin(m);  // the first delivery of this message here
+    pins_.hold(pin);
+    if (c.queue.empty() || c.queue.back().pin != kNoPin) {
+      c.queue.push_back(OutEntry{hlen, pin, v.payload_crlf});
     } else {
       OutEntry& e = c.queue.back();  // replies queued before: the header follows them
       e.header += hlen;
-      e.msg = m;
+      e.pin = pin;
       e.body = v.payload_crlf;
     }
     c.pending += hlen + v.payload_crlf.size();
@@ -925,7 +974,8 @@ class Worker {
       c.front_sent += take;
       left -= take;
       if (c.front_sent == size) {
-        c.queue.pop_front();  // drops this connection's reference to the message
+        if (e.pin != kNoPin) pins_.release(e.pin);  // this connection's share of the message
+        c.queue.pop_front();
         c.front_sent = 0;
       }
     }
@@ -934,6 +984,11 @@ class Worker {
 
   void remove_conn(std::size_t i) {
     forget_subs(*conns_[i]);
+    OutQueue& q = conns_[i]->queue;
+    for (std::size_t k = 0; k < q.size(); ++k) {
+      if (q[k].pin != kNoPin) pins_.release(q[k].pin);
+    }
+    q.clear();
     if (i + 1 != conns_.size()) std::swap(conns_[i], conns_.back());
     conns_[i]->index = i;
     std::erase(store_waiters_, conns_.back().get());
@@ -1020,6 +1075,7 @@ class Worker {
   std::vector<MpscProducer<Forward>> outbox_;
   std::vector<std::vector<Forward>> overflow_;
   std::vector<bool> pushed_;
+  PinTable pins_;  // before conns_ and uring_: outlives every send that points into a message
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> marked_;
   std::vector<Conn*> store_waiters_;
