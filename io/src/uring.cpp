@@ -182,6 +182,27 @@ struct Uring::Impl {
     ++inflight;
     return i;
   }
+  /// An op slot and a submission queue entry for one operation (errc says which ran out).
+  struct Claim {
+    Errc errc = Errc::ok;
+    std::uint32_t index = 0;
+    OpState* op = nullptr;
+    io_uring_sqe* sqe = nullptr;
+  };
+  /// Takes both for an operation of `kind` completed by `handler`; nothing is held on failure.
+  Claim claim(detail::OpKind kind, detail::OpHandler&& handler) noexcept {
+    const std::uint32_t i = alloc();
+    if (i == kNoSlot) return {Errc::pool_exhausted};
+    io_uring_sqe* s = sqe();
+    if (s == nullptr) {
+      release(i);
+      return {Errc::queue_full};
+    }
+    OpState& op = op_at(i);
+    op.kind = kind;
+    op.handler = std::move(handler);
+    return {Errc::ok, i, &op, s};
+  }
   void release(std::uint32_t i) noexcept {
     OpState& op = op_at(i);
     op.live = false;
@@ -219,6 +240,18 @@ struct Uring::Impl {
 };
 
 namespace {
+
+/// False when an iovec points at memory ASan knows is not live (the kernel's accesses are
+/// invisible to ASan, so such a submission is refused); always true without ASan.
+[[nodiscard]] bool iovecs_live([[maybe_unused]] const iovec* iov,
+                               [[maybe_unused]] std::size_t n) noexcept {
+#ifdef RINGKIT_ASAN
+  for (std::size_t i = 0; i < n; ++i) {
+    if (__asan_region_is_poisoned(iov[i].iov_base, iov[i].iov_len) != nullptr) return false;
+  }
+#endif
+  return true;
+}
 
 IoStatus status_of(int res, int* err) noexcept {
   if (res == -ECANCELED) return IoStatus::cancelled;
@@ -378,15 +411,7 @@ void Uring::stop() noexcept {
 
 Submit Uring::submit_vectored(detail::OpKind kind, int fd, const iovec* iov, std::size_t iovcnt,
                               void* half, detail::AdvanceFn advance, detail::OpHandler&& handler) {
-  if (!impl_ || fd < 0) return {Errc::invalid_argument, {}};
-#ifdef RINGKIT_ASAN
-  // The kernel's accesses are invisible to ASan: refuse iovecs that are not live memory.
-  for (std::size_t i = 0; i < iovcnt; ++i) {
-    if (__asan_region_is_poisoned(iov[i].iov_base, iov[i].iov_len) != nullptr) {
-      return {Errc::invalid_argument, {}};
-    }
-  }
-#endif
+  if (!impl_ || fd < 0 || !iovecs_live(iov, iovcnt)) return {Errc::invalid_argument, {}};
   Impl& im = *impl_;
   const std::uint32_t i = im.alloc();  // first: it reserves the busy set's room for this op
   if (i == kNoSlot) return {Errc::pool_exhausted, {}};
@@ -457,16 +482,10 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
     return {Errc::invalid_argument, {}};
   }
   Impl& im = *impl_;
-  const std::uint32_t i = im.alloc();
-  if (i == kNoSlot) return {Errc::pool_exhausted, {}};
-  io_uring_sqe* s = im.sqe();
-  if (s == nullptr) {
-    im.release(i);
-    return {Errc::queue_full, {}};
-  }
-  OpState& op = im.op_at(i);
-  op.kind = kind;
-  op.handler = std::move(handler);
+  const Impl::Claim c = im.claim(kind, std::move(handler));
+  if (c.errc != Errc::ok) return {c.errc, {}};
+  io_uring_sqe* s = c.sqe;
+  OpState& op = *c.op;
   switch (kind) {
     case detail::OpKind::accept:
       io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -491,37 +510,27 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
       io_uring_prep_nop(s);
       break;
   }
-  const std::uint64_t ud = Impl::user_data(i, op.gen);
+  const std::uint64_t ud = Impl::user_data(c.index, op.gen);
   io_uring_sqe_set_data64(s, ud);
   return {Errc::ok, OpId{ud}};
 }
 
 Submit Uring::submit_gather(int fd, std::span<const iovec> iov, detail::OpHandler&& handler) {
-  if (!impl_ || fd < 0 || iov.empty() || iov.size() > IOV_MAX) return {Errc::invalid_argument, {}};
-#ifdef RINGKIT_ASAN
-  for (const iovec& v : iov) {
-    if (__asan_region_is_poisoned(v.iov_base, v.iov_len) != nullptr) {
-      return {Errc::invalid_argument, {}};
-    }
+  if (!impl_ || fd < 0 || iov.empty() || iov.size() > IOV_MAX ||
+      !iovecs_live(iov.data(), iov.size())) {
+    return {Errc::invalid_argument, {}};
   }
-#endif
   Impl& im = *impl_;
-  const std::uint32_t i = im.alloc();
-  if (i == kNoSlot) return {Errc::pool_exhausted, {}};
-  io_uring_sqe* s = im.sqe();
-  if (s == nullptr) {
-    im.release(i);
-    return {Errc::queue_full, {}};
-  }
-  OpState& op = im.op_at(i);
-  op.kind = detail::OpKind::gather;
-  op.handler = std::move(handler);
+  const Impl::Claim c = im.claim(detail::OpKind::gather, std::move(handler));
+  if (c.errc != Errc::ok) return {c.errc, {}};
+  io_uring_sqe* s = c.sqe;
+  OpState& op = *c.op;
   op.msg = msghdr{};
   // NOLINTNEXTLINE(*-const-cast): msghdr has no const iovec; the kernel only reads them.
   op.msg.msg_iov = const_cast<iovec*>(iov.data());
   op.msg.msg_iovlen = iov.size();
   io_uring_prep_sendmsg(s, fd, &op.msg, MSG_NOSIGNAL);
-  const std::uint64_t ud = Impl::user_data(i, op.gen);
+  const std::uint64_t ud = Impl::user_data(c.index, op.gen);
   io_uring_sqe_set_data64(s, ud);
   return {Errc::ok, OpId{ud}};
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -566,3 +567,42 @@ TEST(Uring, PollReportsReadiness) {
 }
 
 }  // namespace
+
+TEST(Uring, SendGatherSendsEveryIovecInOrder) {
+  RINGKIT_URING_OR_SKIP(ring);
+  auto sp = make_socketpair();
+  const std::string a = "MSG feed 1 5\r\n";
+  const std::string b = "hello\r\n";
+  const std::string c = "PONG\r\n";
+  const std::array<iovec, 3> iov{iovec{const_cast<char*>(a.data()), a.size()},   // NOLINT
+                                 iovec{const_cast<char*>(b.data()), b.size()},   // NOLINT
+                                 iovec{const_cast<char*>(c.data()), c.size()}};  // NOLINT
+  OpResult got;
+  int calls = 0;
+  ASSERT_TRUE(ring.send_gather(sp[0].get(), std::span<const iovec>(iov), [&](const OpResult& r) {
+    got = r;
+    ++calls;
+  }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.bytes, a.size() + b.size() + c.size());
+  std::string out(got.bytes, '\0');
+  ASSERT_EQ(::read(sp[1].get(), out.data(), out.size()), static_cast<ssize_t>(out.size()));
+  EXPECT_EQ(out, a + b + c);
+  // Bad arguments submit nothing.
+  auto nop = [](const OpResult&) {};
+  EXPECT_EQ(ring.send_gather(-1, std::span<const iovec>(iov), nop).errc, Errc::invalid_argument);
+  EXPECT_EQ(ring.send_gather(sp[0].get(), std::span<const iovec>(), nop).errc,
+            Errc::invalid_argument);
+  // A peer that is gone: an error, never SIGPIPE.
+  sp[1].reset();
+  calls = 0;
+  ASSERT_TRUE(ring.send_gather(sp[0].get(), std::span<const iovec>(iov), [&](const OpResult& r) {
+    got = r;
+    ++calls;
+  }));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  EXPECT_EQ(got.status, IoStatus::error);
+  EXPECT_EQ(got.err, EPIPE);
+  EXPECT_EQ(ring.in_flight(), 0U);
+}
