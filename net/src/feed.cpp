@@ -283,24 +283,24 @@ class OutQueue {
   OutEntry& operator[](std::size_t i) noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
   OutEntry& back() noexcept { return (*this)[size_ - 1]; }
   OutEntry& front() noexcept { return (*this)[0]; }
-  void push_back(OutEntry e) {
+  void push_back(const OutEntry& e) {
     if (size_ == buf_.size()) grow();
-    (*this)[size_] = std::move(e);
+    (*this)[size_] = e;
     ++size_;
   }
   void pop_front() noexcept {
-    front() = OutEntry{};
     head_ = (head_ + 1) & (buf_.size() - 1);
     --size_;
   }
   void clear() noexcept {
-    while (!empty()) pop_front();
+    head_ = 0;
+    size_ = 0;
   }
 
  private:
   void grow() {
     std::vector<OutEntry> n(buf_.empty() ? 16 : buf_.size() * 2);
-    for (std::size_t i = 0; i < size_; ++i) n[i] = std::move((*this)[i]);
+    for (std::size_t i = 0; i < size_; ++i) n[i] = (*this)[i];
     buf_ = std::move(n);
     head_ = 0;
   }
