@@ -58,8 +58,10 @@ static_assert(ring_element<Forward>);
 /// One worker's mailbox: its inbox channel's consumer is taken by the worker; the other
 /// workers push through their own producer handles and write the eventfd once per batch.
 struct Mailbox {
-  UniqueFd wake;                       // eventfd
-  std::atomic<std::uint64_t> subs{0};  // subscriptions on this worker (a forwarding hint)
+  UniqueFd wake;                                // eventfd
+  std::atomic<std::uint64_t> subs{0};           // subscriptions on this worker (a forwarding hint)
+  std::atomic<std::uint64_t> queued_bytes{0};   // gauge: bytes queued on its connections
+  std::atomic<std::uint64_t> held_messages{0};  // gauge: messages its queues hold
   std::unique_ptr<MpscConsumer<Forward>> inbox;
   std::vector<MpscProducer<Forward>> producers;  // one per sending worker (index = sender)
 };
@@ -240,9 +242,12 @@ class PinTable {
     }
     pins_[i].msg = m;
     pins_[i].users = 0;
+    ++in_use_;
     return i;
   }
   void hold(std::uint32_t i) noexcept { ++pins_[i].users; }
+  /// Messages pinned now.
+  [[nodiscard]] std::size_t in_use() const noexcept { return in_use_; }
   /// One user fewer; the last one drops the message.
   void release(std::uint32_t i) noexcept {
     if (--pins_[i].users == 0) unpin(i);
@@ -262,9 +267,11 @@ class PinTable {
     pins_[i].msg.reset();
     pins_[i].next_free = free_;
     free_ = i;
+    --in_use_;
   }
   std::vector<Pin> pins_;
   std::uint32_t free_ = kNoPin;
+  std::size_t in_use_ = 0;
 };
 
 /// What waits to be sent on a connection: `header` bytes of its output ring, then (when `pin`
@@ -577,6 +584,7 @@ class Worker {
       c.queue.back().header += text.size();
     }
     c.pending += text.size();
+    queued_ += text.size();
     mark(c);
     return true;
   }
@@ -758,6 +766,7 @@ class Worker {
       e.body = v.payload_crlf;
     }
     c.pending += hlen + v.payload_crlf.size();
+    queued_ += hlen + v.payload_crlf.size();
     update_congestion(c);
     ++s.delivered;
     ++local_.delivered;
@@ -909,6 +918,10 @@ class Worker {
   }
 
   void publish_counters() {
+    // (C1) gauges of this worker, summed by stats().
+    Mailbox& box = *sh_.boxes[index_];
+    box.queued_bytes.store(queued_, std::memory_order_relaxed);
+    box.held_messages.store(pins_.in_use(), std::memory_order_relaxed);
     if (local_.delivered != 0) bump(sh_.delivered, local_.delivered);
     if (local_.published != 0) bump(sh_.published, local_.published);
     if (local_.bytes_in != 0) bump(sh_.bytes_in, local_.bytes_in);
@@ -960,7 +973,9 @@ class Worker {
     }
     local_.bytes_out += r.bytes;
     std::size_t left = r.bytes;
-    c.pending -= std::min(c.pending, left);
+    const std::size_t sent = std::min(c.pending, left);
+    c.pending -= sent;
+    queued_ -= sent;
     c.progress = std::chrono::steady_clock::now();
     update_congestion(c);
     while (left > 0 && !c.queue.empty()) {
@@ -989,6 +1004,8 @@ class Worker {
       if (q[k].pin != kNoPin) pins_.release(q[k].pin);
     }
     q.clear();
+    queued_ -= conns_[i]->pending;
+    conns_[i]->pending = 0;
     if (i + 1 != conns_.size()) std::swap(conns_[i], conns_.back());
     conns_[i]->index = i;
     std::erase(store_waiters_, conns_.back().get());
@@ -1084,6 +1101,7 @@ class Worker {
   /// Tokens forwarded but not yet in the destinations' inboxes (full inboxes: a congested
   /// worker stops draining); above kForwardBacklog this worker's publishers pause.
   std::size_t forward_backlog_ = 0;
+  std::size_t queued_ = 0;  // sum of every connection's pending bytes
   static constexpr std::size_t kForwardBacklog = 1024;
   std::string head_, tail_;  // route(): the parts of a MSG header shared by all subscribers
   /// Counters of the hot path, added to the shared atomics once per loop iteration.
@@ -1237,6 +1255,10 @@ FeedStats FeedServer::stats() const noexcept {
   st.store_waits = sh.store_waits.load(std::memory_order_relaxed);
   st.forwarded = sh.forwarded.load(std::memory_order_relaxed);
   st.publisher_waits = sh.publisher_waits.load(std::memory_order_relaxed);
+  for (const auto& box : sh.boxes) {
+    st.queued_bytes += box->queued_bytes.load(std::memory_order_relaxed);
+    st.held_messages += box->held_messages.load(std::memory_order_relaxed);
+  }
   return st;
 }
 

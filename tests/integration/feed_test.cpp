@@ -102,6 +102,9 @@ class Target {
   [[nodiscard]] virtual std::optional<std::uint64_t> active() const { return std::nullopt; }
   /// Connections cut as slow consumers (ringkit: FeedStats::slow_consumers; nats: unknown, 1).
   [[nodiscard]] virtual std::uint64_t slow_consumers() const { return 1; }
+  /// Bytes queued and messages held by the server's output queues, when it can tell.
+  [[nodiscard]] virtual std::optional<std::uint64_t> queued_bytes() const { return std::nullopt; }
+  [[nodiscard]] virtual std::optional<std::uint64_t> held_messages() const { return std::nullopt; }
 };
 
 std::string nats_server_path() {
@@ -263,6 +266,12 @@ class RingkitTarget final : public Target {
   }
   [[nodiscard]] std::uint64_t slow_consumers() const override {
     return server_->stats().slow_consumers;
+  }
+  [[nodiscard]] std::optional<std::uint64_t> queued_bytes() const override {
+    return server_->stats().queued_bytes;
+  }
+  [[nodiscard]] std::optional<std::uint64_t> held_messages() const override {
+    return server_->stats().held_messages;
   }
 
  private:
@@ -774,6 +783,14 @@ TEST_P(FeedTest, SlowConsumerIsCutOffOthersGetEverything) {
   ASSERT_TRUE(subscriber(slow, "SUB feed 1\r\n", 4096));
   ASSERT_TRUE(subscriber(fast, "SUB feed 1\r\n"));
   std::string fast_error;
+  std::atomic<bool> publishing{true};
+  std::atomic<std::uint64_t> most_queued{0};
+  std::thread watch([&] {  // memory stays bounded: sample the server's queues meanwhile
+    while (publishing.load()) {
+      if (auto q = target_->queued_bytes(); q && *q > most_queued.load()) most_queued.store(*q);
+      std::this_thread::sleep_for(1ms);
+    }
+  });
   std::thread reader([&] {
     for (std::size_t i = 0; i < kMsgs; ++i) {
       auto m = fast.read_msg();
@@ -792,6 +809,13 @@ TEST_P(FeedTest, SlowConsumerIsCutOffOthersGetEverything) {
   }
   EXPECT_EQ(p.exchange("", 8s), "");  // the publisher sees no error
   reader.join();
+  publishing.store(false);
+  watch.join();
+  if (!nats()) {
+    // Three connections, each bounded by max_pending (the slow one is cut before that).
+    EXPECT_LE(most_queued.load(), 3U * 262144U);
+    RecordProperty("most_queued_bytes", static_cast<int>(most_queued.load()));
+  }
   EXPECT_EQ(fast_error, "");
   auto rest = slow.read_until_closed(5s);
   ASSERT_TRUE(rest) << "the slow consumer is still connected";
@@ -840,6 +864,11 @@ TEST_P(FeedTest, ThousandConnectSubscribeCloseCycles) {
   if (auto active = target_->active()) {
     EXPECT_TRUE(eventually([&] { return target_->active() == 0U; }, 5s))
         << "active " << *target_->active();
+    // No message is held and nothing is queued once every connection is gone.
+    EXPECT_TRUE(eventually([&] { return target_->held_messages() == 0U; }, 5s))
+        << "held " << *target_->held_messages();
+    EXPECT_TRUE(eventually([&] { return target_->queued_bytes() == 0U; }, 5s))
+        << "queued " << *target_->queued_bytes();
   }
 }
 

@@ -90,6 +90,10 @@ struct FeedStats {
   std::uint64_t store_waits = 0;      ///< times a publisher waited for message-store space
   std::uint64_t forwarded = 0;        ///< messages handed to another worker
   std::uint64_t publisher_waits = 0;  ///< times a publisher paused for a congested subscriber
+  /// Gauges, as of each worker's last loop iteration: bytes queued on all connections and not
+  /// yet taken by their sockets, and messages those queues hold (each once per worker).
+  std::uint64_t queued_bytes = 0;
+  std::uint64_t held_messages = 0;
 };
 
 /// The feed server (see the file comment).
