@@ -4,7 +4,7 @@
 The rows are described in bench/table.json (which benchmark, which result file, which pair of
 implementations, the target); the figures come only from the JSON files under bench/results/:
 Google Benchmark reports (medians of interleaved repetitions, paired by tools/bench_ratios.py)
-and the proxy rounds of tools/bench_proxy.py. The table is written between the markers
+and the rounds of tools/bench_proxy.py and tools/bench_feed.py. The table is written between the markers
   <!-- bench-table:begin --> ... <!-- bench-table:end -->
 of README.md.
 
@@ -62,8 +62,10 @@ def proxy_row(row: dict, files: dict, cache: dict) -> tuple[str, float | None, s
     path = files[row["suite"]]
     if path not in cache:
         with open(os.path.join(ROOT, path), encoding="utf-8") as f:
-            cache[path] = json.load(f)
-    runs = [r for r in cache[path] if r.get("workload") == row["workload"]
+            data = json.load(f)
+        # bench_proxy.py writes a list of runs, bench_feed.py {"config", "runs", "medians"}.
+        cache[path] = data["runs"] if isinstance(data, dict) else data
+    runs = [r for r in cache[path] if r.get("workload") == row.get("workload_key", row["workload"])
             and ("threads" not in row or r.get("threads") == row["threads"])]
 
     def med(label: str, key: str) -> float | None:
@@ -77,7 +79,8 @@ def proxy_row(row: dict, files: dict, cache: dict) -> tuple[str, float | None, s
         base, peer = med(row["base"], metric), med(row["peer"], metric)
         if base is None or not peer:
             return "-", None, f"no {row['workload']} {metric} for {row['base']} / {row['peer']}"
-        unit = {"cpu_s_per_mmsg": "CPU-s per M msgs", "rss_per_conn": "B RSS per conn",
+        unit = {"cpu_s_per_mmsg": "CPU-s per M msgs", "cpu_ns_per_msg": "ns CPU per msg",
+                "rss_per_conn": "B RSS per conn",
                 "rss_after_per_conn": "B RSS per conn after"}.get(metric, metric)
         if metric == "p99_us":
             return f"p99 {base / 1000:.1f} ms vs {peer / 1000:.1f} ms", base / peer, ""
