@@ -82,7 +82,7 @@ struct Msg64 {
 static_assert(sizeof(Msg64) == 64);
 
 [[nodiscard]] inline Msg64 make_msg(std::uint64_t seq) noexcept {
-  Msg64 m;
+  Msg64 m{};
   m.seq = seq;
   for (std::size_t i = 0; i < 6; ++i) m.body[i] = seq + i;
   m.check = ~seq;
@@ -176,7 +176,7 @@ void bm_ringkit(benchmark::State& state) {
     }
     return check.ok;
   });
-  std::array<Msg64, kBatch> batch;
+  std::array<Msg64, kBatch> batch{};
   std::uint64_t seq = 0;
   for (auto _ : state) {
     for (auto& m : batch) m = make_msg(seq++);
@@ -219,7 +219,7 @@ void bm_boost_fanout(benchmark::State& state) {
     }
     return check.ok;
   });
-  std::array<Msg64, kBatch> batch;
+  std::array<Msg64, kBatch> batch{};
   std::uint64_t seq = 0;
   for (auto _ : state) {
     for (auto& m : batch) m = make_msg(seq++);
@@ -248,7 +248,7 @@ void bm_mutex(benchmark::State& state) {
     }
     return check.ok;
   });
-  std::array<Msg64, kBatch> batch;
+  std::array<Msg64, kBatch> batch{};
   std::uint64_t seq = 0;
   for (auto _ : state) {
     for (auto& m : batch) m = make_msg(seq++);
@@ -272,7 +272,7 @@ void bm_ringkit_single(benchmark::State& state) {
   readers.spawn(n_readers, [&](std::size_t id) {
     auto& r = handles[id];
     SeqCheck check;
-    Msg64 m;
+    Msg64 m{};
     for (;;) {
       const RecvResult res = r.try_pop(m);
       if (res) {
@@ -307,7 +307,7 @@ void bm_boost_single(benchmark::State& state) {
   readers.spawn(n_readers, [&](std::size_t id) {
     BoostQueue& q = *queues[id];
     SeqCheck check;
-    Msg64 m;
+    Msg64 m{};
     for (;;) {
       if (q.pop(m)) {
         check.take(m);

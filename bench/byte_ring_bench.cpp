@@ -55,13 +55,13 @@
 namespace ringkit::bench {
 namespace {
 
-constexpr std::size_t kRingBytes = 64 * 1024;
+constexpr std::size_t kRingBytes = std::size_t{64} * 1024;
 constexpr std::size_t kSeqBytes = sizeof(std::uint64_t);
 constexpr std::byte kTailMark{0xA5};
-constexpr std::int64_t kRecordSizes[] = {8, 64, 512, 4096, 64 * 1024};
+constexpr std::int64_t kRecordSizes[] = {8, 64, 512, 4096, std::int64_t{64} * 1024};
 
-constexpr std::size_t kPumpTotal = std::size_t{64} << 20;  // bytes per pump iteration
-constexpr std::size_t kPumpBlock = 64 * 1024;              // writer's write() size
+constexpr std::size_t kPumpTotal = std::size_t{64} << 20;   // bytes per pump iteration
+constexpr std::size_t kPumpBlock = std::size_t{64} * 1024;  // writer's write() size
 constexpr std::size_t kPumpBlocks = kPumpTotal / kPumpBlock;
 
 /// A cache-line aligned byte buffer (heap): records never straddle an extra line by accident.
@@ -73,6 +73,8 @@ class AlignedBytes {
   }
   AlignedBytes(const AlignedBytes&) = delete;
   AlignedBytes& operator=(const AlignedBytes&) = delete;
+  AlignedBytes(AlignedBytes&&) = delete;
+  AlignedBytes& operator=(AlignedBytes&&) = delete;
   ~AlignedBytes() { ::operator delete (p_, std::align_val_t{64}); }
   [[nodiscard]] std::byte* data() const noexcept { return p_; }
   [[nodiscard]] std::size_t size() const noexcept { return n_; }

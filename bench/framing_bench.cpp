@@ -67,9 +67,9 @@
 
 namespace {
 
-constexpr std::size_t kChunk = 16 * 1024;       // bytes per iteration ("one recv")
-constexpr std::size_t kRing = 64 * 1024;        // ring capacity
-constexpr std::size_t kStreamTarget = 1 << 20;  // pre-generated stream size
+constexpr std::size_t kChunk = std::size_t{16} * 1024;  // bytes per iteration ("one recv")
+constexpr std::size_t kRing = std::size_t{64} * 1024;   // ring capacity
+constexpr std::size_t kStreamTarget = 1 << 20;          // pre-generated stream size
 
 /// A replayed stream: whole messages up to about kStreamTarget bytes.
 struct Stream {
@@ -236,7 +236,7 @@ void ringkit_loop(benchmark::State& state, Writer& w, Reader& r, Decoder& dec, c
   std::uint64_t bytes = 0;
   std::uint64_t checksum = 0;
   bool bad = false;
-  const auto on = [&](ringkit::MessageRef m) {
+  const auto on = [&](const ringkit::MessageRef& m) {
     bad |= expect_size != 0 && m.size() != expect_size;
     checksum += std::to_integer<std::uint64_t>(m.data()[0]) + m.size();
   };

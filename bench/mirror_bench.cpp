@@ -108,8 +108,8 @@
 namespace ringkit::bench {
 namespace {
 
-constexpr std::size_t kFrameRingBytes = 64 * 1024;
-constexpr std::size_t kChunkBytes = 16 * 1024;
+constexpr std::size_t kFrameRingBytes = std::size_t{64} * 1024;
+constexpr std::size_t kChunkBytes = std::size_t{16} * 1024;
 constexpr std::size_t kFrameStreamBytes = std::size_t{4} << 20;
 constexpr std::size_t kMinPayload = 200;
 constexpr std::int64_t kMaxPayloads[] = {2048, 16384};
@@ -125,7 +125,7 @@ constexpr std::size_t kOversubCapacity = 16384;
 constexpr std::int64_t kOversubProducers[] = {1, 2, 4};
 constexpr std::size_t kOversubPop = 64;
 
-constexpr std::int64_t kRegionSizes[] = {64 * 1024, 1024 * 1024};
+constexpr std::int64_t kRegionSizes[] = {std::int64_t{64} * 1024, std::int64_t{1024} * 1024};
 
 /// A 64-byte element stamped at both ends, so a torn copy is caught.
 struct Msg64 {
@@ -138,7 +138,7 @@ static_assert(sizeof(Msg64) == 64);
 template <class T>
 [[nodiscard]] T make_element(std::uint64_t seq) noexcept {
   if constexpr (std::is_same_v<T, Msg64>) {
-    Msg64 m;
+    Msg64 m{};
     m.seq = seq;
     for (std::size_t i = 0; i < 6; ++i) m.body[i] = seq + i;
     m.check = ~seq;
@@ -262,7 +262,7 @@ void bm_spsc_batch(benchmark::State& state) {
 
   std::thread producer([&] {
     producer_pinned.store(pin_current_thread(kProducerCpu), std::memory_order_relaxed);
-    std::array<std::uint64_t, kBatch> batch;
+    std::array<std::uint64_t, kBatch> batch{};
     Backoff backoff;
     for (std::uint64_t seq = 0;; seq += kBatch) {
       for (std::size_t i = 0; i < kBatch; ++i) batch[i] = seq + i;
@@ -279,7 +279,7 @@ void bm_spsc_batch(benchmark::State& state) {
     }
   });
 
-  std::array<std::uint64_t, kBatch> scratch;
+  std::array<std::uint64_t, kBatch> scratch{};
   std::uint64_t seq = 0;
   bool ok = true;
   for (auto _ : state) {
@@ -381,7 +381,9 @@ void bm_mpsc(benchmark::State& state) {
 // g++ 12 -O3 misreports -Wstringop-overflow inside moodycamel's try_enqueue_bulk once it is
 // inlined into the producer loop below (an atomic load "writing 8 bytes into a region of size 0").
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // clang (and clang-tidy) has no such warning group
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
 /// Producers pinned to CPU 0 push `push_batch` values per call (1: try_push), the benchmark
 /// thread pops up to `pop_max` per call and checks each producer's sequence.
 template <mpsc_bulk_queue<std::uint64_t> Queue>

@@ -48,7 +48,7 @@
 namespace ringkit::bench {
 namespace {
 
-constexpr std::size_t kRingBytes = 64 * 1024;
+constexpr std::size_t kRingBytes = std::size_t{64} * 1024;
 
 enum class Impl { uring, uring_fixed, uring_recv, epoll };
 
