@@ -428,7 +428,8 @@ class Worker {
       }
       return protocol_error(c, err);
     }
-    if ((cmd.op == NatsOp::pub || cmd.op == NatsOp::sub || cmd.op == NatsOp::unsub) &&
+    if (line.size() > sh_.options.max_control_line &&
+        (cmd.op == NatsOp::pub || cmd.op == NatsOp::sub || cmd.op == NatsOp::unsub) &&
         argument_bytes(line) > sh_.options.max_control_line) {
       return protocol_error(c, NatsError::max_control_line);
     }
@@ -701,8 +702,12 @@ class Worker {
     const StoredView v = view_of(m);
     const std::vector<Sub*>& match = subs_.match(v.subject);
     bool expired = false;
-    if (!match.empty()) {
-      // Every subscriber's header is head_ + its sid + tail_: built once per message.
+    const std::size_t size = v.payload_crlf.size() - 2;
+    if (!match.empty() && !same_header(v, size)) {
+      // Every subscriber's header is head_ + its sid + tail_: built once per message (and
+      // kept while a publisher sends a run of messages with the same subject, reply and size).
+      hdr_reply_.assign(v.reply);
+      hdr_size_ = size;
       head_.assign("MSG ");
       head_.append(v.subject);
       head_.push_back(' ');
@@ -712,8 +717,7 @@ class Worker {
         tail_.push_back(' ');
       }
       std::array<char, 24> num{};
-      const auto [end, ec] =
-          std::to_chars(num.data(), num.data() + num.size(), v.payload_crlf.size() - 2);
+      const auto [end, ec] = std::to_chars(num.data(), num.data() + num.size(), size);
       tail_.append(num.data(), end);
       tail_.append("\r\n");
     }
@@ -736,6 +740,13 @@ class Worker {
       }
     }
     if (local_origin && sh_.boxes.size() > 1) forward(m);
+  }
+
+  /// True when head_ and tail_ already hold the header parts for `v` with `size` bytes.
+  [[nodiscard]] bool same_header(const StoredView& v, std::size_t size) const noexcept {
+    return size == hdr_size_ && head_.size() == v.subject.size() + 5 &&
+           std::string_view(head_).substr(4, v.subject.size()) == v.subject &&
+           v.reply == hdr_reply_;
   }
 
   void deliver(Conn& c, Sub& s, const MessageRef& m, const StoredView& v, std::uint32_t& pin) {
@@ -1104,6 +1115,8 @@ class Worker {
   std::size_t queued_ = 0;  // sum of every connection's pending bytes
   static constexpr std::size_t kForwardBacklog = 1024;
   std::string head_, tail_;  // route(): the parts of a MSG header shared by all subscribers
+  std::string hdr_reply_;    // the reply and size head_/tail_ were built for
+  std::size_t hdr_size_ = ~std::size_t{0};
   /// Counters of the hot path, added to the shared atomics once per loop iteration.
   struct Local {
     std::uint64_t delivered = 0, published = 0, bytes_in = 0, bytes_out = 0;
