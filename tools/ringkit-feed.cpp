@@ -26,7 +26,7 @@ void usage() {
       "unchanged. Port 0 picks an ephemeral port; the bound port is printed as\n"
       "'listening on HOST:PORT'. SIGINT/SIGTERM stop it and print the counters.\n"
       "Defaults: 1 thread, max payload 1MiB, control line 4096, max pending 64MiB per\n"
-      "connection, 10000 connections, 1MiB output ring per connection.\n");
+      "connection, 10000 connections, 256KiB output ring per connection.\n");
 }
 }  // namespace
 

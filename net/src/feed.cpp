@@ -860,11 +860,13 @@ class Worker {
 
   // ---- slow consumers ------------------------------------------------------------------------
 
-  /// Tracks whether `c` holds more than half of max_pending: while any connection does, the
+  /// Tracks whether `c` holds more than half of max_pending, or has its output ring more than
+  /// three quarters full (its MSG headers): while any connection does, the
   /// worker's publishers pause before their next message (bounded memory without cutting a
   /// reader that is merely a little slower than the publisher).
   void update_congestion(Conn& c) {
-    const bool over = !c.done && c.pending > sh_.options.max_pending / 2;
+    const bool over = !c.done && (c.pending > sh_.options.max_pending / 2 ||
+                                  c.out.writer.writable().size() < sh_.options.out_ring / 4);
     if (over == c.congested) return;
     c.congested = over;
     if (over) {

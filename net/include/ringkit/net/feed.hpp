@@ -21,13 +21,13 @@
 // max_control_line. Not supported: auth, TLS, headers (HPUB), queue groups, clustering.
 //
 // Slow consumers (as nats-server): while a connection has more than max_pending / 2 bytes queued
-// and not yet taken by its socket, the publishers of its worker pause before their next message
-// and the worker stops taking messages from the other workers (whose publishers pause in turn
-// once their backlog to it is full): the feed slows to the reader's pace and memory stays
-// bounded. A connection that stays above that mark with a socket that accepts nothing for
-// write_deadline, or whose queue would exceed max_pending, or whose output ring is full, is a
-// slow consumer: it is sent -ERR 'Slow Consumer' when the cut falls on a message boundary
-// (nats-server sends nothing), closed, and counted in FeedStats::slow_consumers.
+// and not yet taken by its socket (or its output ring is more than 3/4 full), the publishers of its
+// worker pause before their next message and the worker stops taking messages from the other
+// workers (whose publishers pause in turn once their backlog to it is full): the feed slows to the
+// reader's pace and memory stays bounded. A connection that stays above that mark with a socket
+// that accepts nothing for write_deadline, or whose queue would exceed max_pending, or whose output
+// ring is full, is a slow consumer: it is sent -ERR 'Slow Consumer' when the cut falls on a message
+// boundary (nats-server sends nothing), closed, and counted in FeedStats::slow_consumers.
 //
 // Thread safety: start/stop/port/stats are thread-safe; the workers are internal threads (one
 // SO_REUSEPORT listener and io_uring loop per thread).
@@ -64,8 +64,10 @@ struct FeedOptions {
   /// How long a connection above max_pending / 2 may go without its socket accepting a byte
   /// before it is cut as a slow consumer (nats-server's write_deadline).
   std::chrono::milliseconds write_deadline{2000};
-  /// Output ring per connection (MSG headers and protocol replies), a power of two >= 4 KiB.
-  std::size_t out_ring = std::size_t{1} << 20U;
+  /// Output ring per connection (MSG headers and protocol replies; the payloads stay in the
+  /// message store), a power of two >= 4 KiB. It bounds the resident memory of a busy
+  /// connection; more than three quarters full counts as congested (see above).
+  std::size_t out_ring = std::size_t{256} << 10U;
   /// The server_id / server_name announced in INFO.
   std::string server_name = "ringkit-feed";
   /// One line per connection closed for a reason worth knowing (a protocol error with its
