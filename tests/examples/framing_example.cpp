@@ -12,7 +12,7 @@ int main() {  // decode length-prefixed messages from a socket into pooled, refc
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 1;
   if (::write(sv[1], "\0\0\0\5hello\0\0\0\4ring", 17) != 17) return 2;  // 4-byte BE lengths
-  auto [writer, reader] = *ringkit::make_mirror_byte_ring(64 * 1024);
+  auto [writer, reader] = *ringkit::make_mirror_byte_ring(std::size_t{64} * 1024);
   auto decoder = *ringkit::LengthFieldDecoder::create(
       {.length_width = ringkit::LengthWidth::u32, .max_frame = 1 << 20});
   auto store = *ringkit::MessageStore::create({});  // pool slots <= 16 KiB, ring buffers above

@@ -81,10 +81,10 @@ class Differential {
   }
 
  private:
-  std::size_t capacity(std::size_t cls) const {
+  [[nodiscard]] std::size_t capacity(std::size_t cls) const {
     return cls < ringkit::kFixedClasses ? config_.slots[cls] : kXxlSlots;
   }
-  std::size_t live_in(std::size_t cls) const {
+  [[nodiscard]] std::size_t live_in(std::size_t cls) const {
     std::size_t n = 0;
     for (const auto& e : events_) n += (e.refs > 0 && e.cls == cls) ? 1 : 0;
     return n;

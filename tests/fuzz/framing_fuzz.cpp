@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,7 +40,7 @@ using ringkit::TooLongPolicy;
 using Bytes = std::vector<std::uint8_t>;
 __extension__ using I128 = __int128;  // the reference's arithmetic cannot overflow
 
-constexpr I128 kU64Max = static_cast<I128>(~std::uint64_t{0});
+constexpr I128 kU64Max = std::numeric_limits<std::uint64_t>::max();
 
 /// What the reference decided for one call (payload as bytes).
 struct Ref {

@@ -179,7 +179,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t max_line = 16 + ((limits >> 4U) & 0x0fU) * 16U;
   const std::span<const std::uint8_t> stream(data + std::min<std::size_t>(size, 2),
                                              size - std::min<std::size_t>(size, 2));
-  if (stream.size() > 64 * 1024) return 0;
+  if (stream.size() > std::size_t{64} * 1024) return 0;
   // The small ring must hold a whole frame, or the runs legitimately differ (buffered_limit).
   const std::size_t big = std::max<std::size_t>(4096, std::bit_ceil(stream.size() + 1));
   const Trace whole = run(stream, big, seed, max_payload, max_line);

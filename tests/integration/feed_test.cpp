@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -31,6 +30,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -93,6 +93,8 @@ class Target {
   Target() = default;
   Target(const Target&) = delete;
   Target& operator=(const Target&) = delete;
+  Target(Target&&) = delete;
+  Target& operator=(Target&&) = delete;
   virtual ~Target() = default;
   [[nodiscard]] virtual std::uint16_t port() const = 0;
   [[nodiscard]] virtual bool is_nats() const = 0;
@@ -108,7 +110,8 @@ class Target {
 };
 
 std::string nats_server_path() {
-  const char* env = std::getenv("RINGKIT_NATS_SERVER");
+  // getenv races only with setenv/putenv, which nothing in this test binary calls.
+  const char* env = std::getenv("RINGKIT_NATS_SERVER");  // NOLINT(concurrency-mt-unsafe)
   return env != nullptr && *env != '\0' ? env : "/usr/sbin/nats-server";
 }
 
@@ -148,6 +151,10 @@ class NatsServerTarget final : public Target {
     return nullptr;
   }
 
+  NatsServerTarget(const NatsServerTarget&) = delete;
+  NatsServerTarget& operator=(const NatsServerTarget&) = delete;
+  NatsServerTarget(NatsServerTarget&&) = delete;
+  NatsServerTarget& operator=(NatsServerTarget&&) = delete;
   ~NatsServerTarget() override {
     stop();
     std::error_code ec;
@@ -179,13 +186,14 @@ class NatsServerTarget final : public Target {
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     std::vector<std::string> args = {bin, "-a", "127.0.0.1", "-p", port_s, "-c", conf};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
     const int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
-      *err = "posix_spawn " + bin + ": " + std::strerror(rc);
+      *err = "posix_spawn " + bin + ": " + std::error_code(rc, std::system_category()).message();
       return false;
     }
     pid_ = pid;
@@ -747,6 +755,7 @@ TEST_P(FeedTest, FanOutToSixtyFourSubscribers) {
   for (auto& s : subs) ASSERT_TRUE(subscriber(s, "SUB fan.out 1\r\n"));
   std::vector<std::string> errors(kSubs);
   std::vector<std::thread> readers;
+  readers.reserve(kSubs);
   for (int k = 0; k < kSubs; ++k) {
     readers.emplace_back([&, k] {
       for (std::size_t i = 0; i < kMsgs; ++i) {

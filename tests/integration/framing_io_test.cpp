@@ -294,10 +294,10 @@ TEST_P(FramedEchoTest, VerifiedConnectionsAndOneGarbageSender) {
 }
 
 const EchoCase kEchoCases[] = {
-    {ProxyBackend::uring, true, false, 64 * 1024, "uring_mirrored"},
+    {ProxyBackend::uring, true, false, std::size_t{64} * 1024, "uring_mirrored"},
     {ProxyBackend::uring, false, false, 4096, "uring_two_segment_small"},
     {ProxyBackend::uring, true, true, 4096, "uring_mirrored_copy_small"},
-    {ProxyBackend::asio, true, false, 64 * 1024, "asio_mirrored"},
+    {ProxyBackend::asio, true, false, std::size_t{64} * 1024, "asio_mirrored"},
     {ProxyBackend::asio, true, true, 4096, "asio_mirrored_copy_small"},
 };
 
@@ -473,7 +473,7 @@ TYPED_TEST(FramedReaderTest, BadStreamsEndWithTheirError) {
   if (!u) GTEST_SKIP() << u.message();
   struct Case {
     std::string bytes;
-    ringkit::Errc want;
+    ringkit::Errc want{};
   };
   const Case cases[] = {
       {"GET / HTTP/1.1\r\n\r\n", ringkit::Errc::frame_too_long},  // 0x47455420 > max_frame

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
@@ -94,7 +95,7 @@ class ProxyTest : public ::testing::TestWithParam<ProxyBackend> {
   std::unique_ptr<Proxy> start(std::uint16_t upstream, ProxyOptions o = {}) {
     o.upstream_port = upstream;
     o.backend = GetParam();
-    o.ring_size = o.ring_size == 256 * 1024 ? 64 * 1024 : o.ring_size;
+    o.ring_size = o.ring_size == std::size_t{256} * 1024 ? std::size_t{64} * 1024 : o.ring_size;
     auto p = Proxy::start(o);
     if (!p) {
       ADD_FAILURE() << "proxy start: " << p.message();
@@ -140,11 +141,12 @@ TEST_P(ProxyTest, ManyConcurrentVerifiedStreams) {
   constexpr int kConns = 200;
 #endif
   std::vector<std::thread> ts;
+  ts.reserve(kConns);
   std::atomic<int> good{0};
   for (int i = 0; i < kConns; ++i) {
     ts.emplace_back([&, i] {
       auto c = ringkit::net::connect_tcp("127.0.0.1", proxy->port());
-      if (c && echo_verified(c->get(), 256 * 1024 + static_cast<std::size_t>(i) * 997,
+      if (c && echo_verified(c->get(), std::size_t{256} * 1024 + static_cast<std::size_t>(i) * 997,
                              static_cast<std::uint64_t>(i))) {
         ++good;
       }
@@ -253,18 +255,16 @@ TEST_P(ProxyTest, UpstreamClosingEarlyClosesTheClient) {
 
 /// Resident set size of this process in bytes.
 std::size_t rss_bytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long pages_total = 0, pages_rss = 0;
-  const int n = std::fscanf(f, "%lu %lu", &pages_total, &pages_rss);
-  std::fclose(f);
-  return n == 2 ? pages_rss * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages_total = 0, pages_rss = 0;
+  if (!(statm >> pages_total >> pages_rss)) return 0;
+  return pages_rss * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 TEST_P(ProxyTest, SlowReaderStaysBoundedOthersFlow) {
   auto up = start_echo(GetParam());
   ASSERT_TRUE(up);
-  auto proxy = start(up->port(), {.ring_size = 64 * 1024});
+  auto proxy = start(up->port(), {.ring_size = std::size_t{64} * 1024});
   ASSERT_TRUE(proxy);
   const std::size_t rss_before = rss_bytes();
   // The slow client writes a lot and never reads: the echo fills its socket buffers and the
@@ -349,12 +349,13 @@ TEST_P(ProxyTest, EchoServerVerifiedStreamsAndHalfClose) {
   constexpr int kConns = 32;
 #endif
   std::vector<std::thread> ts;
+  ts.reserve(kConns);
   std::atomic<int> good{0};
   for (int i = 0; i < kConns; ++i) {
     ts.emplace_back([&, i] {
       auto c = ringkit::net::connect_tcp("127.0.0.1", echo->port());
       // Larger than the ring: backpressure, ring reuse across bursts, then EOF -> SHUT_WR.
-      if (c && echo_verified(c->get(), 300 * 1024 + static_cast<std::size_t>(i) * 131,
+      if (c && echo_verified(c->get(), std::size_t{300} * 1024 + static_cast<std::size_t>(i) * 131,
                              static_cast<std::uint64_t>(i) + 1000)) {
         ++good;
       }
@@ -453,11 +454,13 @@ TEST_P(ProxyTest, IdleConnectionsBesideActiveOnes) {
   constexpr int kActive = 16;
 #endif
   std::vector<UniqueFd> idle;
+  idle.reserve(kIdle);
   for (int i = 0; i < kIdle; ++i)
     idle.push_back(*ringkit::net::connect_tcp("127.0.0.1", proxy->port()));
   ASSERT_TRUE(
       eventually([&] { return proxy->stats().active == static_cast<std::uint64_t>(kIdle); }));
   std::vector<std::thread> ts;
+  ts.reserve(kActive);
   std::atomic<int> good{0};
   for (int i = 0; i < kActive; ++i) {
     ts.emplace_back([&, i] {
@@ -582,6 +585,7 @@ struct Exhausted {
 Exhausted open_all_then_echo(std::uint16_t port, int conns,
                              const std::function<std::uint64_t()>& accepted) {
   std::vector<UniqueFd> cs;
+  cs.reserve(static_cast<std::size_t>(conns));
   for (int i = 0; i < conns; ++i) cs.push_back(*ringkit::net::connect_tcp("127.0.0.1", port));
   // Every connection is accepted (and armed or closed) before any traffic frees a slot.
   EXPECT_TRUE(eventually([&] { return accepted() == static_cast<std::uint64_t>(conns); }));
@@ -635,8 +639,10 @@ TEST(ProxyUringSlabTest, ExhaustedOpSlabClosesAndCountsNeverStalls) {
   ASSERT_TRUE(echo);
   // 8 op slots: the accept and the tick take two, an idle proxied connection holds two polls.
   const SubmitLog log;
-  auto p = Proxy::start(
-      {.upstream_port = echo->port(), .ring_size = 64 * 1024, .max_ops = 8, .log = log.callback()});
+  auto p = Proxy::start({.upstream_port = echo->port(),
+                         .ring_size = std::size_t{64} * 1024,
+                         .max_ops = 8,
+                         .log = log.callback()});
   ASSERT_TRUE(p) << p.message();
   auto& proxy = *p;
   constexpr int kConns = 24;
@@ -803,6 +809,7 @@ TEST_P(ProxyScaleTest, ThreeThousandIdleBesideSixtyFourActive) {
       << proxy->stats().active << " proxied, " << echo->stats().active << " upstream";
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> ts;
+  ts.reserve(kActive);
   std::atomic<int> good{0};
   for (int i = 0; i < kActive; ++i) {
     ts.emplace_back([&, i] {
@@ -834,7 +841,7 @@ TEST_P(ProxyScaleTest, ThreeThousandIdleBesideSixtyFourActive) {
   const auto st = proxy->stats();
   EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kIdle + kActive));
   EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kIdle + kActive));
-  EXPECT_EQ(st.bytes_up, kActive * kBytes + kIdle * 8);
+  EXPECT_EQ(st.bytes_up, kActive * kBytes + kIdle * std::size_t{8});
   EXPECT_EQ(st.bytes_down, st.bytes_up);
   expect_accounted(st);
 }

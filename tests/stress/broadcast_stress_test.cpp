@@ -65,7 +65,7 @@ using Ev256 = Event<32>;
 
 template <std::size_t Words>
 Event<Words> make_event(u64 seq) {
-  Event<Words> e;
+  Event<Words> e{};
   e.w[0] = seq;
   u64 sum = seq;
   for (std::size_t i = 1; i + 1 < Words; ++i) {
@@ -100,7 +100,7 @@ using GatedRing = BroadcastRing<Ev64, BroadcastPolicy::gated>;
 
 void gated_writer(GatedRing::Writer& w, u64 total, u64 seed, Errors& errors) {
   Rng rng(seed);
-  std::array<Ev64, 16> batch;
+  std::array<Ev64, 16> batch{};
   u64 seq = 0;
   while (seq < total && !errors.failed()) {
     switch (rng.below(5)) {
@@ -152,7 +152,7 @@ void gated_writer(GatedRing::Writer& w, u64 total, u64 seed, Errors& errors) {
 
 void gated_reader(GatedRing::Reader& r, u64 total, u64 seed, Errors& errors) {
   Rng rng(seed);
-  std::array<Ev64, 24> out;
+  std::array<Ev64, 24> out{};
   u64 next = 0;
   const auto take = [&](const Ev64& e) {
     const std::string bad = check_event(e, next);
@@ -224,6 +224,7 @@ TEST(BroadcastStress, GatedThreeReadersSeeEveryEventInOrder) {
     auto ring = *GatedRing::create(cap);
     auto w = *ring.take_writer();
     std::vector<GatedRing::Reader> readers;
+    readers.reserve(3);
     for (int i = 0; i < 3; ++i) readers.push_back(*ring.subscribe());
     Errors errors;
     const u64 total = cap == 8 ? kEvents / 4 : kEvents;
@@ -256,7 +257,7 @@ LagTally overwrite_reader(OverwriteRing::Reader& r, bool slow, u64 seed, Errors&
   Rng rng(seed);
   LagTally t;
   u64 next = r.position();
-  std::array<Ev64, 8> out;
+  std::array<Ev64, 8> out{};
   for (;;) {
     if (errors.failed()) return t;
     if (slow && rng.below(8) == 0) {
@@ -301,7 +302,7 @@ TEST(BroadcastStress, OverwriteLagAccountingIsExact) {
   std::thread b([&] { ts = overwrite_reader(slow, true, 2, errors); });
   std::thread writer([&] {
     Rng rng(3);
-    std::array<Ev64, 8> batch;
+    std::array<Ev64, 8> batch{};
     for (u64 seq = 0; seq < kEvents;) {
       if (rng.below(4) == 0) {
         const std::size_t n = std::min<u64>(batch.size(), kEvents - seq);
@@ -364,6 +365,7 @@ void join_and_leave() {
     w.close();
   });
   std::vector<std::thread> readers;
+  readers.reserve(3);
   for (int id = 0; id < 3; ++id) {
     readers.emplace_back([&, id] {
       Rng rng(50 + id);
@@ -468,10 +470,12 @@ TEST(BroadcastStress, CloseWakesBlockedReadersAndBlockedWriter) {
     auto w = *ring.take_writer();
     auto stuck = *ring.subscribe();  // never reads: the writer blocks once 4 are published
     std::vector<GatedRing::Reader> readers;
+    readers.reserve(3);
     for (int i = 0; i < 3; ++i) readers.push_back(*ring.subscribe());
     Errors errors;
     std::atomic<int> finished{0};
     std::vector<std::thread> threads;
+    threads.reserve(readers.size());
     for (auto& r : readers) {
       threads.emplace_back([&] {
         u64 next = 0;

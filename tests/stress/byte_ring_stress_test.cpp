@@ -14,10 +14,10 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -295,7 +295,8 @@ TYPED_TEST(ByteRingStress, Capacity1MiB) {
 TYPED_TEST(ByteRingStress, CountersStartNear2Pow64) {
   // The counters wrap within the first few chunks, then run far past the wrap.
   run_stress<TypeParam>({4096, UINT64_MAX - 10'000, kVolume / 8, 4});
-  run_stress<TypeParam>({64 * 1024, UINT64_MAX - 3 * 64 * 1024 + 17, kVolume / 8, 5});
+  run_stress<TypeParam>(
+      {64 * 1024, UINT64_MAX - std::uint64_t{3} * 64 * 1024 + 17, kVolume / 8, 5});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,7 +331,7 @@ void run_pump(std::size_t capacity, std::uint64_t volume, std::uint64_t seed) {
 
   std::thread generator([&] {
     Rng rng(seed);
-    std::vector<std::byte> buf(256 * 1024);
+    std::vector<std::byte> buf(std::size_t{256} * 1024);
     std::uint64_t sent = 0;
     while (sent < volume) {
       const std::size_t n = std::min<std::uint64_t>(rng.between(1, buf.size()), volume - sent);
@@ -340,7 +341,8 @@ void run_pump(std::size_t capacity, std::uint64_t volume, std::uint64_t seed) {
         const ssize_t k = ::write(in_w.get(), buf.data() + off, n - off);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
-          gen_error = std::string("generator write: ") + std::strerror(errno);
+          gen_error = std::string("generator write: ") +
+                      std::error_code(errno, std::system_category()).message();
           in_w.reset();
           return;
         }
@@ -396,7 +398,7 @@ void run_pump(std::size_t capacity, std::uint64_t volume, std::uint64_t seed) {
   });
 
   // Verifier (this thread): read to EOF, check every byte, remember the first mismatch.
-  std::vector<std::byte> buf(128 * 1024);
+  std::vector<std::byte> buf(std::size_t{128} * 1024);
   std::uint64_t seen = 0;
   for (;;) {
     const ssize_t k = ::read(out_r.get(), buf.data(), buf.size());

@@ -220,6 +220,7 @@ TEST(EventPoolStress, NothingIsLostAcrossThreads) {
   const PoolConfig config = PoolConfig::custom(300, 200, 100, 50, 20);
   auto pools = *EventPools::create(config);
   std::vector<std::thread> threads;
+  threads.reserve(3);
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
       ringkit_test::Rng rng(t);

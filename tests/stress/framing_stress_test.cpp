@@ -64,7 +64,7 @@ void run_stream(Ring& ring, Encode encode, Decoder& dec, Check check) {
   for (;;) {
     const bool alive = ring.reader.peer_alive();  // before decoding: all bytes are visible then
     const ringkit::DecodeRun run =
-        ringkit::decode_into(ring.reader, dec, *store, [&](ringkit::MessageRef m) {
+        ringkit::decode_into(ring.reader, dec, *store, [&](const ringkit::MessageRef& m) {
           ok = ok && check(next, m.bytes());
           ++next;
           return ok;

@@ -49,7 +49,7 @@ constexpr std::size_t kStore = std::size_t{2} << 20;
 struct Msg {
   ringkit::RawFixedBuf fixed;
   ringkit::RawFrozenBuf frozen;
-  std::uint64_t seed;
+  std::uint64_t seed = 0;
 };
 static_assert(sizeof(Msg) == 64);
 

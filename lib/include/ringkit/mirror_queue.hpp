@@ -211,7 +211,7 @@ class MirrorQueue {
   }
   /// Removes and returns the front element; std::nullopt when empty.
   [[nodiscard]] std::optional<T> try_pop() noexcept {
-    T v;
+    T v{};
     if (!try_pop(v)) return std::nullopt;
     return v;
   }

@@ -140,6 +140,7 @@ TEST(Broadcast, LeavingReaderSlotIsReused) {
   auto ring = make<Gated>(2);
   auto w = *ring.take_writer();
   std::vector<Gated::Reader> readers;
+  readers.reserve(20);
   for (int i = 0; i < 20; ++i) readers.push_back(*ring.subscribe());  // several chunks
   EXPECT_EQ(ring.reader_count(), 20U);
   ASSERT_TRUE(w.try_publish(1));
@@ -550,7 +551,7 @@ TEST(Broadcast, MovedHandlesAreEmpty) {
   auto ring = make<Gated>(4);
   auto r = *ring.subscribe();
   auto r2 = std::move(r);
-  EXPECT_FALSE(r.valid());
+  EXPECT_FALSE(r.valid());  // NOLINT(bugprone-use-after-move): the moved-from state is under test
   EXPECT_EQ(r.capacity(), 0U);
   u64 v = 0;
   EXPECT_EQ(r.try_pop(v).status, RecvStatus::closed);
@@ -567,12 +568,12 @@ TEST(Broadcast, MovedHandlesAreEmpty) {
 }
 
 TEST(Broadcast, RecvResultAccessors) {
-  constexpr RecvResult ok{RecvStatus::ok, 3};
-  static_assert(ok.ok() && static_cast<bool>(ok) && ok.lost() == 0);
-  constexpr RecvResult lag{RecvStatus::lagged, 5};
-  static_assert(lag.lagged() && !lag.ok() && lag.lost() == 5 && !lag.closed());
-  constexpr RecvResult t{RecvStatus::timed_out, 0};
-  static_assert(t.timed_out() && !t.closed());
+  constexpr RecvResult kOk{RecvStatus::ok, 3};
+  static_assert(kOk.ok() && static_cast<bool>(kOk) && kOk.lost() == 0);
+  constexpr RecvResult kLag{RecvStatus::lagged, 5};
+  static_assert(kLag.lagged() && !kLag.ok() && kLag.lost() == 5 && !kLag.closed());
+  constexpr RecvResult kTimedOut{RecvStatus::timed_out, 0};
+  static_assert(kTimedOut.timed_out() && !kTimedOut.closed());
 }
 
 }  // namespace

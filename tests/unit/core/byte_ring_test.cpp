@@ -54,7 +54,6 @@ using ringkit_test::KindName;
 using ringkit_test::kSeed;
 using ringkit_test::kTop;
 using ringkit_test::matches_pattern;
-using ringkit_test::pattern;
 using ringkit_test::read_pattern;
 using ringkit_test::same_segments;
 using ringkit_test::storage_base;

@@ -90,25 +90,21 @@ struct KindName {
 /// Consumer's view of its producer(s).
 template <class Consumer>
 bool peer_alive(const Consumer& c) {
-  if constexpr (requires { c.peer_alive(); }) {
-    return c.peer_alive();
-  } else {
-    return c.peer_alive();
-  }
+  return c.peer_alive();
 }
 
 /// Makes channel `ch` (with `tx`/`rx` references) of the test's kind; a mirrored kind the
 /// kernel cannot map skips the test, anything else fails it.
-#define MAKE_CHANNEL_OR_SKIP(ch, T, capacity, start)                                  \
-  auto ch##_result = TypeParam::template make<T>((capacity), (start));                \
-  if (!ch##_result) {                                                                 \
-    if (TypeParam::kMirrored) GTEST_SKIP() << "mirroring: " << ch##_result.message(); \
-    FAIL() << ch##_result.message();                                                  \
-  }                                                                                   \
-  auto& ch = *ch##_result;                                                            \
-  auto& tx = ch.producer;                                                             \
-  auto& rx = ch.consumer;                                                             \
-  ASSERT_EQ(tx.mirrored(), TypeParam::kMirrored);                                     \
+#define MAKE_CHANNEL_OR_SKIP(ch, T, capacity, start)                                        \
+  auto ch##_result = TypeParam::template make<T>((capacity), (start));                      \
+  if (!ch##_result) {                                                                       \
+    if (TypeParam::kMirrored) GTEST_SKIP() << "mirroring: " << ch##_result.message();       \
+    FAIL() << ch##_result.message();                                                        \
+  }                                                                                         \
+  auto& ch = *ch##_result; /* NOLINT(bugprone-macro-parentheses): names the new variable */ \
+  auto& tx = (ch).producer;                                                                 \
+  auto& rx = (ch).consumer;                                                                 \
+  ASSERT_EQ(tx.mirrored(), TypeParam::kMirrored);                                           \
   ASSERT_EQ(rx.mirrored(), TypeParam::kMirrored)
 
 template <class K>
@@ -249,7 +245,8 @@ TYPED_TEST(ChannelTyped, CountersNear2Pow64) {
     pushed += tx.push_slice(src);
     switch (step % 3) {
       case 0: {
-        const std::size_t got = rx.pop_slice(std::span(buf).first(1 + (step * 11) % cap));
+        const std::size_t got =
+            rx.pop_slice(std::span(buf).first(1 + (static_cast<std::size_t>(step) * 11) % cap));
         for (std::size_t i = 0; i < got; ++i) ASSERT_EQ(buf[i], popped + i) << step;
         popped += got;
         break;

@@ -84,8 +84,9 @@ TEST(PoolConfigTest, ProfilesAndFootprint) {
       slots += c.slots[i];
     }
     const std::size_t fp = c.footprint();
-    EXPECT_GE(fp, payload + slots * 64);              // payload + one line of metadata per slot
-    EXPECT_LE(fp, payload + slots * 64 + 64 * 1024);  // plus page rounding and the pool object
+    EXPECT_GE(fp, payload + slots * 64);  // payload + one line of metadata per slot
+    EXPECT_LE(fp, payload + slots * 64 +
+                      std::size_t{64} * 1024);  // plus page rounding and the pool object
     auto p = EventPools::create(c);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->footprint(), fp);
@@ -124,7 +125,7 @@ TEST(EventPoolsTest, CopyIsOneReferenceAndLastReleaseFrees) {
   auto ev = *pools.allocate(pattern(1, 10), 7);
   EXPECT_EQ(ev.use_count(), 1U);
   {
-    EventRef a = ev;
+    EventRef a = ev;  // NOLINT(performance-unnecessary-copy-initialization): the copy is tested
     EventRef b = a;
     EXPECT_EQ(ev.use_count(), 3U);
     EXPECT_EQ(a.data(), ev.data());
@@ -244,6 +245,7 @@ TEST(EventPoolsTest, SharedTokenForKnownHolders) {
   const auto token = std::move(ev).into_shared_token(3);
   ASSERT_TRUE(token);
   std::vector<EventRef> holders;
+  holders.reserve(3);
   for (int i = 0; i < 3; ++i) holders.push_back(*EventRef::from_token(*token));
   EXPECT_EQ(holders[0].use_count(), 3U);
   holders.pop_back();
@@ -267,7 +269,7 @@ TEST(EventPoolsTest, RefcountOverflowIsDetectedNeverWrapped) {
   EXPECT_GE(ev.use_count(), ringkit::detail::kPinnedFloor);
   const std::uint32_t gen = ev.generation();
   for (int i = 0; i < 1000; ++i) {
-    EventRef a = ev;
+    EventRef a = ev;  // NOLINT(performance-unnecessary-copy-initialization): pinned-slot copy
     auto b = ev.try_clone();
     ASSERT_TRUE(b);
     auto c = weak.lock();
@@ -433,6 +435,7 @@ TEST(EventPoolsTest, ThreadExitBeforePoolDestruction) {
   EXPECT_EQ(pools.stats(SizeClass::xs).in_use, 100U);
   EXPECT_EQ(pools.stats(SizeClass::xs).high_water, 200U);
   std::vector<EventRef> all;
+  all.reserve(156);
   for (int i = 0; i < 156; ++i) all.push_back(*pools.allocate(pattern(1, 8)));  // nothing stranded
   EXPECT_EQ(pools.allocate(pattern(1, 8)).error(), Errc::pool_exhausted);
   all.clear();
@@ -489,11 +492,12 @@ TEST(EventPoolsTest, ReleaseAfterTheThreadCacheWasDestroyed) {
 
 TEST(EventPoolsTest, MorePoolsThanCacheEntries) {
   std::vector<EventPools> all;
+  all.reserve(7);
   for (int i = 0; i < 7; ++i) all.push_back(make(PoolConfig::custom(16, 4, 4, 4, 4)));
   std::vector<EventRef> held;
   for (int round = 0; round < 50; ++round) {
     for (std::size_t p = 0; p < all.size(); ++p) {
-      auto ev = all[p].allocate(pattern(round * 10 + p, 32));
+      auto ev = all[p].allocate(pattern(static_cast<std::size_t>(round) * 10 + p, 32));
       ASSERT_TRUE(ev);
       held.push_back(std::move(*ev));
       if (held.size() > 40) held.erase(held.begin(), held.begin() + 20);
@@ -508,6 +512,7 @@ TEST(EventPoolsTest, MorePoolsThanCacheEntries) {
   // After the flush every slot is back in the shared lists: all 16 can be taken.
   for (auto& p : all) {
     std::vector<EventRef> v;
+    v.reserve(16);
     for (int i = 0; i < 16; ++i) v.push_back(*p.allocate(pattern(1, 1)));
     EXPECT_EQ(p.allocate(pattern(1, 1)).error(), Errc::pool_exhausted);
   }

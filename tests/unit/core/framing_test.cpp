@@ -354,7 +354,7 @@ TYPED_TEST(FramingTest, FrameOfExactlyTheRingSizeDecodesOneLargerFailsNeverSpins
     ringkit::DecodeRun run;
     for (int guard = 0; guard < 100 && pos < s.size(); ++guard) {
       pos += ring.writer.write(std::span<const std::byte>(s.data() + pos, s.size() - pos));
-      run = ringkit::decode_into(ring.reader, dec, *store, [&](ringkit::MessageRef m) {
+      run = ringkit::decode_into(ring.reader, dec, *store, [&](const ringkit::MessageRef& m) {
         EXPECT_EQ(m.size(), body.size());
         EXPECT_TRUE(std::equal(body.begin(), body.end(), m.data()));
         ++frames;
@@ -617,6 +617,7 @@ TYPED_TEST(FramingTest, VarintEdgeCases) {
 
 std::vector<std::string> strings(const std::vector<Bytes>& frames) {
   std::vector<std::string> v;
+  v.reserve(frames.size());
   for (const Bytes& f : frames) v.emplace_back(reinterpret_cast<const char*>(f.data()), f.size());
   return v;
 }
@@ -934,7 +935,7 @@ TYPED_TEST(FramingTest, ChunkingInvariance) {
       }
       auto dec = make_lf(o);
       Outcome out;
-      ASSERT_TRUE(feed<TypeParam>(dec, s, chunks, out, 0, 4096 * 5 - split * 3));
+      ASSERT_TRUE(feed<TypeParam>(dec, s, chunks, out, 0, std::uint64_t{4096} * 5 - split * 3));
       EXPECT_EQ(out.frames, whole.frames) << seed << "/" << split;
       EXPECT_EQ(out.eof, Errc::ok);
     }
@@ -951,7 +952,8 @@ TYPED_TEST(FramingTest, ChunkingInvariance) {
     for (const std::size_t c : {1, 2, 5, 33}) {
       auto l = make_dd(DelimiterOptions::line_mode());
       Outcome out;
-      ASSERT_TRUE(feed<TypeParam>(l, bytes_of(text), {c, c + 1}, out, 0, 4096 * 3 - c));
+      ASSERT_TRUE(
+          feed<TypeParam>(l, bytes_of(text), {c, c + 1}, out, 0, std::uint64_t{4096} * 3 - c));
       EXPECT_EQ(out.frames, lines_whole.frames);
     }
   }

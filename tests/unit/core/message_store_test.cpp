@@ -62,7 +62,7 @@ TEST(MessageStore, CopiesShareTheBytesAndTheLastReleaseFrees) {
   MessageStoreOptions o;
   o.pools = PoolConfig::custom(1, 1, 1, 1, 1);
   o.pools.xxl_enabled = false;
-  o.ring_bytes = 64 * 1024;
+  o.ring_bytes = std::size_t{64} * 1024;
   auto store = MessageStore::create(o);
   ASSERT_TRUE(store) << store.message();
   const auto small = stream(1, 100);
@@ -87,11 +87,11 @@ TEST(MessageStore, CopiesShareTheBytesAndTheLastReleaseFrees) {
 TEST(MessageStore, RingExhaustionIsRetryableNeverFitsIsFinal) {
   MessageStoreOptions o;
   o.pools.xxl_enabled = false;  // large messages only in the ring
-  o.ring_bytes = 128 * 1024;
+  o.ring_bytes = std::size_t{128} * 1024;
   o.ring_mode = ringkit::MirrorMode::never;
   auto store = MessageStore::create(o);
   ASSERT_TRUE(store) << store.message();
-  const auto big = stream(2, 50 * 1024);
+  const auto big = stream(2, std::size_t{50} * 1024);
   auto a = store->copy(big);
   auto b = store->copy(big);
   ASSERT_TRUE(a && b);
@@ -103,7 +103,7 @@ TEST(MessageStore, RingExhaustionIsRetryableNeverFitsIsFinal) {
   auto d = store->copy(big);
   ASSERT_TRUE(d) << "retry after releases: " << d.message();
   EXPECT_TRUE(holds(*d, 2, big.size()));
-  auto huge = store->copy(stream(3, 200 * 1024));
+  auto huge = store->copy(stream(3, std::size_t{200} * 1024));
   ASSERT_FALSE(huge);
   EXPECT_EQ(errc_of(huge.error()), Errc::never_fits);
   EXPECT_FALSE(ringkit::is_retryable(Errc::never_fits));
@@ -135,7 +135,7 @@ TEST(MessageStore, WithoutRingLargeMessagesUseTheHeapOnlyIfAllowed) {
 TEST(MessageStore, InPlaceWritersPublishOnceAndFreeWhenDropped) {
   MessageStoreOptions o;
   o.pools = PoolConfig::custom(1, 1, 1, 1, 1);
-  o.ring_bytes = 64 * 1024;
+  o.ring_bytes = std::size_t{64} * 1024;
   o.pools.xxl_enabled = false;
   auto store = MessageStore::create(o);
   ASSERT_TRUE(store);

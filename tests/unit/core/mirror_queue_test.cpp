@@ -42,7 +42,6 @@ using ringkit::Errc;
 using ringkit::MirrorMode;
 using ringkit::MirrorQueue;
 using ringkit::MirrorRegion;
-using ringkit::RingOptions;
 
 /// An element of N bytes that carries a sequence number in all of its bytes.
 template <std::size_t N>
@@ -57,7 +56,7 @@ constexpr std::byte seq_byte(std::uint64_t seq, std::size_t i) {
 
 template <class T>
 T make(std::uint64_t seq) {
-  T e;
+  T e{};
   for (std::size_t i = 0; i < e.b.size(); ++i) e.b[i] = seq_byte(seq, i);
   return e;
 }

@@ -15,6 +15,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -46,7 +47,8 @@ using ringkit::RingOptions;
 using ringkit::SliceResult;
 using ringkit::io::IoStatus;
 
-constexpr std::uint64_t kNear2Pow64 = ~std::uint64_t{0} - 4096 * 3 + 77;  // 2^64 - 12211
+constexpr std::uint64_t kNear2Pow64 =
+    ~std::uint64_t{0} - std::uint64_t{4096} * 3 + 77;  // 2^64 - 12211
 
 /// Stream bytes [offset, offset + n) of the test stream `seed` (support/pattern.hpp).
 std::vector<std::byte> stream(std::uint64_t seed, std::uint64_t offset, std::size_t n) {
@@ -64,7 +66,7 @@ std::size_t page() { return MirrorRegion::page_size(); }
   auto var##_result = ringkit::make_mirror_byte_ring(                                      \
       (capacity), RingOptions{.mode = MirrorMode::required, .initial_position = (start)}); \
   if (!var##_result) GTEST_SKIP() << "mirroring unavailable: " << var##_result.message();  \
-  auto& var = *var##_result
+  auto& var = *var##_result  // NOLINT(bugprone-macro-parentheses): names the new variable
 
 MirrorByteRing make_fallback(std::size_t capacity, std::uint64_t start = 0) {
   auto r = ringkit::make_mirror_byte_ring(
@@ -392,7 +394,8 @@ struct Pipe {
 
 Pipe make_pipe() {
   int fds[2];
-  EXPECT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0) << std::strerror(errno);
+  EXPECT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0)
+      << std::error_code(errno, std::system_category()).message();
   return {ringkit::UniqueFd(fds[0]), ringkit::UniqueFd(fds[1])};
 }
 

@@ -117,6 +117,7 @@ TEST_P(RingAllocatorModes, SplitThenExactFitReusesTheRegion) {
 TEST_P(RingAllocatorModes, MergesFollowingFreeRegions) {
   auto a = make(4096, GetParam());
   std::vector<FixedBuf> bufs;
+  bufs.reserve(8);
   for (int i = 0; i < 8; ++i) bufs.push_back(alloc_ok(a, 512 - kHdr));  // fills the store
   std::byte* const base = bufs[0].data() - kHdr;
   FixedBuf more;
@@ -131,6 +132,7 @@ TEST_P(RingAllocatorModes, MergesFollowingFreeRegions) {
 TEST_P(RingAllocatorModes, MergeStopsAtARegionInUse) {
   auto a = make(4096, GetParam());
   std::vector<FixedBuf> bufs;
+  bufs.reserve(8);
   for (int i = 0; i < 8; ++i) bufs.push_back(alloc_ok(a, 512 - kHdr));
   bufs[0].reset();
   bufs[1].reset();  // bufs[2] stays: a merge from 0 gets at most 1024 bytes
@@ -287,6 +289,7 @@ TEST_P(RingAllocatorModes, ExtBufGrowsInPlaceAndFinalizeTrims) {
 TEST_P(RingAllocatorModes, ExtBufAbsorbsRegionsReleasedLater) {
   auto a = make(4096, GetParam());
   std::vector<FixedBuf> bufs;
+  bufs.reserve(8);
   for (int i = 0; i < 8; ++i) bufs.push_back(alloc_ok(a, 512 - kHdr));
   bufs[0].reset();
   ExtBuf e;
@@ -474,10 +477,12 @@ TEST(RingAllocator, FrozenBufCopiesAcrossThreads) {
   std::atomic<int> bad{0};
   {
     std::vector<std::thread> readers;
+    readers.reserve(4);
     for (int t = 0; t < 4; ++t) {
       readers.emplace_back([copy = f, &bad] {  // one copy per thread
         for (int i = 0; i < 2000; ++i) {
-          FrozenBuf local = copy;  // copy + destroy on this thread
+          // copy + destroy on this thread: the copy is what is under test
+          FrozenBuf local = copy;  // NOLINT(performance-unnecessary-copy-initialization)
           FrozenBuf other;
           other = local;
           if (first_mismatch(31, 0, other.span().first(64))) bad.fetch_add(1);

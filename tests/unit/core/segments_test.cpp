@@ -44,14 +44,14 @@ using ringkit_test::same_segments;
 // Segments
 
 TEST(Segments, DefaultIsEmpty) {
-  static constexpr ConstSegments s;
-  static_assert(s.empty());
-  static_assert(s.count() == 0 && s.size() == 0 && s.bytes() == 0);
-  static_assert(s.begin() == s.end());
+  static constexpr ConstSegments kEmpty;
+  static_assert(kEmpty.empty());
+  static_assert(kEmpty.count() == 0 && kEmpty.size() == 0 && kEmpty.bytes() == 0);
+  static_assert(kEmpty.begin() == kEmpty.end());
   std::array<iovec, 2> iov{};
-  EXPECT_EQ(s.to_iovecs(iov), 0U);
-  EXPECT_TRUE(s[0].empty());
-  EXPECT_TRUE(s[1].empty());
+  EXPECT_EQ(kEmpty.to_iovecs(iov), 0U);
+  EXPECT_TRUE(kEmpty[0].empty());
+  EXPECT_TRUE(kEmpty[1].empty());
 }
 
 TEST(Segments, EmptySegmentsAreNeverShown) {

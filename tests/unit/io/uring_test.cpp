@@ -51,7 +51,7 @@ bool uring_unavailable(const std::error_code& ec) {
   if (!var##_r && uring_unavailable(var##_r.error()))                                \
     GTEST_SKIP() << "io_uring unavailable: " << var##_r.message();                   \
   ASSERT_TRUE(var##_r.has_value()) << "Uring::create failed: " << var##_r.message(); \
-  Uring& var = *var##_r
+  Uring& var = *var##_r  // NOLINT(bugprone-macro-parentheses): names the new variable
 
 std::size_t open_fds() {
   std::size_t n = 0;
@@ -348,7 +348,7 @@ TYPED_TEST(UringRingTest, LoopbackEcho64MiBVerifiedNoLeaks) {
 
 TEST(Uring, FixedBuffersOnMirroredRing) {
   RINGKIT_URING_OR_SKIP(ring);
-  auto mr = *ringkit::make_mirror_byte_ring(16 * 1024);
+  auto mr = *ringkit::make_mirror_byte_ring(std::size_t{16} * 1024);
   auto& w = mr.writer;
   auto& r = mr.reader;
   ASSERT_TRUE(w.mirrored());
@@ -358,7 +358,7 @@ TEST(Uring, FixedBuffersOnMirroredRing) {
   auto in = make_pipe();
   auto out = make_pipe();
   std::mt19937 rng(3);
-  std::vector<std::byte> sent, got, chunk(5000), back(16 * 1024);
+  std::vector<std::byte> sent, got, chunk(5000), back(std::size_t{16} * 1024);
   // 40 chunks of 5000 bytes through a 16 KiB ring: spans straddle the wrap all the time, and
   // each op is one READ_FIXED / WRITE_FIXED on the double mapping (short reads are allowed).
   for (int round = 0; round < 40; ++round) {
@@ -474,7 +474,10 @@ TYPED_TEST(UringRingTest, RecvSendOnSocketsWithDeferredTaskRun) {
         failure = "write";
       }
       while (calls == 0) {
-        if (!ring.run_once(1s)) failure = "run_once";
+        if (!ring.run_once(1s)) {
+          failure = "run_once";
+          return;
+        }
       }
       // recv fills one span: up to the wrap on a two-segment ring, all of it when mirrored.
       const std::size_t first = got.bytes;
@@ -489,7 +492,12 @@ TYPED_TEST(UringRingTest, RecvSendOnSocketsWithDeferredTaskRun) {
           failure = "recv again";
           return;
         }
-        while (calls == 0) (void)ring.run_once(1s);
+        while (calls == 0) {
+          if (!ring.run_once(1s)) {
+            failure = "run_once";
+            return;
+          }
+        }
         total += got.bytes;
       }
       if (r.size_hint() != msg.size()) failure = "committed bytes";
@@ -502,7 +510,12 @@ TYPED_TEST(UringRingTest, RecvSendOnSocketsWithDeferredTaskRun) {
         failure = "send submit";
         return;
       }
-      while (calls == 0) (void)ring.run_once(1s);
+      while (calls == 0) {
+        if (!ring.run_once(1s)) {
+          failure = "run_once";
+          return;
+        }
+      }
       if (got.bytes != msg.size() || r.size_hint() != 0) failure = "send result";
       std::string back(msg.size(), '\0');
       std::size_t have = 0;
@@ -522,7 +535,12 @@ TYPED_TEST(UringRingTest, RecvSendOnSocketsWithDeferredTaskRun) {
         failure = "recv eof submit";
         return;
       }
-      while (calls == 0) (void)ring.run_once(1s);
+      while (calls == 0) {
+        if (!ring.run_once(1s)) {
+          failure = "run_once";
+          return;
+        }
+      }
       if (got.status != IoStatus::eof) failure = "no eof";
     });
     t.join();

@@ -11,7 +11,6 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <ostream>
 #include <set>
@@ -69,14 +68,15 @@ struct FdPair {
 FdPair make_pipe(bool non_blocking) {
   int fds[2];
   const int flags = O_CLOEXEC | (non_blocking ? O_NONBLOCK : 0);
-  EXPECT_EQ(::pipe2(fds, flags), 0) << std::strerror(errno);
+  EXPECT_EQ(::pipe2(fds, flags), 0) << std::error_code(errno, std::system_category()).message();
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 FdPair make_socketpair(bool non_blocking) {
   int fds[2];
   const int type = SOCK_STREAM | SOCK_CLOEXEC | (non_blocking ? SOCK_NONBLOCK : 0);
-  EXPECT_EQ(::socketpair(AF_UNIX, type, 0, fds), 0) << std::strerror(errno);
+  EXPECT_EQ(::socketpair(AF_UNIX, type, 0, fds), 0)
+      << std::error_code(errno, std::system_category()).message();
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -89,7 +89,7 @@ void write_all(int fd, std::span<const std::byte> data) {
       ASSERT_GE(::poll(&p, 1, 10'000), 0);
       continue;
     }
-    ASSERT_GT(n, 0) << std::strerror(errno);
+    ASSERT_GT(n, 0) << std::error_code(errno, std::system_category()).message();
     data = data.subspan(static_cast<std::size_t>(n));
   }
 }
@@ -105,7 +105,8 @@ std::vector<std::byte> read_exactly(int fd, std::size_t n) {
       EXPECT_GE(::poll(&p, 1, 10'000), 0);
       continue;
     }
-    EXPECT_GT(k, 0) << (k < 0 ? std::strerror(errno) : "unexpected EOF");
+    EXPECT_GT(k, 0) << (k < 0 ? std::error_code(errno, std::system_category()).message()
+                              : "unexpected EOF");
     if (k <= 0) break;
     got += static_cast<std::size_t>(k);
   }
