@@ -213,6 +213,24 @@ struct WakeProducers {
   }
 };
 
+/// The blocking pop of every consumer (SPSC and MPSC): try_pop(); when empty, read "gone"
+/// (alive()) BEFORE trying once more, so everything pushed before the producers left is
+/// visible (A4 happens after their last publish); else sleep on the core's data_ready until
+/// has_data() or the producers are gone, or the deadline passes. `core` is null for an empty
+/// consumer (false at once).
+template <class Core, class TryPop, class Alive, class HasData>
+[[nodiscard]] bool pop_until(Core* core, TryPop&& try_pop, Alive&& alive, HasData&& has_data,
+                             Clock::time_point deadline) noexcept {
+  if (core == nullptr) return false;
+  for (;;) {
+    if (try_pop()) return true;
+    if (!alive()) return try_pop();
+    const bool ready =
+        core->data_ready.wait([&] { return has_data() || !core->producers_alive(); }, deadline);
+    if (!ready) return false;
+  }
+}
+
 /// The producer side of one single-producer ring of elements, written once for the SPSC
 /// producer and the MPSC producer's lane. `Derived` provides peer_alive() and, to this class,
 /// data_ready() (notified after every publish) and space_ready() (slept on while full). The
@@ -425,20 +443,13 @@ class alignas(kFalseSharingRange) ChannelConsumer {
 
  private:
   bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
-    for (;;) {
-      if (!link_) return false;
-      if (try_pop(out)) return true;
-      // Read "gone" before re-checking the ring: everything pushed before the producers left
-      // is then visible (A4 happens after their last publish).
-      if (!peer_alive()) return try_pop(out);
-      const bool ready = link_.get()->data_ready.wait(
-          [this] {
-            cur_.refresh();
-            return cur_.room_cached() != 0 || !link_.get()->producers_alive();
-          },
-          deadline);
-      if (!ready) return false;
-    }
+    return detail::pop_until(
+        link_ ? link_.get() : nullptr, [&] { return try_pop(out); }, [&] { return peer_alive(); },
+        [&] {
+          cur_.refresh();
+          return cur_.room_cached() != 0;
+        },
+        deadline);
   }
   void give_back(std::size_t n) noexcept {
     cur_.publish(n);  // (R2), see detail/cursor.hpp
@@ -729,16 +740,9 @@ class alignas(kFalseSharingRange) MpscConsumer {
 
  private:
   bool pop_until(T& out, detail::Clock::time_point deadline) noexcept {
-    for (;;) {
-      if (!link_) return false;
-      if (try_pop(out)) return true;
-      // Read "gone" before scanning again: everything pushed before the handles left is then
-      // visible (A4 happens after their last publish).
-      if (!peer_alive()) return try_pop(out);
-      const bool ready = link_.get()->data_ready.wait(
-          [this] { return current() != nullptr || !link_.get()->producers_alive(); }, deadline);
-      if (!ready) return false;
-    }
+    return detail::pop_until(
+        link_ ? link_.get() : nullptr, [&] { return try_pop(out); }, [&] { return peer_alive(); },
+        [&] { return current() != nullptr; }, deadline);
   }
   /// The lane to read from: the current one while its snapshot lasts, else the next with data.
   [[nodiscard]] detail::MpscLane<T>* current() noexcept {
