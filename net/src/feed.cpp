@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -135,6 +136,19 @@ struct StoredView {
     return json.substr(i, 4) == "true";
   }
   return absent;
+}
+
+/// The dotted-quad address of a connected IPv4 socket's peer ("" when unknown).
+[[nodiscard]] std::string peer_ip(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  std::array<char, INET_ADDRSTRLEN> buf{};
+  // NOLINTNEXTLINE(*-reinterpret-cast): the sockets API takes a sockaddr*
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET ||
+      ::inet_ntop(AF_INET, &a.sin_addr, buf.data(), buf.size()) == nullptr) {
+    return {};
+  }
+  return buf.data();
 }
 
 /// The next power of two >= n (n >= 1).
@@ -344,7 +358,7 @@ struct Conn {
   std::string pub_subject;  // the PUB whose payload is expected
   std::string pub_reply;
   std::uint64_t client_id = 0;
-  std::size_t index = 0;
+  std::string client_ip;  // the peer's address, announced in INFO
   bool in_payload = false;
   bool pub_valid = true;  // the expected payload's PUB subject passed the pedantic check
   bool verbose = true;    // nats-server's defaults until CONNECT says otherwise
@@ -1020,7 +1034,6 @@ class Worker {
     queued_ -= conns_[i]->pending;
     conns_[i]->pending = 0;
     if (i + 1 != conns_.size()) std::swap(conns_[i], conns_.back());
-    conns_[i]->index = i;
     std::erase(store_waiters_, conns_.back().get());
     std::erase(congestion_waiters_, conns_.back().get());
     conns_.pop_back();
@@ -1064,8 +1077,8 @@ class Worker {
     (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     bump(sh_.connections);
     auto c = std::make_unique<Conn>(*this, std::move(fd), std::move(*in), std::move(*out), proto_);
-    c->index = conns_.size();
     c->client_id = ++next_client_;
+    c->client_ip = peer_ip(c->fd.get());
     Conn& ref = *c;
     conns_.push_back(std::move(c));
     send_info(ref);
@@ -1087,7 +1100,9 @@ class Worker {
     t += std::to_string(sh_.options.max_payload);
     t += ",\"client_id\":";
     t += std::to_string(c.client_id);
-    t += ",\"client_ip\":\"127.0.0.1\"} \r\n";
+    t += ",\"client_ip\":\"";
+    t += c.client_ip;
+    t += "\"} \r\n";
     (void)reply(c, t);
   }
 
