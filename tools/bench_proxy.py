@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -66,6 +67,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--workloads", default="")
     ap.add_argument("--out", default="")
+    ap.add_argument("--proxy-args", default="",
+                    help="extra ringkit-proxy options, e.g. '--ring-size 16KiB'")
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",") if t]
     workloads = [w for w in WORKLOADS
@@ -106,7 +109,8 @@ def main():
                 p, port = start_listening(
                     [f"{args.bin}/ringkit-proxy", "--listen", "127.0.0.1:0", "--upstream",
                      f"127.0.0.1:{echo_port}", "--backend", backend, "--threads", str(nthreads),
-                     "--max-conns", "20000"], log(f"{backend}{nthreads}"))
+                     "--max-conns", "20000", *shlex.split(args.proxy_args)],
+                    log(f"{backend}{nthreads}"))
                 procs.append(p)
                 group.append((f"ringkit-{backend}", port, p))
             haproxy = find_tool("haproxy")

@@ -9,7 +9,9 @@
 //
 //   - read: with no ring attached the read is a readiness wait (poll); once the source is
 //     readable a ring is taken from the worker's pool and a receive is armed into its free space,
-//     and re-armed after each completion while the connection is active. A connection idle for a
+//     and re-armed while the connection is active: after the send of what it brought has emptied
+//     the ring (which is then rewound to offset 0, so messages keep landing in the same first
+//     pages), or at once while a send lags behind (the destination is the slower side). A connection idle for a
 //     whole tick with an empty ring has its receive cancelled (where the backend can cancel one
 //     operation) and goes back to a readiness wait, so a quiet connection holds no ring. A full
 //     ring is not read (backpressure).
@@ -186,6 +188,7 @@ class RingPool {
     if (const std::size_t left = r->reader.size_hint(); left != 0) {
       (void)r->reader.consume(left);  // all of it is readable: cannot fail
     }
+    (void)rewind(r->writer, r->reader);  // empty, both halves here: the next user starts at 0
     push(hot_, std::move(r));
   }
   /// Releases the pages of the hot rings that were not needed since the last trim().
@@ -245,6 +248,7 @@ class Relay {
     bool want_recv = false;                ///< the next read is a receive (source readable)
     bool parking = false;                  ///< the receive is being cancelled (idle)
     bool writing = false;
+    bool overlap = false;  ///< receives run beside sends (the destination is the slower side)
     bool src_eof = false;
     bool dst_shut = false;
     std::uint64_t read_op = 0;   ///< backend op id (for cancel)
@@ -406,6 +410,7 @@ class Relay {
       if (o == Outcome::ok && n > 0) {
         c.last_activity = now_ns();
         bump(d == 0 ? ctr_.bytes_up : ctr_.bytes_down, n);
+        x.overlap = x.ring->reader.size_hint() > 0;  // bytes left behind: the destination lags
         pump(c, d);
       } else if (o == Outcome::ok) {
         log("a send of a non-empty ring completed with 0 bytes; closing the connection");
@@ -482,9 +487,23 @@ class Relay {
   // maybe_destroy() that ends every entry point (on_*, tick), never in the middle of one.
 
   /// Arms what direction `d` can do now; closes the connection if a submission fails.
+  //
+  // Receives and sends: while the destination keeps up (every send empties the ring), the next
+  // receive is armed when the send completes, not beside it. The ring is then empty and is
+  // rewound, so each message lands at the start of the ring: a connection keeps reusing the same
+  // first pages (cache-hot, and the only ones resident) instead of cycling through ring_size.
+  // Once a send leaves bytes behind (the destination is the slower side) receives run beside
+  // sends, buffering up to the whole ring, until a send empties it again.
   void pump(Conn& c, int d) {
     if (c.closing || !c.connected) return;
     Dir& x = c.dir[d];
+    const bool has_data = x.ring && x.ring->reader.size_hint() > 0;
+    if (!x.writing && has_data) {
+      const Errc e = self().start_send(c, d);
+      if (e != Errc::ok) return submit_failed(c, e, "send");
+      x.writing = true;
+      ++c.ops;
+    }
     if (!x.reading && !x.src_eof) {
       if (!x.want_recv) {
         const Errc e = self().start_poll(c, d);
@@ -492,7 +511,7 @@ class Relay {
         x.reading = true;
         x.read_is_poll = true;
         ++c.ops;
-      } else {
+      } else if (!x.writing || x.overlap) {
         if (!x.ring) {
           auto r = pool_.take();
           if (!r) {
@@ -501,6 +520,8 @@ class Relay {
             return;
           }
           x.ring = std::move(*r);
+        } else if (!x.writing && !has_data) {
+          (void)rewind(x.ring->writer, x.ring->reader);  // nothing refers to it: cannot fail
         }
         if (x.ring->writer.size_hint() < x.ring->writer.capacity()) {
           const Errc e = self().start_recv(c, d);
@@ -510,13 +531,6 @@ class Relay {
           ++c.ops;
         }
       }
-    }
-    const bool has_data = x.ring && x.ring->reader.size_hint() > 0;
-    if (!x.writing && has_data) {
-      const Errc e = self().start_send(c, d);
-      if (e != Errc::ok) return submit_failed(c, e, "send");
-      x.writing = true;
-      ++c.ops;
     }
     if (x.src_eof && !x.writing && !x.dst_shut && !has_data) {
       self().shut_send(c, x.dst);

@@ -94,6 +94,14 @@ using ByteReaderLink =
 
 }  // namespace detail
 
+template <bool Mirror>
+class BasicByteWriter;
+template <bool Mirror>
+class BasicByteReader;
+template <bool Mirror>
+[[nodiscard]] bool rewind(BasicByteWriter<Mirror>& writer,
+                          BasicByteReader<Mirror>& reader) noexcept;
+
 /// The producer half of a byte ring. `Mirror` selects the view type: two segments (ByteWriter)
 /// or one contiguous span (MirrorByteWriter). Move-only; a moved-from, closed or
 /// default-constructed writer has capacity() == 0 and offers nothing. Single-owner.
@@ -217,6 +225,9 @@ class alignas(kFalseSharingRange) BasicByteWriter {
     if (free == 0) return {};
     return segments_at(cur_.position(), free);
   }
+
+  template <bool M>
+  friend bool rewind(BasicByteWriter<M>& writer, BasicByteReader<M>& reader) noexcept;
 
   detail::Moved<std::byte*> data_;
   detail::Moved<bool> mirrored_;
@@ -345,11 +356,40 @@ class alignas(kFalseSharingRange) BasicByteReader {
             std::span<const std::byte>(data_.get(), r.second)};
   }
 
+  template <bool M>
+  friend bool rewind(BasicByteWriter<M>& writer, BasicByteReader<M>& reader) noexcept;
+
   detail::Moved<const std::byte*> data_;
   detail::Moved<bool> mirrored_;
   detail::ConsumerCursor cur_;
   detail::ByteReaderLink link_;  // last: see BasicByteWriter
 };
+
+/// Rewinds an empty ring: moves both halves' positions forward to the next multiple of
+/// capacity(), so that the next bytes written land at the start of the storage. For an owner
+/// of both halves of one ring on one thread (a relay connection, an echo buffer) whose ring is
+/// emptied between messages: it then keeps reusing its first pages, which stay in cache and
+/// are the only ones that become resident, instead of cycling through the whole capacity.
+/// Returns true when the ring was empty (and now starts at offset 0; also when it already
+/// did), false, changing nothing, when it holds bytes or the halves are not the two valid
+/// halves of one ring. Positions stay free-running: they jump by the bytes skipped.
+/// Precondition: no other thread uses either half, and no operation (a submitted receive, a
+/// view) still refers to the ring's free or filled space. Invalidates every view of both halves.
+template <bool Mirror>
+bool rewind(BasicByteWriter<Mirror>& writer, BasicByteReader<Mirror>& reader) noexcept {
+  detail::ProducerCursor& w = writer.cur_;
+  detail::ConsumerCursor& r = reader.cur_;
+  if (!w.attached() || w.own_counter() != r.peer_counter()) return false;
+  const std::uint64_t pos = w.position();
+  if (r.position() != pos) return false;  // both private positions: exact on the owner thread
+  const std::uint64_t mask = w.capacity() - 1;
+  const std::uint64_t next = (pos + mask) & ~mask;  // wraps at 2^64 like every position
+  if (next != pos) {
+    r.jump(next);
+    w.jump(next);
+  }
+  return true;
+}
 
 /// The producer half of a two-segment byte ring.
 using ByteWriter = BasicByteWriter<false>;

@@ -295,6 +295,58 @@ TYPED_TEST(ByteRingContract, NewRingIsEmpty) {
   }
 }
 
+TYPED_TEST(ByteRingContract, RewindMovesAnEmptyRingToTheStartOfItsStorage) {
+  const std::size_t cap = this->cap();
+  // Starts at 0, mid-ring, and just below 2^64 (the rewind then wraps the counters to 0).
+  for (const std::uint64_t start : {std::uint64_t{0}, std::uint64_t{5}, kTop - 3}) {
+    SCOPED_TRACE(start);
+    RINGKIT_MAKE_RING_OR_SKIP(ring, TypeParam, cap, start);
+    auto& w = ring.writer;
+    auto& r = ring.reader;
+    const std::byte* base = storage_base(w);
+    // Holding bytes: refused, nothing changes.
+    ASSERT_EQ(write_pattern(w, 0, 3), 3U);
+    EXPECT_FALSE(ringkit::rewind(w, r));
+    EXPECT_EQ(w.position(), start + 3);
+    EXPECT_EQ(r.position(), start);
+    ASSERT_TRUE(read_pattern(r, 0, 3));
+    // Empty: both positions move to the next multiple of the capacity (wrapping at 2^64).
+    const std::uint64_t mask = cap - 1;
+    const std::uint64_t want = (start + 3 + mask) & ~mask;
+    EXPECT_TRUE(ringkit::rewind(w, r));
+    EXPECT_EQ(w.position(), want);
+    EXPECT_EQ(r.position(), want);
+    EXPECT_EQ(w.size_hint(), 0U);
+    EXPECT_EQ(r.size_hint(), 0U);
+    // The whole capacity is free and starts at the start of the storage.
+    const MutableSegments free = w.writable_segments();
+    EXPECT_EQ(free.bytes(), cap);
+    EXPECT_EQ(free.first().data(), base);
+    // Already at the start: true, no move.
+    EXPECT_TRUE(ringkit::rewind(w, r));
+    EXPECT_EQ(w.position(), want);
+    // The stream goes on: bytes written now are read back in order, from offset 0.
+    ASSERT_EQ(write_pattern(w, 3, cap), cap);
+    EXPECT_EQ(r.readable_segments().first().data(), base);
+    ASSERT_TRUE(read_pattern(r, 3, cap));
+  }
+}
+
+TYPED_TEST(ByteRingContract, RewindRefusesHalvesOfDifferentRingsAndEmptyHalves) {
+  RINGKIT_MAKE_RING_OR_SKIP(a, TypeParam, this->cap());
+  RINGKIT_MAKE_RING_OR_SKIP(b, TypeParam, this->cap());
+  ASSERT_EQ(write_pattern(a.writer, 0, 1), 1U);
+  ASSERT_TRUE(read_pattern(a.reader, 0, 1));
+  EXPECT_FALSE(ringkit::rewind(a.writer, b.reader));
+  EXPECT_EQ(a.writer.position(), 1U);
+  EXPECT_EQ(b.reader.position(), 0U);
+  auto moved = std::move(a.writer);
+  EXPECT_FALSE(ringkit::rewind(a.writer, a.reader));  // moved-from writer
+  EXPECT_EQ(a.reader.position(), 1U);
+  EXPECT_TRUE(ringkit::rewind(moved, a.reader));
+  EXPECT_EQ(a.reader.position(), this->cap());
+}
+
 TYPED_TEST(ByteRingContract, StorageIsPageAligned) {
   for (const std::uint64_t start : {std::uint64_t{0}, kTop - 5}) {
     RINGKIT_MAKE_RING_OR_SKIP(ring, TypeParam, this->cap(), start);

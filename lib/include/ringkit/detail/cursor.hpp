@@ -156,6 +156,18 @@ class Cursor {
     const std::uint64_t peer = peer_.get()->load(std::memory_order_relaxed);
     return static_cast<std::size_t>(Producer ? pos_ - peer : peer - pos_);
   }
+  /// The counter this side stores, and the peer's (two sides belong to one ring when one's
+  /// own counter is the other's peer counter).
+  [[nodiscard]] const std::atomic<std::uint64_t>* own_counter() const noexcept { return mine_; }
+  [[nodiscard]] const std::atomic<std::uint64_t>* peer_counter() const noexcept { return peer_; }
+  /// Moves this side to position `p` and takes `p` as the peer's position too. Only for the
+  /// owner of both sides of an empty ring on one thread, moving both to the same `p` (rewind()).
+  void jump(std::uint64_t p) noexcept {
+    pos_ = p;
+    peer_pos_ = p;
+    // (X3) release, as publish(): the peer side is moved by the same thread right after.
+    mine_.get()->store(p, std::memory_order_release);
+  }
   /// Where `n` units starting at this side's position lie.
   [[nodiscard]] Run run(std::size_t n, bool contiguous) const noexcept {
     return ring_run(pos_, n, cap_, contiguous);
