@@ -51,7 +51,8 @@ EchoStats EchoServer::stats() const noexcept {
           .errors = t.end(End::error),
           .submit_failures = t.end(End::submit_failure),
           .aborted = t.end(End::aborted),
-          .bytes = t.bytes_up};
+          .bytes = t.bytes_up,
+          .rings_attached = t.rings_attached};
 }
 
 void EchoServer::stop() { impl_->server->stop(std::chrono::milliseconds(0)); }

@@ -101,6 +101,7 @@ RelayTotals RelayServer::totals() const noexcept {
     t.active += load(c->active);
     t.bytes_up += load(c->bytes_up);
     t.bytes_down += load(c->bytes_down);
+    t.rings_attached += load(c->rings_attached);
   }
   return t;
 }
@@ -181,7 +182,8 @@ ProxyStats Proxy::stats() const noexcept {
           .submit_failures = t.end(End::submit_failure),
           .aborted = t.end(End::aborted),
           .bytes_up = t.bytes_up,
-          .bytes_down = t.bytes_down};
+          .bytes_down = t.bytes_down,
+          .rings_attached = t.rings_attached};
 }
 
 void Proxy::stop(std::chrono::milliseconds drain) { impl_->server->stop(drain); }

@@ -86,9 +86,17 @@ class AsioWorker final : public RelayWorker,
         [this, &c, d](std::error_code ec, std::size_t n) { on_written(c, d, outcome_of(ec), n); });
     return Errc::ok;
   }
-  /// Asio cancels every operation of a socket at once (the other direction's send too), so an
-  /// idle receive keeps its ring here.
-  bool cancel_read(Conn& /*c*/, int /*d*/) noexcept { return false; }
+  /// Asio cancels every operation of a socket at once, so an idle receive is cancelled only
+  /// while no send is in flight on its socket (the other direction's, or the echo's own).
+  bool cancel_read(Conn& c, int d) noexcept {
+    const std::uint8_t src = c.dir[d].src;
+    for (std::uint8_t k = 0; k < c.ndirs; ++k) {
+      if (c.dir[k].dst == src && c.dir[k].writing) return false;
+    }
+    std::error_code ec;
+    (void)c.sock[src].cancel(ec);
+    return !ec;
+  }
   void shut_send(Conn& c, int sock) noexcept {
     std::error_code ignored;
     (void)c.sock[sock].shutdown(tcp::socket::shutdown_send, ignored);

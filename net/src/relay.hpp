@@ -1,5 +1,5 @@
 // Private to net/src: the relay state machine shared by the proxy and the echo server, for both
-// backends (io_uring and Asio are thin I/O shims under it, see relay_uring.cpp / relay_asio.cpp).
+// backends (io_uring and Asio are thin I/O shims under it, see proxy_uring.cpp / proxy_asio.cpp).
 //
 // A connection has one or two directions. The proxy has two (client -> upstream, upstream ->
 // client) over two sockets; the echo server has one whose source and destination are the same
@@ -81,6 +81,7 @@ struct alignas(ringkit::kFalseSharingRange) RelayCounters {
   std::atomic<std::uint64_t> active{0};
   std::atomic<std::uint64_t> bytes_up{0};    ///< proxy: client -> upstream; echo: echoed
   std::atomic<std::uint64_t> bytes_down{0};  ///< proxy: upstream -> client
+  std::atomic<std::uint64_t> rings_attached{0};  ///< rings held by connections now (a gauge)
 };
 
 /// Adds `n` to a single-writer counter (no read-modify-write instruction needed).
@@ -520,6 +521,7 @@ class Relay {
             return;
           }
           x.ring = std::move(*r);
+          bump(ctr_.rings_attached);
         } else if (!x.writing && !has_data) {
           (void)rewind(x.ring->writer, x.ring->reader);  // nothing refers to it: cannot fail
         }
@@ -538,7 +540,7 @@ class Relay {
     }
     // Nothing to move and nothing holds the ring: back to the pool.
     if (x.ring && !x.writing && !has_data && !(x.reading && !x.read_is_poll)) {
-      pool_.give(std::move(x.ring));
+      release_ring(x);
     }
   }
 
@@ -552,6 +554,11 @@ class Relay {
         x.parking = self().cancel_read(c, d);
       }
     }
+  }
+
+  void release_ring(Dir& x) noexcept {
+    pool_.give(std::move(x.ring));
+    drop(ctr_.rings_attached);
   }
 
   void close(Conn& c, End why) {
@@ -574,7 +581,7 @@ class Relay {
 
   void destroy(Conn& c) {
     for (Dir& x : c.dir) {
-      if (x.ring) pool_.give(std::move(x.ring));
+      if (x.ring) release_ring(x);
     }
     bump(ctr_.ends[static_cast<std::size_t>(c.end)]);
     drop(ctr_.active);

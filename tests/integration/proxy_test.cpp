@@ -459,6 +459,7 @@ TEST_P(ProxyTest, IdleConnectionsBesideActiveOnes) {
     idle.push_back(*ringkit::net::connect_tcp("127.0.0.1", proxy->port()));
   ASSERT_TRUE(
       eventually([&] { return proxy->stats().active == static_cast<std::uint64_t>(kIdle); }));
+  EXPECT_EQ(proxy->stats().rings_attached, 0U);
   std::vector<std::thread> ts;
   ts.reserve(kActive);
   std::atomic<int> good{0};
@@ -474,6 +475,49 @@ TEST_P(ProxyTest, IdleConnectionsBesideActiveOnes) {
   ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
   const auto st = proxy->stats();
   EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kIdle + kActive));
+  expect_accounted(st);
+}
+
+TEST_P(ProxyTest, QuietConnectionsGiveTheirRingsBack) {
+  // A connection that moved bytes and then went quiet holds no ring a tick later (its receive
+  // is parked), on the proxy and on the echo server, and its next message still arrives whole.
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  auto proxy = start(echo->port());
+  ASSERT_TRUE(proxy);
+  constexpr int kConns = 32;
+  constexpr std::size_t kMsg = 4096;
+  std::vector<UniqueFd> conns;
+  conns.reserve(kConns);
+  for (int i = 0; i < kConns; ++i) {
+    auto c = ringkit::net::connect_tcp("127.0.0.1", proxy->port());
+    ASSERT_TRUE(c) << c.message();
+    conns.push_back(std::move(*c));
+  }
+  constexpr std::uint64_t kSeed = 41;
+  std::vector<std::byte> msg(kMsg);
+  std::vector<std::byte> got(kMsg);
+  for (std::uint64_t round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      const std::uint64_t offset = (round * kConns + i) * kMsg;
+      ringkit_test::fill_pattern(kSeed, offset, msg);
+      ASSERT_TRUE(write_all(conns[i].get(), msg.data(), msg.size()));
+      ASSERT_TRUE(read_all(conns[i].get(), got.data(), got.size()));
+      ASSERT_FALSE(ringkit_test::first_mismatch(kSeed, offset, got)) << "connection " << i;
+    }
+    ASSERT_TRUE(eventually([&] { return proxy->stats().rings_attached == 0; }))
+        << proxy->stats().rings_attached << " rings still attached on the proxy";
+    ASSERT_TRUE(eventually([&] { return echo->stats().rings_attached == 0; }))
+        << echo->stats().rings_attached << " rings still attached on the echo server";
+    EXPECT_EQ(proxy->stats().active, static_cast<std::uint64_t>(kConns));
+  }
+  conns.clear();
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kConns));
+  EXPECT_EQ(st.rings_attached, 0U);
+  EXPECT_EQ(st.bytes_up, 2 * kConns * kMsg);
+  EXPECT_EQ(st.bytes_down, 2 * kConns * kMsg);
   expect_accounted(st);
 }
 

@@ -56,6 +56,8 @@ struct EchoStats {
   std::uint64_t submit_failures = 0;
   std::uint64_t aborted = 0;  ///< still open at stop()
   std::uint64_t bytes = 0;    ///< bytes echoed
+  /// Rings held by connections now (a gauge); a connection quiet for a tick (100 ms) holds none.
+  std::uint64_t rings_attached = 0;
 };
 
 class EchoServer {

@@ -83,6 +83,9 @@ struct ProxyStats {
   std::uint64_t aborted = 0;           ///< still open when stop()'s drain time ran out
   std::uint64_t bytes_up = 0;          ///< client -> upstream bytes delivered
   std::uint64_t bytes_down = 0;        ///< upstream -> client bytes delivered
+  /// Rings held by connections now (a gauge): a direction holds one only while it has bytes to
+  /// move, so a connection quiet for a tick (100 ms) holds none.
+  std::uint64_t rings_attached = 0;
 };
 
 class Proxy {
