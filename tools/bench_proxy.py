@@ -9,7 +9,9 @@ proxy process from outside: CPU seconds per million messages (utime + stime from
 RSS growth per connection while the load runs (`rss/conn`, the 9000x64B row: RSS per mostly
 idle connection) and after it (`rss after/conn`, the bulk 1000x16KiB row: what stays resident).
 The `short` row is a connection rate: each message is its own connection (connect, 64 B
-request and echo, close; ringkit-load --reconnect). Prints a Markdown table of medians with the
+request and echo, close; ringkit-load --reconnect). The `9000idle` row holds 9,000 connections
+that never send (`rss/conn`: RSS per idle connection), then sends one verified 64 B message on
+each and lets them go quiet (`rss after/conn`). Prints a Markdown table of medians with the
 ratio to haproxy at the same thread count, and writes it (and the raw runs as JSON) under
 bench/results/. Every process is stopped by PID at the end.
 
@@ -18,11 +20,13 @@ usage: tools/bench_proxy.py BIN_DIR [--rounds N] [--duration DUR] [--threads 1,2
 """
 import argparse
 import json
+import math
 import os
 import re
 import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +46,49 @@ WORKLOADS = [
     # rings' pages back once a second).
     ("1000x16KiB", dict(conns=1000, size="16KiB", depth=1, threads=2, settle=2.5)),
     ("short", dict(conns=16, size="64", depth=1, reconnect=True)),
+    # idle: connections that connect and never send (RSS per idle connection), then send one
+    # verified 64 B message each and go quiet again (RSS after a message, once rings are parked).
+    ("9000idle", dict(conns=9000, size="64", idle=True, settle=2.5)),
 ]
+
+
+def idle_run(port, n, pid, settle, label):
+    """Holds n idle connections through the target, then one verified 64 B echo on each.
+
+    Returns a result dict shaped like ringkit-load's JSON plus the RSS samples."""
+    rss0 = rss_bytes(pid)
+    socks = []
+    errors = 0
+    try:
+        for _ in range(n):
+            socks.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        time.sleep(1.0)  # the target accepts them all (and connects its upstream side)
+        rss_idle = rss_bytes(pid)
+        t0 = time.time()
+        for i, s in enumerate(socks):
+            msg = (i.to_bytes(8, "little") * 8)
+            try:
+                s.sendall(msg)
+                got = b""
+                while len(got) < len(msg):
+                    part = s.recv(len(msg) - len(got))
+                    if not part:
+                        break
+                    got += part
+                errors += got != msg
+            except OSError:
+                errors += 1
+        seconds = time.time() - t0
+        time.sleep(settle)  # quiet again: rings parked, then trimmed by the pool
+        rss_quiet = rss_bytes(pid)
+    finally:
+        for s in socks:
+            s.close()
+    if len(socks) < n:
+        errors += n - len(socks)
+    return {"label": label, "errors": errors, "msgs": n, "msgs_per_s": n / seconds,
+            "mb_per_s": n * 64 / seconds / 1e6, "p50_us": float("nan"), "p99_us": float("nan"),
+            "p999_us": float("nan"), "rss0": rss0, "rss_idle": rss_idle, "rss_quiet": rss_quiet}
 
 def start_listening(cmd, log):
     """Starts a ringkit tool with --listen 127.0.0.1:0 and returns (proc, port)."""
@@ -139,6 +185,22 @@ def main():
                     # Alternate the order every round so drift in machine load hits all alike.
                     order = group if rnd % 2 == 0 else list(reversed(group))
                     for tname, port, proc in order:
+                        if w.get("idle"):
+                            cpu0 = cpu_seconds(proc.pid)
+                            res = idle_run(port, w["conns"], proc.pid, w["settle"], tname)
+                            res.update(workload=wname, round=rnd, threads=nthreads)
+                            res["cpu_s_per_mmsg"] = (cpu_seconds(proc.pid) - cpu0) / w["conns"] * 1e6
+                            res["rss_per_conn"] = (res["rss_idle"] - res["rss0"]) / w["conns"]
+                            res["rss_after_per_conn"] = (res["rss_quiet"] - res["rss0"]) / w["conns"]
+                            res["rss_total_per_conn"] = res["rss_idle"] / w["conns"]
+                            res["rss_total_after_per_conn"] = res["rss_quiet"] / w["conns"]
+                            runs.append(res)
+                            print(f"t{nthreads} round {rnd + 1}/{args.rounds} {wname:10} "
+                                  f"{tname:14} idle rss/conn {res['rss_per_conn'] / 1024:7.1f} KiB"
+                                  f"  after a message {res['rss_after_per_conn'] / 1024:7.1f} KiB"
+                                  f"  errors {res['errors']}", flush=True)
+                            time.sleep(0.5)
+                            continue
                         cmd = [f"{args.bin}/ringkit-load", "--target", f"127.0.0.1:{port}",
                                "--conns", str(w["conns"]), "--size", str(w["size"]), "--depth",
                                str(w["depth"]), "--duration", args.duration, "--label", tname,
@@ -213,7 +275,8 @@ def main():
             for tname, m in med.items():
                 def ratio(k, m=m):
                     h = hap.get(k, 0)
-                    return f"{m[k] / h:.2f}x" if h else "n/a"
+                    ok = h and not math.isnan(h) and not math.isnan(m[k])
+                    return f"{m[k] / h:.2f}x" if ok else "n/a"
                 lines.append(
                     f"| {nthreads} | {wname} | {tname} | {m['msgs_per_s']:.0f} | "
                     f"{m['mb_per_s']:.1f} | {m['p50_us']:.0f} | {m['p99_us']:.0f} | "
