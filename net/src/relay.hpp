@@ -11,10 +11,10 @@
 //     readable a ring is taken from the worker's pool and a receive is armed into its free space,
 //     and re-armed while the connection is active: after the send of what it brought has emptied
 //     the ring (which is then rewound to offset 0, so messages keep landing in the same first
-//     pages), or at once while a send lags behind (the destination is the slower side). A connection idle for a
-//     whole tick with an empty ring has its receive cancelled (where the backend can cancel one
-//     operation) and goes back to a readiness wait, so a quiet connection holds no ring. A full
-//     ring is not read (backpressure).
+//     pages), or at once while a send lags behind (the destination is the slower side). A
+//     connection idle for a whole tick with an empty ring has its receive cancelled (where the
+//     backend can cancel one operation) and goes back to a readiness wait, so a quiet connection
+//     holds no ring. A full ring is not read (backpressure).
 //   - write: armed whenever the ring holds data; consumes what the kernel took. A completion of
 //     zero bytes is impossible for a non-empty send, so it is treated as an error, never ignored.
 //   - half-close: source EOF and ring drained -> shutdown(SHUT_WR) of the destination.
@@ -79,8 +79,8 @@ struct alignas(ringkit::kFalseSharingRange) RelayCounters {
   std::array<std::atomic<std::uint64_t>, kEnds> ends{};
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> active{0};
-  std::atomic<std::uint64_t> bytes_up{0};    ///< proxy: client -> upstream; echo: echoed
-  std::atomic<std::uint64_t> bytes_down{0};  ///< proxy: upstream -> client
+  std::atomic<std::uint64_t> bytes_up{0};        ///< proxy: client -> upstream; echo: echoed
+  std::atomic<std::uint64_t> bytes_down{0};      ///< proxy: upstream -> client
   std::atomic<std::uint64_t> rings_attached{0};  ///< rings held by connections now (a gauge)
 };
 
