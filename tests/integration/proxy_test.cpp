@@ -516,8 +516,8 @@ TEST_P(ProxyTest, QuietConnectionsGiveTheirRingsBack) {
   const auto st = proxy->stats();
   EXPECT_EQ(st.completed, static_cast<std::uint64_t>(kConns));
   EXPECT_EQ(st.rings_attached, 0U);
-  EXPECT_EQ(st.bytes_up, 2 * kConns * kMsg);
-  EXPECT_EQ(st.bytes_down, 2 * kConns * kMsg);
+  EXPECT_EQ(st.bytes_up, std::uint64_t{2} * kConns * kMsg);
+  EXPECT_EQ(st.bytes_down, std::uint64_t{2} * kConns * kMsg);
   expect_accounted(st);
 }
 
