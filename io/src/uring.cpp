@@ -7,7 +7,9 @@
 #include <vector>
 
 #include <liburing.h>
+#include <unistd.h>
 
+#include <ringkit/detail/mapping.hpp>
 #include <ringkit/io/uring.hpp>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -115,6 +117,9 @@ class BusySet {
 /// them), up to UringOptions::max_ops.
 constexpr std::uint32_t kChunkOps = 256;
 
+/// The buffer group id of the engine's provided receive buffers.
+constexpr int kRecvGroup = 0;
+
 }  // namespace
 
 struct Uring::Impl {
@@ -135,6 +140,12 @@ struct Uring::Impl {
   bool use_fixed = true;
   std::vector<iovec> fixed;  // registered buffers, by index
   std::uint64_t fixed_ops = 0;
+  // Provided receive buffers (recv_multishot): the kernel's buffer ring and the buffers.
+  ringkit::detail::Mapping br_map;   // the ring of io_uring_buf entries
+  ringkit::detail::Mapping buf_map;  // recv_buffers x recv_buffer_size bytes
+  io_uring_buf_ring* br = nullptr;   // registered (unregistered by ~Impl)
+  unsigned br_entries = 0;
+  std::size_t buf_size = 0;
 
   explicit Impl(std::size_t max) : max_ops(max) {}
   Impl(const Impl&) = delete;
@@ -142,7 +153,42 @@ struct Uring::Impl {
   Impl(Impl&&) = delete;
   Impl& operator=(Impl&&) = delete;
   ~Impl() {
+    if (br != nullptr) (void)io_uring_unregister_buf_ring(&ring, kRecvGroup);
     if (ring_ok) io_uring_queue_exit(&ring);
+  }
+
+  /// Sets up the provided receive buffers; false (nothing held) if the kernel or memory refuses.
+  bool setup_recv_buffers(unsigned entries, std::size_t size) noexcept {
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t ring_bytes = (entries * sizeof(io_uring_buf) + page - 1) / page * page;
+    auto rmap = ringkit::detail::Mapping::create(ring_bytes);
+    auto bmap = ringkit::detail::Mapping::create((entries * size + page - 1) / page * page);
+    if (!rmap || !bmap) return false;
+    auto* r = reinterpret_cast<io_uring_buf_ring*>(rmap->data());
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(r);
+    reg.ring_entries = entries;
+    reg.bgid = kRecvGroup;
+    if (io_uring_register_buf_ring(&ring, &reg, 0) != 0) return false;
+    io_uring_buf_ring_init(r);
+    const int mask = io_uring_buf_ring_mask(entries);
+    for (unsigned i = 0; i < entries; ++i) {
+      io_uring_buf_ring_add(r, bmap->data() + i * size, static_cast<unsigned>(size),
+                            static_cast<unsigned short>(i), mask, static_cast<int>(i));
+    }
+    io_uring_buf_ring_advance(r, static_cast<int>(entries));
+    br_map = std::move(*rmap);
+    buf_map = std::move(*bmap);
+    br = r;
+    br_entries = entries;
+    buf_size = size;
+    return true;
+  }
+  /// Gives provided buffer `bid` back to the kernel.
+  void recycle(unsigned bid) noexcept {
+    io_uring_buf_ring_add(br, buf_map.data() + bid * buf_size, static_cast<unsigned>(buf_size),
+                          static_cast<unsigned short>(bid), io_uring_buf_ring_mask(br_entries), 0);
+    io_uring_buf_ring_advance(br, 1);
   }
 
   [[nodiscard]] OpState& op_at(std::uint32_t i) noexcept {
@@ -263,10 +309,19 @@ IoStatus status_of(int res, int* err) noexcept {
 }  // namespace
 
 void Uring::Impl::complete(const io_uring_cqe& cqe) {
+  // A provided buffer (recv_multishot) goes back to the kernel after the handler, whatever the
+  // completion was.
+  int bid = -1;
+  if ((cqe.flags & IORING_CQE_F_BUFFER) != 0 && br != nullptr) {
+    const auto b = static_cast<unsigned>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (b < br_entries) bid = static_cast<int>(b);
+  }
   const std::uint64_t ud = io_uring_cqe_get_data64(&cqe);
-  if (ud == 0) return;  // internal (cancel requests)
-  OpState* live = live_op(ud);
-  if (live == nullptr) return;  // stale
+  OpState* live = ud == 0 ? nullptr : live_op(ud);  // 0: internal (cancel requests)
+  if (live == nullptr) {                            // stale or internal
+    if (bid >= 0) recycle(static_cast<unsigned>(bid));
+    return;
+  }
   OpState& op = *live;
   const auto idx = static_cast<std::uint32_t>((ud & 0xffffffffULL) - 1);
   OpResult r;
@@ -325,15 +380,35 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
     case detail::OpKind::cancel:
       if (cqe.res < 0) r.status = status_of(cqe.res, &r.err);
       break;
+    case detail::OpKind::recv_multishot:
+      r.more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+      finished = !r.more;
+      if (cqe.res > 0 && bid >= 0 && static_cast<std::size_t>(cqe.res) <= buf_size) {
+        r.bytes = static_cast<std::size_t>(cqe.res);
+        r.data = {buf_map.data() + static_cast<std::size_t>(bid) * buf_size, r.bytes};
+      } else if (cqe.res > 0) {  // no buffer, or more than one holds: never hand out garbage
+        r.status = IoStatus::error;
+        r.err = EIO;
+      } else if (cqe.res == 0) {
+        r.status = IoStatus::eof;
+      } else {
+        r.status = status_of(cqe.res, &r.err);
+        if (r.status == IoStatus::would_block) {  // not expected of a multishot: report it
+          r.status = IoStatus::error;
+          r.err = EAGAIN;
+        }
+      }
+      break;
   }
   if (!finished) {
     op.handler(r);
-    return;
+  } else {
+    // Free the slot before running the handler, so the handler can submit on the same half.
+    detail::OpHandler h = std::move(op.handler);
+    release(idx);
+    if (h) h(r);
   }
-  // Free the slot before running the handler, so the handler can submit on the same half.
-  detail::OpHandler h = std::move(op.handler);
-  release(idx);
-  if (h) h(r);
+  if (bid >= 0) recycle(static_cast<unsigned>(bid));
 }
 
 Uring::Uring() noexcept = default;
@@ -344,6 +419,13 @@ Uring::~Uring() = default;
 Result<Uring> Uring::create(const UringOptions& options) {
   if (options.entries == 0 || options.entries > 32768) {
     return unexpected(Errc::invalid_argument, "Uring::create: entries");
+  }
+  if (options.recv_buffers > 32768 || (options.recv_buffers & (options.recv_buffers - 1)) != 0) {
+    return unexpected(Errc::invalid_argument, "Uring::create: recv_buffers");
+  }
+  if (options.recv_buffers != 0 &&
+      (options.recv_buffer_size < 256 || options.recv_buffer_size > (std::size_t{1} << 20))) {
+    return unexpected(Errc::invalid_argument, "Uring::create: recv_buffer_size");
   }
   const std::size_t max_ops =
       options.max_ops != 0 ? options.max_ops : std::size_t{2} * options.entries;
@@ -395,6 +477,9 @@ Result<Uring> Uring::create(const UringOptions& options) {
   impl->recv_poll_first = options.recv_poll_first;
   impl->sqpoll = (p.flags & IORING_SETUP_SQPOLL) != 0;
   impl->use_fixed = options.use_fixed_buffers;
+  if (options.recv_buffers != 0) {
+    (void)impl->setup_recv_buffers(options.recv_buffers, options.recv_buffer_size);
+  }
   Uring u;
   u.impl_ = std::move(impl);
   return u;
@@ -404,6 +489,7 @@ bool Uring::has_single_issuer() const noexcept { return impl_ && impl_->single_i
 bool Uring::has_coop_taskrun() const noexcept { return impl_ && impl_->coop_taskrun; }
 bool Uring::has_defer_taskrun() const noexcept { return impl_ && impl_->defer_taskrun; }
 bool Uring::has_sqpoll() const noexcept { return impl_ && impl_->sqpoll; }
+bool Uring::has_recv_multishot() const noexcept { return impl_ && impl_->br != nullptr; }
 std::size_t Uring::in_flight() const noexcept { return impl_ ? impl_->inflight : 0; }
 void Uring::stop() noexcept {
   if (impl_) impl_->stop = true;
@@ -477,6 +563,9 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
                             const sockaddr* addr, socklen_t len, std::int64_t ns) {
   if (!impl_) return {Errc::invalid_argument, {}};
   if (kind != detail::OpKind::timeout && fd < 0) return {Errc::invalid_argument, {}};
+  if (kind == detail::OpKind::recv_multishot && impl_->br == nullptr) {
+    return {Errc::invalid_argument, {}};
+  }
   if (kind == detail::OpKind::connect &&
       (addr == nullptr || len == 0 || len > static_cast<socklen_t>(sizeof(sockaddr_storage)))) {
     return {Errc::invalid_argument, {}};
@@ -500,6 +589,11 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
       break;
     case detail::OpKind::poll:
       io_uring_prep_poll_add(s, fd, static_cast<unsigned>(ns));
+      break;
+    case detail::OpKind::recv_multishot:
+      io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+      s->flags |= IOSQE_BUFFER_SELECT;
+      s->buf_group = kRecvGroup;
       break;
     case detail::OpKind::timeout:
       op.ts.tv_sec = ns / 1'000'000'000;

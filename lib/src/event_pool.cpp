@@ -8,6 +8,7 @@
 
 #include <sys/mman.h>
 
+#include <ringkit/detail/mapping.hpp>
 #include <ringkit/event_pool.hpp>
 
 namespace ringkit {
@@ -26,43 +27,6 @@ constexpr std::uint32_t kSpareMagazines = 4;
 [[nodiscard]] constexpr std::size_t round_up(std::size_t n, std::size_t a) noexcept {
   return (n + a - 1) / a * a;
 }
-
-/// An anonymous private mapping; unmapped on destruction.
-class Mapping {
- public:
-  Mapping() noexcept = default;
-  Mapping(Mapping&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  Mapping& operator=(Mapping&& o) noexcept {
-    if (this != &o) {
-      unmap();
-      p_ = std::exchange(o.p_, nullptr);
-      n_ = std::exchange(o.n_, 0);
-    }
-    return *this;
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() { unmap(); }
-
-  /// Maps `bytes` (a page multiple, > 0), or returns mmap's errno.
-  [[nodiscard]] static Result<Mapping> create(std::size_t bytes) noexcept {
-    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return unexpected_errno(errno, "mmap");
-    Mapping m;
-    m.p_ = static_cast<std::byte*>(p);
-    m.n_ = bytes;
-    return m;
-  }
-  [[nodiscard]] std::byte* data() const noexcept { return p_; }
-
- private:
-  void unmap() noexcept {
-    if (p_ != nullptr) ::munmap(p_, n_);
-    p_ = nullptr;
-  }
-  std::byte* p_ = nullptr;
-  std::size_t n_ = 0;
-};
 
 /// A Treiber stack of nodes named by index (slot chains, magazines). The head word packs a
 /// tag (high 32 bits, bumped by every push and pop) with the top node's index + 1 (low 32

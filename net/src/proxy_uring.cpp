@@ -47,6 +47,10 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   using Conn = Base::Conn;
   /// Op slots beyond the connections' own: the accept and the tick, with room to spare.
   static constexpr std::size_t kInternalOps = 16;
+  /// Provided receive buffers per worker (2 MiB): each arrival takes one until its handler has
+  /// copied it into the connection's ring; running out only re-arms the receives that saw it.
+  static constexpr unsigned kRecvBuffers = 512;
+  static constexpr std::size_t kRecvBufferSize = 4096;
 
   explicit UringWorker(WorkerSetup setup)
       : Base(setup.shared, setup.index), lis_(std::move(setup.listener)) {}
@@ -59,14 +63,20 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     // (unless RelayConfig::max_ops caps it, to test or tune exhaustion).
     const std::size_t max_ops =
         cfg().max_ops != 0 ? cfg().max_ops : kOpsPerConn * cfg().max_conns + kInternalOps;
+    // Receives are multishot into the engine's provided buffers where the kernel has buffer
+    // rings (one armed receive per direction for the connection's life, no re-arm per message);
+    // otherwise a readiness wait, then a receive into the ring.
     const io::UringOptions o{.entries = 1024,
                              .single_issuer = true,
                              .max_ops = max_ops,
                              .defer_taskrun = true,
-                             .recv_poll_first = true};
+                             .recv_poll_first = true,
+                             .recv_buffers = kRecvBuffers,
+                             .recv_buffer_size = kRecvBufferSize};
     auto ring = io::Uring::create(o);
     if (!ring) return unexpected(ring.error(), ring.context());
     ring_ = std::move(*ring);
+    multishot_ = ring_.has_recv_multishot();
     return {};
   }
 
@@ -114,6 +124,17 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     auto s = x.ring->writer.mirrored() ? ring_.recv(fd, x.ring->writer, std::move(h))
                                        : ring_.readv(fd, x.ring->writer, std::move(h));
     x.read_op = s.id.value;
+    return s.errc;
+  }
+  bool multishot_recv() const noexcept { return multishot_; }
+  Errc start_recv_multishot(Conn& c, int d) {
+    auto s = ring_.recv_multishot(c.sock[c.dir[d].src].get(), [this, &c, d](const OpResult& r) {
+      // Out of provided buffers: not the connection's fault; the relay re-arms the receive.
+      const Outcome o =
+          r.status == IoStatus::error && r.err == ENOBUFS ? Outcome::ok : outcome_of(r);
+      on_data(c, d, o, r.data, r.more);
+    });
+    c.dir[d].read_op = s.id.value;
     return s.errc;
   }
   Errc start_send(Conn& c, int d) {
@@ -184,6 +205,7 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   io::Uring ring_;
   bool accept_live_ = false;
   bool tick_live_ = false;
+  bool multishot_ = false;
   int accept_error_ = 0;
   io::OpId accept_id_{};
 };

@@ -39,10 +39,12 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -236,6 +238,14 @@ class RingPool {
 /// What an operation's completion means to the relay (mapped by the backend).
 enum class Outcome : std::uint8_t { ok, eof, cancelled, reset, error };
 
+/// A backend that can (start_recv_multishot) and, at run time, does (multishot_recv()) keep one
+/// receive armed per direction into buffers of its own, delivering through Relay::on_data.
+template <class Io, class Conn>
+concept multishot_backend = requires(Io& io, Conn& c) {
+  { io.start_recv_multishot(c, 0) } -> std::same_as<Errc>;
+  { io.multishot_recv() } -> std::same_as<bool>;
+};
+
 /// The relay state machine; `Io` is the backend (derives from Relay<Io, Socket>).
 template <class Io, class Socket>
 class Relay {
@@ -245,15 +255,19 @@ class Relay {
     std::uint8_t src = 0;                  ///< socket index of the source
     std::uint8_t dst = 0;                  ///< socket index of the destination
     bool reading = false;                  ///< a read (poll or receive) is armed
-    bool read_is_poll = false;             ///< ... and it is a readiness wait
-    bool want_recv = false;                ///< the next read is a receive (source readable)
-    bool parking = false;                  ///< the receive is being cancelled (idle)
+    bool read_holds_ring = false;  ///< ... and it is a receive into the ring (not a poll/multishot)
+    bool throttled = false;  ///< the multishot receive is being cancelled: the ring is nearly full
+    bool want_recv = false;  ///< the next read is a receive (source readable)
+    bool parking = false;    ///< the receive is being cancelled (idle)
     bool writing = false;
     bool overlap = false;  ///< receives run beside sends (the destination is the slower side)
     bool src_eof = false;
     bool dst_shut = false;
     std::uint64_t read_op = 0;   ///< backend op id (for cancel)
     std::uint64_t write_op = 0;  ///< backend op id (for cancel)
+    /// Multishot receive: bytes that arrived after the ring filled (before the cancel took
+    /// effect); moved into the ring as sends make room, freed once empty.
+    std::vector<std::byte> spill;
   };
   struct Conn {
     Conn(Socket a, Socket b) : sock{std::move(a), std::move(b)} {}
@@ -401,6 +415,34 @@ class Relay {
     maybe_destroy(c);
   }
 
+  /// A multishot receive on direction `d` delivered `data` (valid only during this call) or
+  /// ended (`more` false: eof, cancelled, an error; ok with no data when the backend ran out of
+  /// buffers: it is re-armed).
+  void on_data(Conn& c, int d, Outcome o, std::span<const std::byte> data, bool more) {
+    Dir& x = c.dir[d];
+    const bool throttled = x.throttled;
+    if (!more) {
+      --c.ops;
+      x.reading = false;
+      x.read_op = 0;
+      x.throttled = false;
+    }
+    if (!c.closing) {
+      if (o == Outcome::ok) {
+        if (!data.empty() && !take_in(c, d, data)) return maybe_destroy(c);
+        pump(c, d);
+      } else if (o == Outcome::cancelled && throttled) {
+        pump(c, d);  // re-armed once sends have made room
+      } else if (o == Outcome::eof) {
+        x.src_eof = true;
+        pump(c, d);
+      } else {
+        close(c, end_of(o));
+      }
+    }
+    maybe_destroy(c);
+  }
+
   /// A send on direction `d` completed; `n` bytes were consumed from its ring.
   void on_written(Conn& c, int d, Outcome o, std::size_t n) {
     --c.ops;
@@ -498,6 +540,7 @@ class Relay {
   void pump(Conn& c, int d) {
     if (c.closing || !c.connected) return;
     Dir& x = c.dir[d];
+    if (!x.spill.empty() && x.ring) unspill(x);
     const bool has_data = x.ring && x.ring->reader.size_hint() > 0;
     if (!x.writing && has_data) {
       const Errc e = self().start_send(c, d);
@@ -506,42 +549,110 @@ class Relay {
       ++c.ops;
     }
     if (!x.reading && !x.src_eof) {
-      if (!x.want_recv) {
+      if (multishot()) {
+        // One receive stays armed while the ring has room; it holds no ring.
+        if (x.spill.empty() && !nearly_full(x)) {
+          const Errc e = arm_multishot(c, d);
+          if (e != Errc::ok) return submit_failed(c, e, "receive");
+          x.reading = true;
+          x.read_holds_ring = false;
+          ++c.ops;
+        }
+      } else if (!x.want_recv) {
         const Errc e = self().start_poll(c, d);
         if (e != Errc::ok) return submit_failed(c, e, "poll");
         x.reading = true;
-        x.read_is_poll = true;
+        x.read_holds_ring = false;
         ++c.ops;
       } else if (!x.writing || x.overlap) {
-        if (!x.ring) {
-          auto r = pool_.take();
-          if (!r) {
-            log(std::string("no ring for a connection: ") + r.message());
-            close(c, End::error);
-            return;
-          }
-          x.ring = std::move(*r);
-          bump(ctr_.rings_attached);
-        } else if (!x.writing && !has_data) {
+        if (!x.ring && !attach_ring(c, x)) return;
+        if (!x.writing && !has_data) {
           (void)rewind(x.ring->writer, x.ring->reader);  // nothing refers to it: cannot fail
         }
         if (x.ring->writer.size_hint() < x.ring->writer.capacity()) {
           const Errc e = self().start_recv(c, d);
           if (e != Errc::ok) return submit_failed(c, e, "receive");
           x.reading = true;
-          x.read_is_poll = false;
+          x.read_holds_ring = true;
           ++c.ops;
         }
       }
     }
-    if (x.src_eof && !x.writing && !x.dst_shut && !has_data) {
+    if (x.src_eof && !x.writing && !x.dst_shut && !has_data && x.spill.empty()) {
       self().shut_send(c, x.dst);
       x.dst_shut = true;
     }
     // Nothing to move and nothing holds the ring: back to the pool.
-    if (x.ring && !x.writing && !has_data && !(x.reading && !x.read_is_poll)) {
+    if (x.ring && !x.writing && !has_data && x.spill.empty() && !(x.reading && x.read_holds_ring)) {
       release_ring(x);
     }
+  }
+
+  /// Whether the backend keeps one receive armed per direction (see multishot_backend).
+  bool multishot() noexcept {
+    if constexpr (multishot_backend<Io, Conn>) {
+      return self().multishot_recv();
+    } else {
+      return false;
+    }
+  }
+  Errc arm_multishot(Conn& c, int d) {
+    if constexpr (multishot_backend<Io, Conn>) {
+      return self().start_recv_multishot(c, d);
+    } else {
+      return Errc::invalid_argument;  // unreachable: multishot() is false
+    }
+  }
+
+  /// Takes a ring from the pool for `x`; false (the connection is closed) if none can be had.
+  bool attach_ring(Conn& c, Dir& x) {
+    auto r = pool_.take();
+    if (!r) {
+      log(std::string("no ring for a connection: ") + r.message());
+      close(c, End::error);
+      return false;
+    }
+    x.ring = std::move(*r);
+    bump(ctr_.rings_attached);
+    return true;
+  }
+
+  /// Whether a multishot receive should stop (or not be re-armed): less than a quarter of the
+  /// ring is free. The receives already under way when it is cancelled land in the spill.
+  static bool nearly_full(const Dir& x) noexcept {
+    return x.ring &&
+           x.ring->writer.capacity() - x.ring->writer.size_hint() < x.ring->writer.capacity() / 4;
+  }
+
+  /// Moves what fits of the spill into the ring.
+  static void unspill(Dir& x) noexcept {
+    const std::size_t n = x.ring->writer.write(std::span<const std::byte>(x.spill));
+    if (n == x.spill.size()) {
+      std::vector<std::byte>().swap(x.spill);  // give the memory back
+    } else {
+      x.spill.erase(x.spill.begin(), x.spill.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+  }
+
+  /// Copies received bytes into direction `d`'s ring (attached if needed), the rest into its
+  /// spill, and throttles the multishot receive when the ring is nearly full. False if the
+  /// connection had to be closed (no ring, no memory).
+  bool take_in(Conn& c, int d, std::span<const std::byte> data) {
+    Dir& x = c.dir[d];
+    c.last_activity = now_ns();
+    if (!x.ring && !attach_ring(c, x)) return false;
+    if (x.spill.empty()) data = data.subspan(x.ring->writer.write(data));
+    if (!data.empty()) {
+      try {
+        x.spill.insert(x.spill.end(), data.begin(), data.end());
+      } catch (const std::bad_alloc&) {
+        log("out of memory for received bytes; closing the connection");
+        close(c, End::error);
+        return false;
+      }
+    }
+    if (x.reading && !x.throttled && nearly_full(x)) x.throttled = self().cancel_read(c, d);
+    return true;
   }
 
   /// An idle direction whose receive holds an empty ring: cancel the receive (its completion
@@ -549,7 +660,7 @@ class Relay {
   void park_idle(Conn& c) {
     for (std::uint8_t d = 0; d < c.ndirs; ++d) {
       Dir& x = c.dir[d];
-      if (x.reading && !x.read_is_poll && !x.parking && !x.writing && x.ring &&
+      if (x.reading && x.read_holds_ring && !x.parking && !x.writing && x.ring &&
           x.ring->reader.size_hint() == 0) {
         x.parking = self().cancel_read(c, d);
       }

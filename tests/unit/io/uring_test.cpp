@@ -624,3 +624,117 @@ TEST(Uring, SendGatherSendsEveryIovecInOrder) {
   EXPECT_EQ(got.err, EPIPE);
   EXPECT_EQ(ring.in_flight(), 0U);
 }
+
+namespace {
+
+/// An engine with `n` provided receive buffers of `size` bytes; nullopt-like skip handled by
+/// the caller through has_recv_multishot().
+ringkit::Result<Uring> multishot_ring(unsigned n, std::size_t size) {
+  return Uring::create(ringkit::io::UringOptions{.recv_buffers = n, .recv_buffer_size = size});
+}
+
+/// Runs `ring` until `done()` or 5 s have passed.
+template <class Done>
+void run_until(Uring& ring, Done done) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!done() && std::chrono::steady_clock::now() < until) ASSERT_TRUE(ring.run_once(50ms));
+}
+
+}  // namespace
+
+TEST(Uring, RecvMultishotDeliversEveryArrivalThenEof) {
+  auto made = multishot_ring(8, 256);
+  if (!made && uring_unavailable(made.error())) GTEST_SKIP() << made.message();
+  ASSERT_TRUE(made) << made.message();
+  Uring& ring = *made;
+  if (!ring.has_recv_multishot()) GTEST_SKIP() << "kernel without provided buffer rings";
+  auto sp = make_socketpair();
+  std::string got;
+  int completions = 0;
+  bool ended = false;  // a completion with more == false came
+  OpResult last;
+  auto arm = [&] {
+    ended = false;
+    return ring.recv_multishot(sp[0].get(), [&](const OpResult& r) {
+      EXPECT_EQ(r.bytes, r.data.size());
+      got.append(reinterpret_cast<const char*>(r.data.data()), r.data.size());
+      ++completions;
+      last = r;
+      ended = !r.more;
+    });
+  };
+  ASSERT_TRUE(arm());
+  // Three arrivals, each received by the one armed operation.
+  std::string sent;
+  for (int i = 0; i < 3; ++i) {
+    const std::string m = "message " + std::to_string(i) + ";";
+    ASSERT_EQ(::write(sp[1].get(), m.data(), m.size()), static_cast<ssize_t>(m.size()));
+    sent += m;
+    run_until(ring, [&] { return got.size() == sent.size(); });
+    EXPECT_FALSE(ended);
+  }
+  EXPECT_EQ(got, sent);
+  EXPECT_EQ(completions, 3);
+  // Many times more than all the buffers hold at once: every byte, in order, as the handlers
+  // give the buffers back (ENOBUFS ends the multishot when all were in use: re-armed).
+  std::string big(200000, '\0');
+  std::mt19937 rng(7);
+  for (char& ch : big) ch = static_cast<char>('a' + rng() % 26);
+  sent += big;
+  std::size_t off = 0;
+  int rearmed = 0;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (got.size() < sent.size() && std::chrono::steady_clock::now() < until) {
+    if (off < big.size()) {
+      const ssize_t w = ::send(sp[1].get(), big.data() + off, big.size() - off, MSG_DONTWAIT);
+      if (w > 0) off += static_cast<std::size_t>(w);
+    }
+    ASSERT_TRUE(ring.run_once(1ms));
+    if (ended) {
+      ASSERT_EQ(last.status, IoStatus::error);
+      ASSERT_EQ(last.err, ENOBUFS);
+      ASSERT_TRUE(arm());
+      ++rearmed;
+    }
+  }
+  ASSERT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent) << "received bytes differ from those sent";
+  RecordProperty("rearmed_after_enobufs", rearmed);
+  // End of stream: eof, and the multishot ends.
+  sp[1].reset();
+  run_until(ring, [&] { return ended; });
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(last.status, IoStatus::eof);
+  EXPECT_EQ(ring.in_flight(), 0U);
+}
+
+TEST(Uring, RecvMultishotCancelAndBadArguments) {
+  {
+    RINGKIT_URING_OR_SKIP(plain);
+    EXPECT_FALSE(plain.has_recv_multishot());
+    EXPECT_EQ(plain.recv_multishot(0, [](const OpResult&) {}).errc, Errc::invalid_argument);
+  }
+  EXPECT_EQ(multishot_ring(3, 4096).error(), ringkit::make_error_code(Errc::invalid_argument));
+  EXPECT_EQ(multishot_ring(4, 16).error(), ringkit::make_error_code(Errc::invalid_argument));
+  auto made = multishot_ring(4, 4096);
+  if (!made && uring_unavailable(made.error())) GTEST_SKIP() << made.message();
+  ASSERT_TRUE(made) << made.message();
+  Uring& ring = *made;
+  if (!ring.has_recv_multishot()) GTEST_SKIP() << "kernel without provided buffer rings";
+  EXPECT_EQ(ring.recv_multishot(-1, [](const OpResult&) {}).errc, Errc::invalid_argument);
+  auto sp = make_socketpair();
+  OpResult last;
+  int calls = 0;
+  auto sub = ring.recv_multishot(sp[0].get(), [&](const OpResult& r) {
+    last = r;
+    ++calls;
+  });
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(ring.run_once(1ms));
+  EXPECT_EQ(calls, 0);
+  ASSERT_EQ(ring.cancel(sub.id), Errc::ok);
+  run_until(ring, [&] { return calls > 0; });
+  EXPECT_EQ(last.status, IoStatus::cancelled);
+  EXPECT_FALSE(last.more);
+  EXPECT_EQ(ring.in_flight(), 0U);
+}

@@ -6,7 +6,9 @@
 // to two otherwise) and commits exactly the bytes read on completion; writev(fd, reader) writes the
 // reader's data and consumes what was written; recv/send do the same with one span (mirrored
 // rings, IORING_OP_RECV/SEND). accept (multishot), connect, close, poll (readiness), timeout and
-// cancel complete the set.
+// cancel complete the set. recv_multishot() receives into the engine's own provided buffers
+// (a kernel buffer ring, UringOptions::recv_buffers) and hands each arrival to its handler as a
+// span to copy out: one armed operation per socket for as long as the stream lasts.
 //
 //   auto ring = *ringkit::io::Uring::create();
 //   (void)ring.readv(sock, writer, [&](const ringkit::io::OpResult& r) {
@@ -77,6 +79,13 @@ struct UringOptions {
   bool defer_taskrun = false;
   /// recv() waits for readiness before its first attempt (IORING_RECVSEND_POLL_FIRST).
   bool recv_poll_first = false;
+  /// Provided receive buffers for recv_multishot() (one buffer ring): how many (a power of two,
+  /// at most 32768; 0 = none) ...
+  unsigned recv_buffers = 0;
+  /// ... and the bytes of each (256 .. 1 MiB). Their memory is one anonymous mapping, resident
+  /// only once the kernel has filled a buffer. A kernel without buffer rings (before 5.19)
+  /// leaves has_recv_multishot() false; create() still succeeds.
+  std::size_t recv_buffer_size = 4096;
 };
 
 /// The memory to register for a mirrored ring half (both views, 2 x capacity bytes), so every
@@ -98,6 +107,10 @@ struct OpResult {
   int fd = -1;                     ///< accept: the new descriptor (caller owns it)
   bool more = false;               ///< multishot accept: more completions will follow
   std::uint32_t events = 0;        ///< poll: the ready events (POLLIN, POLLHUP, ...)
+  /// recv_multishot: the bytes received (bytes == data.size()), in one of the engine's provided
+  /// buffers. Valid only until the handler returns (the buffer then goes back to the kernel):
+  /// copy what you keep.
+  std::span<const std::byte> data{};
 
   [[nodiscard]] bool ok() const noexcept { return status == IoStatus::ok; }
   [[nodiscard]] std::error_code error() const noexcept {
@@ -215,7 +228,8 @@ enum class OpKind : std::uint8_t {
   poll,
   timeout,
   cancel,
-  gather
+  gather,
+  recv_multishot
 };
 
 }  // namespace detail
@@ -238,6 +252,9 @@ class Uring {
   [[nodiscard]] bool has_coop_taskrun() const noexcept;
   [[nodiscard]] bool has_defer_taskrun() const noexcept;
   [[nodiscard]] bool has_sqpoll() const noexcept;
+  /// Whether recv_multishot() can be used: UringOptions::recv_buffers was set and the kernel
+  /// accepted the buffer ring.
+  [[nodiscard]] bool has_recv_multishot() const noexcept;
 
   /// Reads from `fd` into the writer's free space (readv; one iovec when mirrored) and commits
   /// exactly the bytes read before calling `f`. Returns ok, or ring_full (no free space), busy
@@ -295,6 +312,19 @@ class Uring {
   template <op_handler F>
   Submit send_gather(int fd, std::span<const iovec> iov, F&& f) {
     return submit_gather(fd, iov, detail::OpHandler(std::forward<F>(f)));
+  }
+  /// Multishot socket receive into the engine's provided buffers (UringOptions::recv_buffers):
+  /// stays armed across receives, so a stream costs one completion per arrival and no
+  /// re-submission. `f` runs once per receive with OpResult::data (valid only until `f`
+  /// returns; copy it out) and OpResult::more; a completion with more == false ends the
+  /// multishot: eof at the end of the stream, cancelled after cancel(), error ENOBUFS when every
+  /// provided buffer was in use (re-arm it: the buffers are back once the handlers ran), or
+  /// another error. Returns ok, invalid_argument (negative fd, or has_recv_multishot() false) or
+  /// a submission error (pool_exhausted, queue_full).
+  template <op_handler F>
+  Submit recv_multishot(int fd, F&& f) {
+    return submit_simple(detail::OpKind::recv_multishot, fd, detail::OpHandler(std::forward<F>(f)),
+                         nullptr, 0, 0);
   }
   /// Multishot accept on a listening socket: `f` runs once per connection with OpResult::fd
   /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it).
