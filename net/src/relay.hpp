@@ -15,6 +15,12 @@
 //     connection idle for a whole tick with an empty ring has its receive cancelled (where the
 //     backend can cancel one operation) and goes back to a readiness wait, so a quiet connection
 //     holds no ring. A full ring is not read (backpressure).
+//   - read, multishot (a backend with start_recv_multishot / multishot_recv: io_uring with
+//     provided buffers): one receive stays armed per direction and holds no ring; each arrival
+//     (on_data) is copied into the ring, taken from the pool if needed. When less than a quarter
+//     of the ring is free the receive is cancelled (throttled); arrivals already under way go to
+//     the direction's spill, which sends drain into the ring first; the receive is re-armed once
+//     the spill is empty and the ring has room. Running out of provided buffers only re-arms.
 //   - write: armed whenever the ring holds data; consumes what the kernel took. A completion of
 //     zero bytes is impossible for a non-empty send, so it is treated as an error, never ignored.
 //   - half-close: source EOF and ring drained -> shutdown(SHUT_WR) of the destination.
@@ -24,10 +30,10 @@
 //     counter (counted when it is destroyed, with `active`).
 //   - one 100 ms tick per worker enforces connect and idle timeouts and the drain on stop.
 //
-// The backend calls on_accepted / on_connected / on_readable / on_read / on_written / tick; the
-// relay calls the backend's unopened_socket / open_upstream / start_connect / start_poll /
-// start_recv / start_send / cancel_read / shut_send / abort_io / close_listener (CRTP: no
-// virtual calls). A
+// The backend calls on_accepted / on_connected / on_readable / on_read / on_data / on_written /
+// tick; the relay calls the backend's unopened_socket / open_upstream / start_connect /
+// start_poll / start_recv / start_recv_multishot (optional) / start_send / cancel_read /
+// shut_send / abort_io / close_listener (CRTP: no virtual calls). A
 // start_* returning an error other than Errc::ok closes the connection with `submit_failures` and
 // one log line: nothing ever stalls.
 //
