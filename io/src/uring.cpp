@@ -130,6 +130,8 @@ struct Uring::Impl {
   bool defer_taskrun = false;
   bool sqpoll = false;
   bool recv_poll_first = false;
+  unsigned min_wait_us = 0;  // 0: plain waits (option off or the kernel lacks min-wait)
+  unsigned wait_batch = 1;
   std::vector<std::unique_ptr<OpState[]>> chunks;  // NOLINT(*-avoid-c-arrays): fixed chunks
   std::size_t slots = 0;                           // kChunkOps x chunks.size()
   std::size_t max_ops = 0;
@@ -273,6 +275,30 @@ struct Uring::Impl {
     return s;
   }
   void complete(const io_uring_cqe& cqe);
+
+  /// Submits the queued SQEs and waits for wait_batch completions, or for min_wait once one is
+  /// there, or for `ts` (one io_uring_enter; IORING_FEAT_MIN_TIMEOUT). liburing 2.3 has no
+  /// wrapper for the min-wait field, so the SQ tail is published here as liburing's submit does.
+  int submit_and_wait_min(__kernel_timespec& ts) noexcept {
+    io_uring_sq& sq = ring.sq;
+    const unsigned tail = sq.sqe_tail;
+    if (sq.sqe_head != tail) {
+      sq.sqe_head = tail;
+      io_uring_smp_store_release(sq.ktail, tail);
+    }
+    const unsigned to_submit = tail - io_uring_smp_load_acquire(sq.khead);
+    io_uring_getevents_arg arg{};
+    arg.ts = reinterpret_cast<std::uintptr_t>(&ts);
+    arg.pad = min_wait_us;  // min_wait_usec since Linux 6.12 (named `pad` in liburing 2.3)
+    const unsigned want = io_uring_cq_ready(&ring) > 0 ? 0 : wait_batch;
+    int rc;
+    do {
+      rc = io_uring_enter2(static_cast<unsigned>(ring.ring_fd), to_submit, want,
+                           IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                           reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+    } while (rc == -EINTR);
+    return rc;
+  }
 
   /// Index of the registered buffer holding [p, p + n), or -1.
   [[nodiscard]] int fixed_index(const void* p, std::size_t n) const noexcept {
@@ -475,6 +501,13 @@ Result<Uring> Uring::create(const UringOptions& options) {
   impl->coop_taskrun = (p.flags & IORING_SETUP_COOP_TASKRUN) != 0;
   impl->defer_taskrun = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
   impl->recv_poll_first = options.recv_poll_first;
+  constexpr unsigned kFeatMinTimeout = 1U << 15;  // IORING_FEAT_MIN_TIMEOUT (Linux 6.12)
+  if (options.min_wait.count() > 0 && (p.features & kFeatMinTimeout) != 0 &&
+      (p.features & IORING_FEAT_EXT_ARG) != 0) {
+    impl->min_wait_us = static_cast<unsigned>(
+        std::min<std::int64_t>(options.min_wait.count(), std::int64_t{1'000'000}));
+    impl->wait_batch = std::max(1U, options.wait_batch);
+  }
   impl->sqpoll = (p.flags & IORING_SETUP_SQPOLL) != 0;
   impl->use_fixed = options.use_fixed_buffers;
   if (options.recv_buffers != 0) {
@@ -490,6 +523,7 @@ bool Uring::has_coop_taskrun() const noexcept { return impl_ && impl_->coop_task
 bool Uring::has_defer_taskrun() const noexcept { return impl_ && impl_->defer_taskrun; }
 bool Uring::has_sqpoll() const noexcept { return impl_ && impl_->sqpoll; }
 bool Uring::has_recv_multishot() const noexcept { return impl_ && impl_->br != nullptr; }
+bool Uring::has_min_wait() const noexcept { return impl_ && impl_->min_wait_us != 0; }
 std::size_t Uring::in_flight() const noexcept { return impl_ ? impl_->inflight : 0; }
 void Uring::stop() noexcept {
   if (impl_) impl_->stop = true;
@@ -673,9 +707,13 @@ Result<std::size_t> Uring::run_once(std::chrono::nanoseconds timeout) {
   ts.tv_nsec = ns % 1'000'000'000;
   io_uring_cqe* first = nullptr;
   int rc;
-  do {
-    rc = io_uring_submit_and_wait_timeout(&im.ring, &first, 1, &ts, nullptr);
-  } while (rc == -EINTR);
+  if (im.min_wait_us != 0 && !im.sqpoll) {
+    rc = im.submit_and_wait_min(ts);
+  } else {
+    do {
+      rc = io_uring_submit_and_wait_timeout(&im.ring, &first, 1, &ts, nullptr);
+    } while (rc == -EINTR);
+  }
   if (rc < 0 && rc != -ETIME && rc != -EBUSY && rc != -EAGAIN) {
     return unexpected_errno(-rc, "io_uring_submit_and_wait_timeout");
   }

@@ -738,3 +738,29 @@ TEST(Uring, RecvMultishotCancelAndBadArguments) {
   EXPECT_FALSE(last.more);
   EXPECT_EQ(ring.in_flight(), 0U);
 }
+
+TEST(Uring, MinWaitReturnsWithFewerCompletionsThanTheBatch) {
+  auto made = Uring::create(
+      ringkit::io::UringOptions{.min_wait = std::chrono::microseconds(20'000), .wait_batch = 8});
+  if (!made && uring_unavailable(made.error())) GTEST_SKIP() << made.message();
+  ASSERT_TRUE(made) << made.message();
+  Uring& ring = *made;
+  if (!ring.has_min_wait()) GTEST_SKIP() << "kernel without IORING_FEAT_MIN_TIMEOUT";
+  auto sp = make_socketpair();
+  int calls = 0;
+  ASSERT_TRUE(ring.poll(sp[0].get(), POLLIN, [&](const OpResult& r) {
+    EXPECT_NE(r.events & POLLIN, 0U);
+    ++calls;
+  }));
+  ASSERT_EQ(::write(sp[1].get(), "x", 1), 1);
+  // One completion of the eight asked for: run_once returns once min_wait has passed, long
+  // before its own 10 s timeout (it would wait for all of it if the batch were required).
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ran = ring.run_once(10s);
+  ASSERT_TRUE(ran) << ran.message();
+  EXPECT_EQ(*ran, 1U);
+  EXPECT_EQ(calls, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  // Nothing in flight: returns at once.
+  EXPECT_EQ(*ring.run_once(10s), 0U);
+}

@@ -86,6 +86,12 @@ struct UringOptions {
   /// only once the kernel has filled a buffer. A kernel without buffer rings (before 5.19)
   /// leaves has_recv_multishot() false; create() still succeeds.
   std::size_t recv_buffer_size = 4096;
+  /// Completion batching (Linux 6.12, IORING_FEAT_MIN_TIMEOUT; ignored where missing): a wait
+  /// in run_once() returns once `wait_batch` completions are there, or once `min_wait` has
+  /// passed with at least one, so a busy loop handles more completions per system call and
+  /// wake-up at the cost of up to `min_wait` extra latency. 0: return at the first completion.
+  std::chrono::microseconds min_wait{0};
+  unsigned wait_batch = 16;
 };
 
 /// The memory to register for a mirrored ring half (both views, 2 x capacity bytes), so every
@@ -255,6 +261,8 @@ class Uring {
   /// Whether recv_multishot() can be used: UringOptions::recv_buffers was set and the kernel
   /// accepted the buffer ring.
   [[nodiscard]] bool has_recv_multishot() const noexcept;
+  /// Whether UringOptions::min_wait is in effect (set, and the kernel has min-wait waits).
+  [[nodiscard]] bool has_min_wait() const noexcept;
 
   /// Reads from `fd` into the writer's free space (readv; one iovec when mirrored) and commits
   /// exactly the bytes read before calling `f`. Returns ok, or ring_full (no free space), busy
