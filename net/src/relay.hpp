@@ -21,6 +21,9 @@
 //     of the ring is free the receive is cancelled (throttled); arrivals already under way go to
 //     the direction's spill, which sends drain into the ring first; the receive is re-armed once
 //     the spill is empty and the ring has room. Running out of provided buffers only re-arms.
+//     A direction whose arrivals pile up in the ring (8 KiB waiting: a bulk stream) cancels its
+//     multishot receive and receives straight into the ring as above, until a receive brings
+//     less than 4 KiB or the direction parks: then it returns to multishot.
 //   - write: armed whenever the ring holds data; consumes what the kernel took. A completion of
 //     zero bytes is impossible for a non-empty send, so it is treated as an error, never ignored.
 //   - half-close: source EOF and ring drained -> shutdown(SHUT_WR) of the destination.
@@ -262,7 +265,8 @@ class Relay {
     std::uint8_t dst = 0;                  ///< socket index of the destination
     bool reading = false;                  ///< a read (poll or receive) is armed
     bool read_holds_ring = false;  ///< ... and it is a receive into the ring (not a poll/multishot)
-    bool throttled = false;  ///< the multishot receive is being cancelled: the ring is nearly full
+    bool throttled = false;  ///< the multishot receive is being cancelled (ring filling or bulk)
+    bool bulk = false;  ///< a stream too fast for multishot copies: receive straight into the ring
     bool want_recv = false;  ///< the next read is a receive (source readable)
     bool parking = false;    ///< the receive is being cancelled (idle)
     bool writing = false;
@@ -291,6 +295,10 @@ class Relay {
   };
 
   static constexpr std::chrono::milliseconds kTick{100};
+  /// Multishot arrivals waiting in the ring from which a direction turns bulk (two provided
+  /// buffers' worth), and the direct receive below which it turns back.
+  static constexpr std::size_t kBulkEnter = 8192;
+  static constexpr std::size_t kBulkLeave = 4096;
   static constexpr std::uint64_t kTrimTicks = 10;  ///< RingPool::trim() once a second
 
   Relay(std::shared_ptr<RelayShared> sh, std::size_t worker)
@@ -407,15 +415,15 @@ class Relay {
       if (o == Outcome::ok) {
         if (n > 0) c.last_activity = now_ns();
         x.want_recv = n > 0;  // 0 bytes (nothing there after all): wait for readiness
-        pump(c, d);
-      } else if (o == Outcome::cancelled && parked) {
-        x.want_recv = false;  // idle: wait for readiness with no ring
-        pump(c, d);
-      } else if (o == Outcome::eof) {
-        x.src_eof = true;
+        if (n < kBulkLeave)
+          x.bulk = false;  // small again: back to multishot (if the backend has it)
         pump(c, d);
       } else {
-        close(c, end_of(o));
+        if (o == Outcome::cancelled && parked) {
+          x.want_recv = false;  // idle: readiness, no ring
+          x.bulk = false;
+        }
+        read_ended(c, d, o, parked);
       }
     }
     maybe_destroy(c);
@@ -437,13 +445,8 @@ class Relay {
       if (o == Outcome::ok) {
         if (!data.empty() && !take_in(c, d, data)) return maybe_destroy(c);
         pump(c, d);
-      } else if (o == Outcome::cancelled && throttled) {
-        pump(c, d);  // re-armed once sends have made room
-      } else if (o == Outcome::eof) {
-        x.src_eof = true;
-        pump(c, d);
       } else {
-        close(c, end_of(o));
+        read_ended(c, d, o, throttled);  // throttled: re-armed once sends have made room
       }
     }
     maybe_destroy(c);
@@ -522,6 +525,19 @@ class Relay {
 
   static End end_of(Outcome o) noexcept { return o == Outcome::reset ? End::reset : End::error; }
 
+  /// A read on direction `d` ended without data: a cancel the relay asked for (`asked`) or EOF
+  /// carries on, anything else closes the connection.
+  void read_ended(Conn& c, int d, Outcome o, bool asked) {
+    if (o == Outcome::cancelled && asked) {
+      pump(c, d);
+    } else if (o == Outcome::eof) {
+      c.dir[d].src_eof = true;
+      pump(c, d);
+    } else {
+      close(c, end_of(o));
+    }
+  }
+
   void submit_failed(Conn& c, Errc e, const char* what) {
     std::string line = "submission of ";
     line += what;
@@ -555,7 +571,7 @@ class Relay {
       ++c.ops;
     }
     if (!x.reading && !x.src_eof) {
-      if (multishot()) {
+      if (multishot() && !x.bulk) {
         // One receive stays armed while the ring has room; it holds no ring.
         if (x.spill.empty() && !nearly_full(x)) {
           const Errc e = arm_multishot(c, d);
@@ -570,7 +586,7 @@ class Relay {
         x.reading = true;
         x.read_holds_ring = false;
         ++c.ops;
-      } else if (!x.writing || x.overlap) {
+      } else if ((!x.writing || x.overlap) && x.spill.empty()) {
         if (!x.ring && !attach_ring(c, x)) return;
         if (!x.writing && !has_data) {
           (void)rewind(x.ring->writer, x.ring->reader);  // nothing refers to it: cannot fail
@@ -657,7 +673,17 @@ class Relay {
         return false;
       }
     }
-    if (x.reading && !x.throttled && nearly_full(x)) x.throttled = self().cancel_read(c, d);
+    if (x.reading && !x.throttled) {
+      if (x.ring->reader.size_hint() >= kBulkEnter) {
+        // Arrivals pile up faster than sends drain them: a bulk stream. Receiving it straight
+        // into the ring saves a copy and a completion per provided buffer.
+        x.bulk = true;
+        x.want_recv = true;
+        x.throttled = self().cancel_read(c, d);
+      } else if (nearly_full(x)) {
+        x.throttled = self().cancel_read(c, d);
+      }
+    }
     return true;
   }
 
