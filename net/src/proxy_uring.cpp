@@ -126,7 +126,7 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     x.read_op = s.id.value;
     return s.errc;
   }
-  bool multishot_recv() const noexcept { return multishot_; }
+  [[nodiscard]] bool multishot_recv() const noexcept { return multishot_; }
   Errc start_recv_multishot(Conn& c, int d) {
     auto s = ring_.recv_multishot(c.sock[c.dir[d].src].get(), [this, &c, d](const OpResult& r) {
       // Out of provided buffers: not the connection's fault; the relay re-arms the receive.

@@ -176,6 +176,7 @@ TEST_P(ProxyTest, ReaderThatPausesGetsEveryByteThroughFullRings) {
   auto proxy = start((*up)->port(), {.ring_size = 4096});
   ASSERT_TRUE(proxy);
   std::vector<std::thread> ts;
+  ts.reserve(3);
   std::atomic<int> good{0};
   for (int i = 0; i < 3; ++i) {
     ts.emplace_back([&, i] {
