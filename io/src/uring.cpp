@@ -7,10 +7,10 @@
 #include <vector>
 
 #include <liburing.h>
-#include <unistd.h>
 
 #include <ringkit/detail/mapping.hpp>
 #include <ringkit/io/uring.hpp>
+#include <ringkit/mirror.hpp>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RINGKIT_ASAN 1
@@ -161,10 +161,10 @@ struct Uring::Impl {
 
   /// Sets up the provided receive buffers; false (nothing held) if the kernel or memory refuses.
   bool setup_recv_buffers(unsigned entries, std::size_t size) noexcept {
-    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    const std::size_t ring_bytes = (entries * sizeof(io_uring_buf) + page - 1) / page * page;
-    auto rmap = ringkit::detail::Mapping::create(ring_bytes);
-    auto bmap = ringkit::detail::Mapping::create((entries * size + page - 1) / page * page);
+    const std::size_t page = MirrorRegion::page_size();
+    auto pages = [page](std::size_t n) { return (n + page - 1) / page * page; };
+    auto rmap = ringkit::detail::Mapping::create(pages(entries * sizeof(io_uring_buf)));
+    auto bmap = ringkit::detail::Mapping::create(pages(entries * size));
     if (!rmap || !bmap) return false;
     auto* r = reinterpret_cast<io_uring_buf_ring*>(rmap->data());
     io_uring_buf_reg reg{};

@@ -76,7 +76,6 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     auto ring = io::Uring::create(o);
     if (!ring) return unexpected(ring.error(), ring.context());
     ring_ = std::move(*ring);
-    multishot_ = ring_.has_recv_multishot();
     return {};
   }
 
@@ -126,7 +125,7 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     x.read_op = s.id.value;
     return s.errc;
   }
-  [[nodiscard]] bool multishot_recv() const noexcept { return multishot_; }
+  [[nodiscard]] bool multishot_recv() const noexcept { return ring_.has_recv_multishot(); }
   Errc start_recv_multishot(Conn& c, int d) {
     auto s = ring_.recv_multishot(c.sock[c.dir[d].src].get(), [this, &c, d](const OpResult& r) {
       // Out of provided buffers: not the connection's fault; the relay re-arms the receive.
@@ -205,7 +204,6 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   io::Uring ring_;
   bool accept_live_ = false;
   bool tick_live_ = false;
-  bool multishot_ = false;
   int accept_error_ = 0;
   io::OpId accept_id_{};
 };
