@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Proxy benchmark: alternating rounds of ringkit-load through every proxy, medians and ratios.
 
-Starts ringkit-echo (the upstream, 2 threads), then for each proxy thread count (--threads,
+Starts ringkit-echo (the upstream every proxy shares; --echo-threads, default 1: on two
+shared cores a second echo worker cost about 40% more CPU per 4 KiB message, CPU the proxies
+under test then lack), then for each proxy thread count (--threads,
 default 1 and 2) ringkit-proxy with the io_uring and the Asio backend and haproxy (mode tcp,
 nbthread = the same count) when installed, and runs ringkit-load (every byte verified) against
 each target in alternating order, for each workload, ROUNDS times. Per run it also measures the
@@ -16,6 +18,7 @@ ratio to haproxy at the same thread count, and writes it (and the raw runs as JS
 bench/results/. Every process is stopped by PID at the end.
 
 usage: tools/bench_proxy.py BIN_DIR [--rounds N] [--duration DUR] [--threads 1,2]
+                            [--echo-threads N]
                             [--workloads NAME,...] [--out PREFIX]
 """
 import argparse
@@ -113,6 +116,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--workloads", default="")
     ap.add_argument("--out", default="")
+    ap.add_argument("--echo-threads", type=int, default=1,
+                    help="ringkit-echo workers (the upstream every proxy shares; default 1)")
     ap.add_argument("--proxy-args", default="",
                     help="extra ringkit-proxy options, e.g. '--ring-size 16KiB'")
     args = ap.parse_args()
@@ -143,7 +148,8 @@ def main():
             return open(os.path.join(work, name + ".log"), "w+", encoding="utf-8")
 
         echo, echo_port = start_listening(
-            [f"{args.bin}/ringkit-echo", "--listen", "127.0.0.1:0", "--threads", "2"], log("echo"))
+            [f"{args.bin}/ringkit-echo", "--listen", "127.0.0.1:0", "--threads",
+             str(args.echo_threads)], log("echo"))
         procs.append(echo)
         runs = []
         all_targets = []
@@ -188,7 +194,8 @@ def main():
                         if w.get("idle"):
                             cpu0 = cpu_seconds(proc.pid)
                             res = idle_run(port, w["conns"], proc.pid, w["settle"], tname)
-                            res.update(workload=wname, round=rnd, threads=nthreads)
+                            res.update(workload=wname, round=rnd, threads=nthreads,
+                                       echo_threads=args.echo_threads)
                             res["cpu_s_per_mmsg"] = (cpu_seconds(proc.pid) - cpu0) / w["conns"] * 1e6
                             res["rss_per_conn"] = (res["rss_idle"] - res["rss0"]) / w["conns"]
                             res["rss_after_per_conn"] = (res["rss_quiet"] - res["rss0"]) / w["conns"]
@@ -225,6 +232,7 @@ def main():
                             res = {"label": tname, "errors": -1, "msgs_per_s": 0, "mb_per_s": 0,
                                    "p50_us": 0, "p99_us": 0, "p999_us": 0, "msgs": 0}
                         res["workload"] = wname
+                        res["echo_threads"] = args.echo_threads
                         res["round"] = rnd
                         res["threads"] = nthreads
                         msgs = float(res.get("msgs", 0)) or float("nan")
@@ -291,7 +299,8 @@ def main():
     print(table)
     if args.out:
         with open(args.out + ".md", "w", encoding="utf-8") as f:
-            f.write(f"rounds={args.rounds} duration={args.duration} threads={args.threads}\n\n{table}\n")
+            f.write(f"rounds={args.rounds} duration={args.duration} threads={args.threads} "
+                    f"echo_threads={args.echo_threads}\n\n{table}\n")
         with open(args.out + ".json", "w", encoding="utf-8") as f:
             json.dump(runs, f, indent=1)
         print(f"\nwritten: {args.out}.md {args.out}.json")

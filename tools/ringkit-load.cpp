@@ -364,7 +364,11 @@ int main(int argc, char** argv) {
   for (const auto& x : hists) h.merge(x);
   std::uint64_t stalled = 0;
   for (auto& v : per) {
-    for (auto& c : v) stalled += c.starts.size();
+    // A connection that died was counted once when it failed; only live connections' unanswered
+    // messages are stalls (counting a dead one's in-flight messages again double-counted it).
+    for (auto& c : v) {
+      if (!c.dead) stalled += c.starts.size();
+    }
   }
   const std::uint64_t msgs = sh.msgs.load();
   const std::uint64_t bytes = sh.bytes.load();

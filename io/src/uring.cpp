@@ -374,6 +374,7 @@ void Uring::Impl::complete(const io_uring_cqe& cqe) {
       }
       break;
     case detail::OpKind::accept:
+    case detail::OpKind::accept_once:
       r.more = (cqe.flags & IORING_CQE_F_MORE) != 0;
       finished = !r.more;
       if (cqe.res >= 0) {
@@ -612,6 +613,9 @@ Submit Uring::submit_simple(detail::OpKind kind, int fd, detail::OpHandler&& han
   switch (kind) {
     case detail::OpKind::accept:
       io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
+      break;
+    case detail::OpKind::accept_once:
+      io_uring_prep_accept(s, fd, nullptr, nullptr, SOCK_CLOEXEC);
       break;
     case detail::OpKind::connect:
       std::memcpy(&op.addr, addr, len);

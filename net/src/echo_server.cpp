@@ -39,6 +39,8 @@ Result<std::unique_ptr<EchoServer>> EchoServer::start(const EchoOptions& options
   return s;
 }
 
+std::size_t EchoServer::max_conns() const noexcept { return impl_->server->max_conns(); }
+
 EchoStats EchoServer::stats() const noexcept {
   using detail::End;
   const detail::RelayTotals t = impl_->server->totals();

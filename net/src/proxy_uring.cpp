@@ -169,7 +169,11 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
  private:
   void arm_accept() {
     if (!lis_.valid()) return;
-    auto sub = ring_.accept(lis_.get(), [this](const OpResult& r) { on_accept(r); });
+    // Multishot while a burst of the whole backlog fits the descriptor budget; one at a time
+    // near it, so an accept never fails with EMFILE for lack of what the relay itself holds.
+    accept_multishot_ = accept_bursts_fit();
+    auto on = [this](const OpResult& r) { on_accept(r); };
+    auto sub = accept_multishot_ ? ring_.accept(lis_.get(), on) : ring_.accept_once(lis_.get(), on);
     accept_live_ = static_cast<bool>(sub);
     accept_id_ = sub.id;
     if (!sub) log(std::string("accept submission failed (") + describe(sub.errc) + ")");
@@ -182,6 +186,12 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     } else if (r.status == IoStatus::error) {
       accept_error_ = r.err;  // e.g. EMFILE: re-armed by the next tick, not in a busy loop
       return;
+    }
+    // Crossing into the descriptor margin: end the multishot; its last completion (cancelled)
+    // re-arms as a single accept.
+    if (accept_live_ && accept_multishot_ && !accept_bursts_fit()) {
+      accept_multishot_ = false;  // cancel once
+      (void)ring_.cancel(accept_id_);
     }
     if (!accept_live_) arm_accept();
   }
@@ -203,6 +213,7 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   UniqueFd lis_;
   io::Uring ring_;
   bool accept_live_ = false;
+  bool accept_multishot_ = false;  ///< the accept armed is multishot (else one at a time)
   bool tick_live_ = false;
   int accept_error_ = 0;
   io::OpId accept_id_{};

@@ -118,6 +118,11 @@ struct RelayConfig {
   std::chrono::milliseconds connect_timeout{0};
   std::chrono::milliseconds idle_timeout{0};  ///< 0: never
   std::size_t max_ops = 0;                    ///< io_uring op slab limit; 0: from max_conns
+  /// Open connections (all workers) from which an io_uring worker accepts one connection at a
+  /// time instead of multishot: a multishot accept takes the whole backlog, a descriptor each,
+  /// before its handler runs, which must still fit under the descriptor limit. Set at start from
+  /// RLIMIT_NOFILE; the default never switches.
+  std::size_t multishot_accept_below = SIZE_MAX;
   /// Receives one line per event worth logging; runs on a worker thread.
   std::function<void(std::string_view)> log{};
 };
@@ -519,6 +524,11 @@ class Relay {
   std::vector<std::unique_ptr<Conn>>& conns() noexcept { return conns_; }
   const RelayConfig& cfg() const noexcept { return cfg_; }
   RelayShared& shared() noexcept { return *sh_; }
+  /// Whether a multishot accept's burst still fits the descriptor budget (see
+  /// RelayConfig::multishot_accept_below).
+  [[nodiscard]] bool accept_bursts_fit() const noexcept {
+    return sh_->open.load(std::memory_order_relaxed) < cfg_.multishot_accept_below;  // (O1)
+  }
 
  private:
   Io& self() noexcept { return static_cast<Io&>(*this); }

@@ -799,6 +799,42 @@ TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   EXPECT_FALSE(ringkit::net::EchoServer::start({.max_ops = 2}));
 }
 
+TEST(ProxyOptionsTest, MaxConnsCappedByTheDescriptorLimitWithALogLine) {
+  // Under the default limit the option holds as given; with a soft RLIMIT_NOFILE of open + 400
+  // the proxy (two descriptors a connection) and the echo server (one) say so and serve fewer.
+  {
+    auto p = Proxy::start({.upstream_port = 1, .max_conns = 100});
+    ASSERT_TRUE(p) << p.message();
+    EXPECT_EQ((*p)->max_conns(), 100U);
+  }
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const rlim_t open_now = open_fds();
+  if (saved.rlim_cur < open_now + 400) GTEST_SKIP() << "descriptor limit below open + 400";
+  rlimit low = saved;
+  low.rlim_cur = open_now + 400;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<std::string> lines;
+  auto log = [&lines](std::string_view l) { lines.emplace_back(l); };
+  auto p = Proxy::start({.upstream_port = 1, .threads = 2, .max_conns = 10000, .log = log});
+  auto e = ringkit::net::EchoServer::start({.max_conns = 10000, .log = log});
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(p) << p.message();
+  ASSERT_TRUE(e) << e.message();
+  // 400 spare, less the reserve (64 + 8 a worker) and what the servers opened first.
+  EXPECT_GT((*p)->max_conns(), 100U);
+  EXPECT_LE((*p)->max_conns(), (400U - 64 - 16) / 2);
+  EXPECT_GT((*e)->max_conns(), 200U);
+  EXPECT_LE((*e)->max_conns(), 400U - 64 - 8);
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_NE(lines[0].find("max_conns 10000 needs 20000 descriptors"), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[0].find("serving at most " + std::to_string((*p)->max_conns())),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("needs 10000 descriptors"), std::string::npos) << lines[1];
+}
+
 TEST(ProxyOptionsTest, EveryLimitRejectedWithTheOptionNamedOnBothServers) {
   // One bad field at a time, at each side of its range: invalid_argument, and the message names
   // the options struct and the field. The values just inside the range start.

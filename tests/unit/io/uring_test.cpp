@@ -570,6 +570,48 @@ TEST(Uring, SlabGrowsToMaxOpsThenSaysPoolExhausted) {
   EXPECT_EQ(ring.accept(-1, [](const OpResult&) {}).errc, Errc::invalid_argument);
 }
 
+TEST(Uring, AcceptOnceTakesOneConnectionPerArm) {
+  // Multishot accept() takes every queued connection; accept_once() exactly one, then ends
+  // (more == false) and leaves the rest queued until it is armed again.
+  RINGKIT_URING_OR_SKIP(ring);
+  auto lis = *ringkit::net::listen_tcp("127.0.0.1", 0);
+  const auto port = *ringkit::net::local_port(lis.get());
+  auto a = *ringkit::net::connect_tcp("127.0.0.1", port);
+  auto b = *ringkit::net::connect_tcp("127.0.0.1", port);
+  std::vector<UniqueFd> got;
+  int calls = 0;
+  bool more = true;
+  auto on = [&](const OpResult& r) {
+    ++calls;
+    more = r.more;
+    if (r.ok() && r.fd >= 0) got.emplace_back(r.fd);
+  };
+  ASSERT_TRUE(ring.accept_once(lis.get(), on));
+  while (calls == 0) ASSERT_TRUE(ring.run_once(1s));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ring.run_once(10ms));  // nothing else arrives
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(more);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(ring.in_flight(), 0U);
+  ASSERT_TRUE(ring.accept_once(lis.get(), on));  // the second queued connection
+  while (calls == 1) ASSERT_TRUE(ring.run_once(1s));
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_NE(got[0].get(), got[1].get());
+  EXPECT_EQ(ring.accept_once(-1, on).errc, Errc::invalid_argument);
+  // Cancelled before a connection arrives: the handler runs once, with cancelled.
+  IoStatus last = IoStatus::ok;
+  auto sub = ring.accept_once(lis.get(), [&](const OpResult& r) {
+    ++calls;
+    last = r.status;
+  });
+  ASSERT_TRUE(sub);
+  ASSERT_EQ(ring.cancel(sub.id), Errc::ok);
+  for (int i = 0; i < 20 && calls < 3; ++i) ASSERT_TRUE(ring.run_once(100ms));
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(last, IoStatus::cancelled);
+  EXPECT_EQ(got.size(), 2U);
+}
+
 TEST(Uring, PollReportsReadiness) {
   auto ring = *Uring::create();
   int fds[2];

@@ -235,7 +235,8 @@ enum class OpKind : std::uint8_t {
   timeout,
   cancel,
   gather,
-  recv_multishot
+  recv_multishot,
+  accept_once
 };
 
 }  // namespace detail
@@ -342,6 +343,15 @@ class Uring {
   Submit accept(int listen_fd, F&& f) {
     return submit_simple(detail::OpKind::accept, listen_fd, detail::OpHandler(std::forward<F>(f)),
                          nullptr, 0, 0);
+  }
+  /// One accept: `f` runs once, with OpResult::fd (the caller owns it) or the error, and
+  /// OpResult::more false. Unlike the multishot accept(), which takes every queued connection
+  /// (a descriptor each) before its handler runs, this holds at most one new descriptor at a
+  /// time: the form to use near a descriptor limit. Returns as accept().
+  template <op_handler F>
+  Submit accept_once(int listen_fd, F&& f) {
+    return submit_simple(detail::OpKind::accept_once, listen_fd,
+                         detail::OpHandler(std::forward<F>(f)), nullptr, 0, 0);
   }
   /// Connects `fd` to `addr` (copied into the op state); the handler sees ok or the connect
   /// error. Returns ok, invalid_argument (negative fd, null or oversized address) or a

@@ -33,8 +33,10 @@ struct EchoOptions {
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
   std::size_t ring_size = std::size_t{64} * 1024;  ///< a power of two, >= 4096
-  std::size_t max_conns = 100000;                  ///< open connections, all workers
-  std::chrono::milliseconds idle_timeout{0};       ///< 0: never
+  /// Open connections, all workers; capped at start to what RLIMIT_NOFILE can serve (one
+  /// descriptor each; see EchoServer::max_conns()), with a log line.
+  std::size_t max_conns = 100000;
+  std::chrono::milliseconds idle_timeout{0};  ///< 0: never
   /// io_uring backend: most operations in flight per worker; 0 sizes it from max_conns. A test
   /// and tuning knob, as ProxyOptions::max_ops (at least 4; past it connections are closed and
   /// counted in `submit_failures`).
@@ -72,6 +74,9 @@ class EchoServer {
   /// Proxy::start() (context names the EchoOptions member).
   [[nodiscard]] static Result<std::unique_ptr<EchoServer>> start(const EchoOptions& options);
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  /// The connection limit in effect (EchoOptions::max_conns or what the descriptor limit
+  /// allows, as Proxy::max_conns()).
+  [[nodiscard]] std::size_t max_conns() const noexcept;
   [[nodiscard]] EchoStats stats() const noexcept;
   /// Stops accepting, closes every connection (counted in `aborted`), joins. Idempotent and
   /// thread-safe.

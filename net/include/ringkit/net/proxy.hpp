@@ -50,8 +50,11 @@ struct ProxyOptions {
   ProxyBackend backend = ProxyBackend::uring;
   unsigned threads = 1;
   std::size_t ring_size = std::size_t{256} * 1024;  ///< per direction; a power of two, >= 4096
-  bool mirrored = true;           ///< mirrored rings (fall back to two segments if refused)
-  std::size_t max_conns = 10000;  ///< open connections, all workers together
+  bool mirrored = true;  ///< mirrored rings (fall back to two segments if refused)
+  /// Open connections, all workers together. Capped at start to what the descriptor limit
+  /// (RLIMIT_NOFILE) can serve at two descriptors a connection, with a log line; see
+  /// Proxy::max_conns(). Connections past it are closed at accept and counted in `rejected`.
+  std::size_t max_conns = 10000;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  ///< 0: never
   /// io_uring backend: most operations in flight per worker (its op slab's limit; the Asio
@@ -105,6 +108,10 @@ class Proxy {
   /// The port the listeners are bound to.
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] const ProxyOptions& options() const noexcept { return options_; }
+  /// The connection limit in effect: ProxyOptions::max_conns, or less when the descriptor
+  /// limit at start (RLIMIT_NOFILE, less the descriptors already open and a reserve of 64 plus
+  /// 8 per worker) cannot hold two descriptors for each.
+  [[nodiscard]] std::size_t max_conns() const noexcept;
   [[nodiscard]] ProxyStats stats() const noexcept;
 
   /// Stops accepting, lets open connections finish for up to `drain`, then closes what is left
