@@ -15,6 +15,8 @@
 #include <string_view>
 #include <system_error>
 
+#include <sys/resource.h>
+
 namespace ringkit::tools {
 
 [[noreturn]] inline void usage_error(const char* tool, const std::string& msg) {
@@ -181,6 +183,18 @@ class Args {
 };
 
 /// SIGINT/SIGTERM set this flag (async-signal-safe); tools poll it.
+/// Raises this process's soft descriptor limit (RLIMIT_NOFILE) toward `want`, no further than
+/// the hard limit, as servers do for their connection limit (the libraries never change process
+/// limits; a tool may). Returns the soft limit in effect afterwards.
+inline std::uint64_t raise_fd_limit(std::uint64_t want) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return rl.rlim_cur;
+  rlimit up = rl;
+  up.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min<rlim_t>(want, rl.rlim_max);
+  return ::setrlimit(RLIMIT_NOFILE, &up) == 0 ? up.rlim_cur : rl.rlim_cur;
+}
+
 inline volatile std::sig_atomic_t g_signal = 0;
 inline void on_signal(int sig) { g_signal = sig; }
 inline void install_stop_signals() {

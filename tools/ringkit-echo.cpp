@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   o.log = [](std::string_view line) {
     std::fprintf(stderr, "%s: %.*s\n", kTool, static_cast<int>(line.size()), line.data());
   };
+  tools::raise_fd_limit(std::uint64_t{o.max_conns} + 128 + 8 * std::uint64_t{o.threads});
   tools::install_stop_signals();
   auto echo = net::EchoServer::start(o);
   if (!echo) {

@@ -296,6 +296,7 @@ int main(int argc, char** argv) {
   if (o.depth == 0 || o.depth > 1024) tools::usage_error(kTool, "--depth must be 1..1024");
   if (o.threads == 0 || o.threads > 64) tools::usage_error(kTool, "--threads must be 1..64");
   if (o.label.empty()) o.label = o.target.host + ":" + std::to_string(o.target.port);
+  tools::raise_fd_limit(std::uint64_t{o.conns} + 64 + 2 * std::uint64_t{o.threads});
   tools::install_stop_signals();
 
   sockaddr_in addr{};

@@ -30,7 +30,9 @@ void usage() {
       "  --threads N            worker threads, one SO_REUSEPORT listener each (default 1)\n"
       "  --ring-size SIZE       ring per direction, power of two (default 256KiB)\n"
       "  --two-segment          plain two-segment rings instead of mirrored ones\n"
-      "  --max-conns N          accept-then-close beyond N open connections (default 10000)\n"
+      "  --max-conns N          accept-then-close beyond N open connections (default 10000);\n"
+      "                         the soft descriptor limit is raised toward 2N (up to the hard\n"
+      "                         limit) and N lowered to what it holds, with a log line\n"
       "  --connect-timeout DUR  upstream connect timeout (default 5s)\n"
       "  --idle-timeout DUR     close connections idle this long, 0 = never (default 30s)\n"
       "  --stats DUR            print counters every DUR (default off)\n"
@@ -111,6 +113,9 @@ int main(int argc, char** argv) {
   o.log = [](std::string_view line) {
     std::fprintf(stderr, "%s: %.*s\n", kTool, static_cast<int>(line.size()), line.data());
   };
+  // Two descriptors a connection, and some for the workers: the proxy fits max_conns to what
+  // the limit then holds (with a log line).
+  tools::raise_fd_limit(2 * std::uint64_t{o.max_conns} + 128 + 8 * std::uint64_t{o.threads});
   tools::install_stop_signals();
   auto proxy = net::Proxy::start(o);
   if (!proxy) {
