@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %.*s\n", kTool, static_cast<int>(line.size()), line.data());
     };
   }
+  tools::raise_fd_limit(std::uint64_t{o.max_conns} + 128 + 8 * std::uint64_t{o.threads});
   tools::install_stop_signals();
   auto feed = net::FeedServer::start(o);
   if (!feed) {
@@ -88,8 +89,9 @@ int main(int argc, char** argv) {
   std::printf("ringkit-feed: stopped; connections=%" PRIu64 " rejected=%" PRIu64
               " published=%" PRIu64 " delivered=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
               " protocol_errors=%" PRIu64 " slow_consumers=%" PRIu64 " io_errors=%" PRIu64
-              " store_waits=%" PRIu64 " forwarded=%" PRIu64 "\n",
+              " store_waits=%" PRIu64 " forwarded=%" PRIu64 " accept_errors=%" PRIu64 "\n",
               st.connections, st.rejected, st.published, st.delivered, st.bytes_in, st.bytes_out,
-              st.protocol_errors, st.slow_consumers, st.io_errors, st.store_waits, st.forwarded);
+              st.protocol_errors, st.slow_consumers, st.io_errors, st.store_waits, st.forwarded,
+              st.accept_errors);
   return 0;
 }

@@ -43,6 +43,8 @@
 #include <ringkit/unique_fd.hpp>
 #include <ringkit/version.hpp>
 
+#include "fd_budget.hpp"
+
 #ifdef RINGKIT_HAS_URING
 #include <ringkit/io/framed_reader.hpp>
 #include <ringkit/io/uring.hpp>
@@ -74,13 +76,17 @@ struct FeedServer::Shared {
   std::atomic<std::uint64_t> connections{0}, rejected{0}, published{0}, delivered{0};
   std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0}, subscriptions{0}, protocol_errors{0};
   std::atomic<std::uint64_t> slow_consumers{0}, io_errors{0}, store_waits{0}, forwarded{0};
-  std::atomic<std::uint64_t> publisher_waits{0};
+  std::atomic<std::uint64_t> publisher_waits{0}, accept_errors{0};
+  /// Open connections from which workers accept one connection at a time (fd_budget.hpp).
+  std::size_t multishot_accept_below = SIZE_MAX;
   std::vector<std::unique_ptr<Mailbox>> boxes;
 };
 
 namespace {
 
 using Shared = FeedServer::Shared;
+using Clock = std::chrono::steady_clock;
+constexpr int kListenBacklog = 4096;
 
 /// (C1) relaxed: statistics order nothing; stats() reads a snapshot with (C2).
 void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
@@ -414,6 +420,7 @@ class Worker {
                         : congested_ > 0 ? std::chrono::milliseconds(10)
                                          : std::chrono::milliseconds(50);
       if (!uring_.run_once(wait)) break;
+      if (!accept_live_ && Clock::now() >= accept_retry_at_) arm_accept();
       drain_inbox();
       if (congested_ > 0) cut_stalled();
       flush();
@@ -1042,12 +1049,49 @@ class Worker {
 
   // ---- accepting ---------------------------------------------------------------------------
 
+  /// Multishot while a burst of a whole backlog fits the descriptor budget, else one
+  /// connection at a time. An accept that fails (EMFILE, ENFILE, ENOMEM, ...) is counted and
+  /// logged, and retried by the loop after kAcceptRetry, not at once (it would fail again at
+  /// once: a busy loop).
   void arm_accept() {
-    (void)uring_.accept(lis_.get(), [this](const io::OpResult& r) {
-      if (r.ok() && r.fd >= 0) add(UniqueFd(r.fd));
-      // (A2) relaxed hint; the loop's (A1) load is what ends the worker.
-      if (!r.more && !sh_.stopping.load(std::memory_order_relaxed)) arm_accept();
-    });
+    if (sh_.stopping.load(std::memory_order_relaxed)) return;  // (A2) a hint; (A1) decides
+    // (C3) relaxed, as in add().
+    accept_multishot_ = sh_.open.load(std::memory_order_relaxed) < sh_.multishot_accept_below;
+    auto on = [this](const io::OpResult& r) { on_accept(r); };
+    const io::Submit sub =
+        accept_multishot_ ? uring_.accept(lis_.get(), on) : uring_.accept_once(lis_.get(), on);
+    accept_live_ = static_cast<bool>(sub);
+    accept_id_ = sub.id;
+    if (!sub) accept_failed("accept submission failed: " + std::string(describe(sub.errc)));
+  }
+  void on_accept(const io::OpResult& r) {
+    if (!r.more) accept_live_ = false;
+    if (r.ok() && r.fd >= 0) {
+      accept_failing_ = false;
+      add(UniqueFd(r.fd));
+    } else if (r.status == io::IoStatus::error) {
+      // (A2) a hint: the listener is shut down at stop, which fails the accept.
+      if (!sh_.stopping.load(std::memory_order_relaxed)) {
+        accept_failed("accept failed: " + r.error().message());
+      }
+      return;
+    }
+    // Into the descriptor margin: end the multishot; its last completion re-arms one at a time.
+    if (accept_live_ && accept_multishot_ &&
+        sh_.open.load(std::memory_order_relaxed) >= sh_.multishot_accept_below) {  // (C3)
+      accept_multishot_ = false;                                                   // cancel once
+      (void)uring_.cancel(accept_id_);
+    }
+    if (!accept_live_) arm_accept();
+  }
+  void accept_failed(const std::string& why) {
+    bump(sh_.accept_errors);
+    accept_retry_at_ = Clock::now() + kAcceptRetry;
+    // One line per failing streak, not one per retry.
+    if (!accept_failing_ && sh_.options.log) {
+      sh_.options.log(why + " (retried every 100 ms; see accept_errors)");
+    }
+    accept_failing_ = true;
   }
 
   void add(UniqueFd fd) {
@@ -1113,6 +1157,12 @@ class Worker {
   Shared& sh_;
   std::size_t index_;
   UniqueFd lis_;
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
+  bool accept_live_ = false;
+  bool accept_multishot_ = false;  ///< the armed accept is multishot (else one at a time)
+  bool accept_failing_ = false;    ///< the last accept failed (logged once per streak)
+  io::OpId accept_id_{};
+  Clock::time_point accept_retry_at_{};
   NatsDecoder proto_;
   MessageStore store_;
   SubjectIndex subs_;
@@ -1202,6 +1252,11 @@ Result<std::unique_ptr<FeedServer>> FeedServer::start(const FeedOptions& options
   s->shared_ = std::make_shared<Shared>();
   Shared& sh = *s->shared_;
   sh.options = options;
+  // One descriptor a connection (its rings' memfds are closed once mapped).
+  const detail::FdFit fit = detail::fit_descriptor_limit(options.max_conns, 1, options.threads,
+                                                         kListenBacklog, options.log);
+  sh.options.max_conns = fit.max_conns;
+  sh.multishot_accept_below = fit.multishot_accept_below;
   const std::size_t workers = options.threads;
   for (std::size_t i = 0; i < workers; ++i) {
     auto box = std::make_unique<Mailbox>();
@@ -1225,8 +1280,8 @@ Result<std::unique_ptr<FeedServer>> FeedServer::start(const FeedOptions& options
   }
   std::uint16_t port = options.port;
   for (std::size_t t = 0; t < workers; ++t) {
-    auto lis =
-        listen_tcp(options.host, port, {.backlog = 4096, .reuse_port = true, .non_blocking = true});
+    auto lis = listen_tcp(options.host, port,
+                          {.backlog = kListenBacklog, .reuse_port = true, .non_blocking = true});
     if (!lis) {
       s->stop();
       return unexpected(lis.error(), "FeedServer: bind");
@@ -1267,6 +1322,10 @@ Result<std::unique_ptr<FeedServer>> FeedServer::start(const FeedOptions& options
 #endif
 }
 
+std::size_t FeedServer::max_conns() const noexcept {
+  return shared_ ? shared_->options.max_conns : 0;
+}
+
 FeedStats FeedServer::stats() const noexcept {
   const Shared& sh = *shared_;
   FeedStats st;
@@ -1285,6 +1344,7 @@ FeedStats FeedServer::stats() const noexcept {
   st.store_waits = sh.store_waits.load(std::memory_order_relaxed);
   st.forwarded = sh.forwarded.load(std::memory_order_relaxed);
   st.publisher_waits = sh.publisher_waits.load(std::memory_order_relaxed);
+  st.accept_errors = sh.accept_errors.load(std::memory_order_relaxed);
   for (const auto& box : sh.boxes) {
     st.queued_bytes += box->queued_bytes.load(std::memory_order_relaxed);
     st.held_messages += box->held_messages.load(std::memory_order_relaxed);

@@ -3,18 +3,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 #include <future>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include <arpa/inet.h>
-#include <sys/resource.h>
 
 #include <ringkit/net/proxy.hpp>
 #include <ringkit/net/tcp.hpp>
 
+#include "fd_budget.hpp"
 #include "proxy_workers.hpp"
 
 namespace ringkit::net {
@@ -42,61 +40,18 @@ Result<std::unique_ptr<RelayWorker>> make_asio_worker(WorkerSetup) {
 }
 #endif
 
-std::size_t fd_budget_conns(std::uint64_t limit, std::uint64_t open_now, std::uint64_t reserve,
-                            std::size_t fds_per_conn) noexcept {
-  const std::uint64_t used = open_now + reserve;
-  const std::uint64_t n =
-      limit > used ? (limit - used) / std::max<std::size_t>(fds_per_conn, 1) : 0;
-  return static_cast<std::size_t>(std::max<std::uint64_t>(n, 1));
-}
-
 namespace {
 
 constexpr int kListenBacklog = 4096;
 
-/// Descriptors open in this process now (the entries of /proc/self/fd), or 0 if unreadable.
-std::uint64_t open_descriptors() noexcept {
-  std::error_code ec;
-  std::uint64_t n = 0;
-  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    ++n;
-  }
-  return ec ? 0 : n;
-}
-
-/// Lowers cfg.max_conns to what RLIMIT_NOFILE can serve, with one log line when it does. A
-/// proxied connection holds two descriptors (client and upstream), an echoed one one; each
-/// worker needs a few of its own (listener, io_uring or epoll, timers), and the rest of the
-/// process some more. Past the limit an accept would fail with EMFILE and leave the client
-/// waiting in the backlog; under it, the extra connection is accepted and closed at once, and
-/// counted as rejected.
-void fit_descriptor_limit(RelayConfig& cfg, unsigned threads) {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
-  const std::size_t per_conn = cfg.echo ? 1 : 2;
-  const std::uint64_t reserve = 64 + std::uint64_t{8} * threads;
-  const std::size_t fit = fd_budget_conns(rl.rlim_cur, open_descriptors(), reserve, per_conn);
-  // A multishot accept can take a full listen backlog (kListenBacklog + 1) in one go, a
-  // descriptor each before any handler runs, and each then opens its upstream: below this many
-  // open connections, the burst's connections still fit.
-  const std::size_t burst = kListenBacklog + 1;
-  cfg.multishot_accept_below = fit > burst ? fit - burst : 0;
-  if (cfg.max_conns <= fit) return;
-  if (cfg.log) {
-    cfg.log("max_conns " + std::to_string(cfg.max_conns) + " needs " +
-            std::to_string(cfg.max_conns * per_conn) +
-            " descriptors but the descriptor limit (RLIMIT_NOFILE) is " +
-            std::to_string(rl.rlim_cur) + ": serving at most " + std::to_string(fit) +
-            " connections at a time; more are closed at accept and counted as rejected");
-  }
-  cfg.max_conns = fit;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<RelayServer>> RelayServer::start(RelayConfig cfg, const Where& where) {
-  fit_descriptor_limit(cfg, where.threads);
+  // A proxied connection holds two descriptors (client and upstream), an echoed one one.
+  const FdFit fit =
+      fit_descriptor_limit(cfg.max_conns, cfg.echo ? 1 : 2, where.threads, kListenBacklog, cfg.log);
+  cfg.max_conns = fit.max_conns;
+  cfg.multishot_accept_below = fit.multishot_accept_below;
   std::unique_ptr<RelayServer> p(new RelayServer());  // NOLINT(*-owning-memory): private ctor
   p->shared_ = std::make_shared<RelayShared>();
   p->shared_->cfg = std::move(cfg);

@@ -50,12 +50,6 @@ struct RelayTotals {
   [[nodiscard]] std::uint64_t end(End e) const noexcept { return ends[static_cast<int>(e)]; }
 };
 
-/// How many connections of `fds_per_conn` descriptors each the process can still open under its
-/// descriptor limit (RLIMIT_NOFILE, soft), keeping `reserve` descriptors for everything else.
-/// `open_now`: descriptors open at the time. Never below 1.
-[[nodiscard]] std::size_t fd_budget_conns(std::uint64_t limit, std::uint64_t open_now,
-                                          std::uint64_t reserve, std::size_t fds_per_conn) noexcept;
-
 /// Listeners (SO_REUSEPORT, one per worker), worker threads, stop with drain.
 /// Thread-safe: stop() may be called from any thread, concurrently; later calls wait for the
 /// first to finish. It must not be called from the log callback (a worker thread).
@@ -77,7 +71,7 @@ class RelayServer {
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   /// The connection limit in effect: RelayConfig::max_conns, or what the descriptor limit can
-  /// serve when that is less (see fd_budget_conns()).
+  /// serve when that is less (see fd_budget.hpp).
   [[nodiscard]] std::size_t max_conns() const noexcept { return shared_->cfg.max_conns; }
   [[nodiscard]] RelayTotals totals() const noexcept;
   void stop(std::chrono::milliseconds drain);

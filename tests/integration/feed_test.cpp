@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -38,6 +39,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -917,6 +919,84 @@ TEST_P(FeedTest, QueueGroupSubscription) {
     EXPECT_TRUE(!after || after->empty()) << *after;
   }
 }
+
+#ifdef RINGKIT_FEED_IN_PROCESS
+TEST(FeedLimitsTest, MaxConnsFittedToTheDescriptorLimitWithALogLine) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const rlim_t open_now = count_fds("/proc/self/fd");
+  if (saved.rlim_cur < open_now + 300) GTEST_SKIP() << "descriptor limit below open + 300";
+  rlimit low = saved;
+  low.rlim_cur = open_now + 300;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<std::string> lines;
+  ringkit::net::FeedOptions o;
+  o.log = [&lines](std::string_view l) { lines.emplace_back(l); };
+  auto f = ringkit::net::FeedServer::start(o);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(f) << f.message();
+  EXPECT_GT((*f)->max_conns(), 100U);
+  EXPECT_LE((*f)->max_conns(), 300U - 64 - 8);
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_NE(lines[0].find("max_conns 10000 needs 10000 descriptors"), std::string::npos)
+      << lines[0];
+}
+
+TEST(FeedLimitsTest, AcceptErrorsAreCountedLoggedAndRetriedNotSpun) {
+  // The descriptors run out after start (another part of the process took them all): the
+  // accept fails with EMFILE. It is counted, logged once and retried every 100 ms (a busy loop
+  // would count thousands), and the waiting client is served once descriptors are free again.
+  // (An io_uring accept takes the descriptor limit when it is armed, so the limit is set before
+  // the server starts and the table is then filled.)
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, count_fds("/proc/self/fd") + 1000);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::mutex mu;
+  std::vector<std::string> lines;
+  ringkit::net::FeedOptions o;
+  o.log = [&](std::string_view l) {
+    const std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(l);
+  };
+  auto f = ringkit::net::FeedServer::start(o);
+  ASSERT_TRUE(f) << f.message();
+  ringkit::UniqueFd cli(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(cli);
+  std::vector<ringkit::UniqueFd> hog;  // every descriptor left
+  for (ringkit::UniqueFd d(::dup(0)); d; d = ringkit::UniqueFd(::dup(0))) {
+    hog.push_back(std::move(d));
+  }
+  ASSERT_EQ(errno, EMFILE);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((*f)->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(cli.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a), 0)
+      << std::error_code(errno, std::system_category()).message();
+  const bool failed = eventually([&] { return (*f)->stats().accept_errors >= 1; }, 5s);
+  std::this_thread::sleep_for(500ms);
+  const std::uint64_t errors = (*f)->stats().accept_errors;
+  hog.clear();
+  EXPECT_TRUE(failed);
+  EXPECT_LE(errors, 30U) << "accept retried in a busy loop";
+  // Served once the descriptors are back: the INFO line arrives.
+  char buf[5] = {};
+  ASSERT_EQ(::recv(cli.get(), buf, 4, MSG_WAITALL), 4);
+  EXPECT_EQ(std::string_view(buf, 4), "INFO");
+  EXPECT_EQ((*f)->stats().connections, 1U);
+  (*f)->stop();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  const std::lock_guard<std::mutex> g(mu);
+  // One line for the whole streak of failures (the first line says max_conns was fitted).
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) {
+                            return l.starts_with("accept failed: Too many open files");
+                          }),
+            1);
+}
+#endif
 
 INSTANTIATE_TEST_SUITE_P(Servers, FeedTest, ::testing::Values("nats", "ringkit", "ringkit2"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });

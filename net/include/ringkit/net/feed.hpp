@@ -57,6 +57,7 @@ struct FeedOptions {
   /// Longest control line, CRLF excluded (nats-server: 4096).
   std::size_t max_control_line = 4096;
   /// Most connections open at once, over all workers; more are accepted and closed at once.
+  /// Capped at start to what RLIMIT_NOFILE can hold (see FeedServer::max_conns()).
   std::size_t max_conns = 10000;
   /// Bytes of messages (headers and payloads) a connection may have queued and not yet sent
   /// before it is a slow consumer (nats-server's max_pending default: 64 MiB).
@@ -92,6 +93,10 @@ struct FeedStats {
   std::uint64_t store_waits = 0;      ///< times a publisher waited for message-store space
   std::uint64_t forwarded = 0;        ///< messages handed to another worker
   std::uint64_t publisher_waits = 0;  ///< times a publisher paused for a congested subscriber
+  /// Accepts that failed (EMFILE, ENFILE, ENOMEM, ...; logged once per streak, retried every
+  /// 100 ms). max_conns is fitted to the descriptor limit at start, so this stays 0 unless
+  /// something else in the process takes the descriptors.
+  std::uint64_t accept_errors = 0;
   /// Gauges, as of each worker's last loop iteration: bytes queued on all connections and not
   /// yet taken by their sockets, and messages those queues hold (each once per worker).
   std::uint64_t queued_bytes = 0;
@@ -114,6 +119,10 @@ class FeedServer {
   /// (built without io_uring).
   [[nodiscard]] static Result<std::unique_ptr<FeedServer>> start(const FeedOptions& options);
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  /// The connection limit in effect: FeedOptions::max_conns, or less when the descriptor limit
+  /// at start (RLIMIT_NOFILE, less the descriptors open and a reserve of 64 plus 8 per worker)
+  /// cannot hold one descriptor for each (with a log line).
+  [[nodiscard]] std::size_t max_conns() const noexcept;
   [[nodiscard]] FeedStats stats() const noexcept;
   /// Stops accepting, closes every connection, joins the workers. Idempotent.
   void stop();
