@@ -77,9 +77,10 @@ int main(int argc, char** argv) {
   while (tools::g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   (*echo)->stop();
   const net::EchoStats st = (*echo)->stats();
-  std::printf(
-      "ringkit-echo: stopped; connections=%" PRIu64 " bytes=%" PRIu64 " completed=%" PRIu64
-      " resets=%" PRIu64 " errors=%" PRIu64 " submit_failures=%" PRIu64 " aborted=%" PRIu64 "\n",
-      st.accepted, st.bytes, st.completed, st.resets, st.errors, st.submit_failures, st.aborted);
+  std::printf("ringkit-echo: stopped; connections=%" PRIu64 " bytes=%" PRIu64 " completed=%" PRIu64
+              " resets=%" PRIu64 " errors=%" PRIu64 " submit_failures=%" PRIu64 " aborted=%" PRIu64
+              " rejected=%" PRIu64 " accept_errors=%" PRIu64 "\n",
+              st.accepted, st.bytes, st.completed, st.resets, st.errors, st.submit_failures,
+              st.aborted, st.rejected, st.accept_errors);
   return 0;
 }

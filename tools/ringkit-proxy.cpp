@@ -44,10 +44,10 @@ void print_stats(const char* prefix, const ringkit::net::ProxyStats& s) {
   std::printf("%s accepted=%" PRIu64 " active=%" PRIu64 " completed=%" PRIu64 " rejected=%" PRIu64
               " refused=%" PRIu64 " connect_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64
               " resets=%" PRIu64 " errors=%" PRIu64 " submit_failures=%" PRIu64 " aborted=%" PRIu64
-              " bytes_up=%" PRIu64 " bytes_down=%" PRIu64 "\n",
+              " bytes_up=%" PRIu64 " bytes_down=%" PRIu64 " accept_errors=%" PRIu64 "\n",
               prefix, s.accepted, s.active, s.completed, s.rejected, s.upstream_refused,
               s.connect_timeouts, s.idle_timeouts, s.resets, s.errors, s.submit_failures, s.aborted,
-              s.bytes_up, s.bytes_down);
+              s.bytes_up, s.bytes_down, s.accept_errors);
   std::fflush(stdout);
 }
 

@@ -54,7 +54,8 @@ EchoStats EchoServer::stats() const noexcept {
           .submit_failures = t.end(End::submit_failure),
           .aborted = t.end(End::aborted),
           .bytes = t.bytes_up,
-          .rings_attached = t.rings_attached};
+          .rings_attached = t.rings_attached,
+          .accept_errors = t.accept_errors};
 }
 
 void EchoServer::stop() { impl_->server->stop(std::chrono::milliseconds(0)); }

@@ -842,6 +842,9 @@ class Worker {
       if (r.status == io::IoStatus::cancelled) return;
       std::uint64_t v = 0;
       (void)!::read(sh_.boxes[index_]->wake.get(), &v, sizeof v);
+      // Now, not after the whole batch: a message forwarded before a later completion here (a
+      // subscriber's PING) is queued ahead of its answer, as nats-server orders them.
+      drain_inbox();
       // (A2) relaxed hint; the loop's (A1) load is what ends the worker.
       if (!sh_.stopping.load(std::memory_order_relaxed)) arm_wake();
     });

@@ -116,6 +116,7 @@ RelayTotals RelayServer::totals() const noexcept {
     t.bytes_up += load(c->bytes_up);
     t.bytes_down += load(c->bytes_down);
     t.rings_attached += load(c->rings_attached);
+    t.accept_errors += load(c->accept_errors);
   }
   return t;
 }
@@ -199,7 +200,8 @@ ProxyStats Proxy::stats() const noexcept {
           .aborted = t.end(End::aborted),
           .bytes_up = t.bytes_up,
           .bytes_down = t.bytes_down,
-          .rings_attached = t.rings_attached};
+          .rings_attached = t.rings_attached,
+          .accept_errors = t.accept_errors};
 }
 
 void Proxy::stop(std::chrono::milliseconds drain) { impl_->server->stop(drain); }

@@ -119,7 +119,7 @@ class AsioWorker final : public RelayWorker,
       accept_live_ = false;
       if (ec) {
         if (ec != asio::error::operation_aborted && acc_.is_open()) {
-          log("accept failed: " + ec.message());  // e.g. EMFILE: retried by the next tick
+          accept_failed(ec.message());  // e.g. EMFILE: retried by the next tick
         }
         return;
       }

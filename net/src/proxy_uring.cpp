@@ -184,7 +184,8 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
       no_delay(r.fd);
       on_accepted(UniqueFd(r.fd));
     } else if (r.status == IoStatus::error) {
-      accept_error_ = r.err;  // e.g. EMFILE: re-armed by the next tick, not in a busy loop
+      // e.g. EMFILE: re-armed by the next tick, not in a busy loop
+      accept_failed(std::error_code(r.err, std::system_category()).message());
       return;
     }
     // Crossing into the descriptor margin: end the multishot; its last completion (cancelled)
@@ -199,10 +200,6 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
     auto sub = ring_.timeout(kTick, [this](const OpResult&) {
       tick_live_ = false;
       tick();
-      if (accept_error_ != 0 && !accept_live_) {
-        log("accept failed: " + std::error_code(accept_error_, std::system_category()).message());
-        accept_error_ = 0;
-      }
       // After an accept error, or an accept that could not be re-armed (no op slot): retry.
       if (!accept_live_) arm_accept();
       if (!finished()) arm_tick();
@@ -215,7 +212,6 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   bool accept_live_ = false;
   bool accept_multishot_ = false;  ///< the accept armed is multishot (else one at a time)
   bool tick_live_ = false;
-  int accept_error_ = 0;
   io::OpId accept_id_{};
 };
 

@@ -46,7 +46,8 @@ struct WorkerSetup {
 /// Sum of every worker's counters.
 struct RelayTotals {
   std::uint64_t ends[kEnds]{};
-  std::uint64_t accepted = 0, active = 0, bytes_up = 0, bytes_down = 0, rings_attached = 0;
+  std::uint64_t accepted = 0, active = 0, bytes_up = 0, bytes_down = 0, rings_attached = 0,
+                accept_errors = 0;
   [[nodiscard]] std::uint64_t end(End e) const noexcept { return ends[static_cast<int>(e)]; }
 };
 

@@ -93,6 +93,7 @@ struct alignas(ringkit::kFalseSharingRange) RelayCounters {
   std::atomic<std::uint64_t> bytes_up{0};        ///< proxy: client -> upstream; echo: echoed
   std::atomic<std::uint64_t> bytes_down{0};      ///< proxy: upstream -> client
   std::atomic<std::uint64_t> rings_attached{0};  ///< rings held by connections now (a gauge)
+  std::atomic<std::uint64_t> accept_errors{0};   ///< accepts that failed (retried on the tick)
 };
 
 /// Adds `n` to a single-writer counter (no read-modify-write instruction needed).
@@ -322,6 +323,7 @@ class Relay {
 
   /// A new client connection (the socket is open).
   void on_accepted(Socket s) {
+    accept_failing_ = false;
     bump(ctr_.accepted);
     // (O1) relaxed: a limit, not a synchronisation; pairs with (O2) in destroy().
     if (sh_->open.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_conns) {
@@ -524,6 +526,15 @@ class Relay {
   std::vector<std::unique_ptr<Conn>>& conns() noexcept { return conns_; }
   const RelayConfig& cfg() const noexcept { return cfg_; }
   RelayShared& shared() noexcept { return *sh_; }
+  /// An accept failed (EMFILE, ENFILE, ENOMEM, ...): counted, logged once per streak of
+  /// failures; the backend retries it on the next tick. Ignored once stopping (the listener
+  /// closes).
+  void accept_failed(const std::string& why) {
+    if (stopped_) return;
+    bump(ctr_.accept_errors);
+    if (!accept_failing_) log("accept failed: " + why + " (retried every tick; see accept_errors)");
+    accept_failing_ = true;
+  }
   /// Whether a multishot accept's burst still fits the descriptor budget (see
   /// RelayConfig::multishot_accept_below).
   [[nodiscard]] bool accept_bursts_fit() const noexcept {
@@ -755,6 +766,7 @@ class Relay {
   std::vector<std::unique_ptr<Conn>> conns_;
   std::uint64_t ticks_ = 0;
   bool stopped_ = false;
+  bool accept_failing_ = false;  ///< the last accept failed (one log line per streak)
 };
 
 }  // namespace ringkit::net::detail

@@ -3,7 +3,9 @@
 // restarted, slow readers, idle connections beside active ones, fd leaks, drain, concurrent
 // stop(), the echo server on its own, and the counters' accounting (every connection ends in
 // exactly one counter).
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -12,12 +14,16 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -592,6 +598,76 @@ TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
   const auto st = proxy->stats();
   EXPECT_EQ(st.accepted, static_cast<std::uint64_t>(kResets) + 1);
   expect_accounted(st);
+}
+
+TEST_P(ProxyTest, AcceptErrorsAreCountedLoggedOnceAndRetriedOnTheTick) {
+  // The descriptors run out after start (another part of the process took them all): accepts
+  // fail with EMFILE. They are counted (outside the connection sum), logged once for the streak
+  // and retried on the 100 ms tick, never in a busy loop; the waiting client is served, every
+  // byte, once descriptors are free again. (An io_uring accept takes the descriptor limit when
+  // it is armed: the limit is set before the servers start, and the table filled after.)
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, open_fds() + 1000);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto echo = start_echo(GetParam());
+  ASSERT_TRUE(echo);
+  std::mutex mu;
+  std::vector<std::string> lines;
+  auto proxy = start(echo->port(), {.max_conns = 100, .log = [&](std::string_view l) {
+                                      const std::lock_guard<std::mutex> g(mu);
+                                      lines.emplace_back(l);
+                                    }});
+  ASSERT_TRUE(proxy);
+  UniqueFd cli(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(cli);
+  std::vector<UniqueFd> hog;  // every descriptor left
+  struct Restore {            // also on a failed assertion below
+    std::vector<UniqueFd>& hog;
+    const rlimit& saved;
+    Restore(std::vector<UniqueFd>& h, const rlimit& s) : hog(h), saved(s) {}
+    Restore(const Restore&) = delete;
+    Restore& operator=(const Restore&) = delete;
+    Restore(Restore&&) = delete;
+    Restore& operator=(Restore&&) = delete;
+    ~Restore() {
+      hog.clear();
+      (void)::setrlimit(RLIMIT_NOFILE, &saved);
+    }
+  } restore{hog, saved};
+  for (UniqueFd d(::dup(0)); d; d = UniqueFd(::dup(0))) hog.push_back(std::move(d));
+  ASSERT_EQ(errno, EMFILE);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(proxy->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(cli.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a), 0)
+      << std::error_code(errno, std::system_category()).message();
+  const bool failed = eventually([&] { return proxy->stats().accept_errors >= 1; }, 5s);
+  std::this_thread::sleep_for(500ms);
+  const auto during = proxy->stats();
+  const bool table_still_full = UniqueFd(::dup(0)).get() < 0;
+  hog.clear();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_TRUE(table_still_full) << "a descriptor was freed while the table was to be full";
+  EXPECT_TRUE(failed) << "accepted " << during.accepted << ", accept_errors "
+                      << during.accept_errors;
+  EXPECT_LE(during.accept_errors, 30U) << "accept retried in a busy loop";
+  EXPECT_TRUE(echo_verified(cli.get(), std::size_t{1} << 20, 9));
+  cli.reset();
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  const auto st = proxy->stats();
+  EXPECT_EQ(st.accepted, 1U);
+  EXPECT_EQ(st.completed, 1U);
+  expect_accounted(st);
+  proxy->stop();
+  const std::lock_guard<std::mutex> g(mu);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) {
+                            return l.starts_with("accept failed: Too many open files");
+                          }),
+            1);
 }
 
 TEST_P(ProxyTest, UpstreamRestartedOnTheSamePort) {

@@ -60,6 +60,7 @@ struct EchoStats {
   std::uint64_t bytes = 0;    ///< bytes echoed
   /// Rings held by connections now (a gauge); a connection quiet for a tick (100 ms) holds none.
   std::uint64_t rings_attached = 0;
+  std::uint64_t accept_errors = 0;  ///< accepts that failed (see ProxyStats::accept_errors)
 };
 
 class EchoServer {

@@ -89,6 +89,10 @@ struct ProxyStats {
   /// Rings held by connections now (a gauge): a direction holds one only while it has bytes to
   /// move, so a connection quiet for a tick (100 ms) holds none.
   std::uint64_t rings_attached = 0;
+  /// Accepts that failed (EMFILE, ENFILE, ENOMEM, ...): not connections, so outside the sum
+  /// above; logged once per streak and retried on the next tick (100 ms). max_conns is fitted to
+  /// the descriptor limit at start, so this stays 0 unless the descriptors go elsewhere.
+  std::uint64_t accept_errors = 0;
 };
 
 class Proxy {
