@@ -336,7 +336,9 @@ class Uring {
                          nullptr, 0, 0);
   }
   /// Multishot accept on a listening socket: `f` runs once per connection with OpResult::fd
-  /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it).
+  /// (the caller owns it); OpResult::more == false means the multishot ended (re-arm it). The
+  /// kernel reads the descriptor limit (RLIMIT_NOFILE) when the accept is armed: a later
+  /// setrlimit() applies to the next accept armed, not to this one.
   /// Returns ok, invalid_argument (negative fd) or a submission error (pool_exhausted,
   /// queue_full).
   template <op_handler F>
