@@ -10,6 +10,10 @@
 
 namespace ringkit::net::detail {
 
+namespace {
+
+/// How many connections of `fds_per_conn` descriptors each fit under `limit` descriptors with
+/// `open_now` open and `reserve` kept for everything else. Never below 1.
 std::size_t fd_budget_conns(std::uint64_t limit, std::uint64_t open_now, std::uint64_t reserve,
                             std::size_t fds_per_conn) noexcept {
   const std::uint64_t used = open_now + reserve;
@@ -17,8 +21,6 @@ std::size_t fd_budget_conns(std::uint64_t limit, std::uint64_t open_now, std::ui
       limit > used ? (limit - used) / std::max<std::size_t>(fds_per_conn, 1) : 0;
   return static_cast<std::size_t>(std::max<std::uint64_t>(n, 1));
 }
-
-namespace {
 
 /// Descriptors open in this process now (the entries of /proc/self/fd), or 0 if unreadable.
 std::uint64_t open_descriptors() noexcept {

@@ -16,11 +16,6 @@
 
 namespace ringkit::net::detail {
 
-/// How many connections of `fds_per_conn` descriptors each fit under `limit` descriptors with
-/// `open_now` open and `reserve` kept for everything else. Never below 1.
-[[nodiscard]] std::size_t fd_budget_conns(std::uint64_t limit, std::uint64_t open_now,
-                                          std::uint64_t reserve, std::size_t fds_per_conn) noexcept;
-
 struct FdFit {
   std::size_t max_conns;  ///< the limit to serve: the one asked for, or what fits
   /// Open connections from which a multishot accept's burst (backlog + 1 connections, each of

@@ -1058,8 +1058,7 @@ class Worker {
   /// once: a busy loop).
   void arm_accept() {
     if (sh_.stopping.load(std::memory_order_relaxed)) return;  // (A2) a hint; (A1) decides
-    // (C3) relaxed, as in add().
-    accept_multishot_ = sh_.open.load(std::memory_order_relaxed) < sh_.multishot_accept_below;
+    accept_multishot_ = accept_bursts_fit();
     auto on = [this](const io::OpResult& r) { on_accept(r); };
     const io::Submit sub =
         accept_multishot_ ? uring_.accept(lis_.get(), on) : uring_.accept_once(lis_.get(), on);
@@ -1080,12 +1079,16 @@ class Worker {
       return;
     }
     // Into the descriptor margin: end the multishot; its last completion re-arms one at a time.
-    if (accept_live_ && accept_multishot_ &&
-        sh_.open.load(std::memory_order_relaxed) >= sh_.multishot_accept_below) {  // (C3)
-      accept_multishot_ = false;                                                   // cancel once
+    if (accept_live_ && accept_multishot_ && !accept_bursts_fit()) {
+      accept_multishot_ = false;  // cancel once
       (void)uring_.cancel(accept_id_);
     }
     if (!accept_live_) arm_accept();
+  }
+  /// Whether a multishot accept's burst still fits the descriptor budget (fd_budget.hpp).
+  [[nodiscard]] bool accept_bursts_fit() const noexcept {
+    // (C3) relaxed, as in add(): a bound, it orders nothing.
+    return sh_.open.load(std::memory_order_relaxed) < sh_.multishot_accept_below;
   }
   void accept_failed(const std::string& why) {
     bump(sh_.accept_errors);
