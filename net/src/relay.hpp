@@ -747,16 +747,21 @@ class Relay {
     for (Dir& x : c.dir) {
       if (x.ring) release_ring(x);
     }
-    bump(ctr_.ends[static_cast<std::size_t>(c.end)]);
-    drop(ctr_.active);
-    sh_->open.fetch_sub(1, std::memory_order_relaxed);  // (O2) pairs with (O1)
+    const End end = c.end;
     const std::size_t i = c.index;
-    std::unique_ptr<Conn> gone = std::move(conns_[i]);  // `c` lives until the end of scope
+    std::unique_ptr<Conn> gone = std::move(conns_[i]);
     if (i + 1 != conns_.size()) {
       conns_[i] = std::move(conns_.back());
       conns_[i]->index = i;
     }
     conns_.pop_back();
+    // The connection's descriptors are closed before it leaves `active`: a reader that sees the
+    // count drop (a test counting open descriptors, a caller waiting to restart) never sees its
+    // sockets still open.
+    gone.reset();
+    bump(ctr_.ends[static_cast<std::size_t>(end)]);
+    drop(ctr_.active);
+    sh_->open.fetch_sub(1, std::memory_order_relaxed);  // (O2) pairs with (O1)
   }
 
   std::shared_ptr<RelayShared> sh_;

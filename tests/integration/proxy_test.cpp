@@ -352,7 +352,7 @@ TEST_P(ProxyTest, SequentialConnectCloseNoFdLeak) {
     auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
     ASSERT_TRUE(echo_verified(c.get(), 16, 1));
   }
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0 && up->stats().active == 0; }));
   const std::size_t before = open_fds();
   for (int i = 0; i < kCycles; ++i) {
     auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
@@ -571,7 +571,10 @@ TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
     auto c = *ringkit::net::connect_tcp("127.0.0.1", proxy->port());
     ASSERT_TRUE(echo_verified(c.get(), 16, 1));
   }
-  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0; }));
+  // The baseline is taken with both servers idle: the echo server closes its side of the first
+  // connection only after the proxy has closed its upstream one.
+  ASSERT_TRUE(
+      eventually([&] { return proxy->stats().active == 0 && echo->stats().active == 0; }));
   const std::size_t before = open_fds();
 #ifdef RINGKIT_TEST_SANITIZED
   constexpr int kResets = 200;
