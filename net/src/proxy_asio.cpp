@@ -43,6 +43,7 @@ class AsioWorker final : public RelayWorker,
 
   explicit AsioWorker(WorkerSetup setup) : Base(setup.shared, setup.index), acc_(io), tick_(io) {
     acc_.assign(tcp::v4(), setup.listener.release());
+    acc_.non_blocking(true);  // the accept burst's synchronous accepts stop at would_block
     const sockaddr_in& up = cfg().upstream;
     upstream_ = tcp::endpoint(asio::ip::address_v4(ntohl(up.sin_addr.s_addr)), ntohs(up.sin_port));
   }
@@ -123,11 +124,26 @@ class AsioWorker final : public RelayWorker,
         }
         return;
       }
-      std::error_code ignored;
-      (void)sock.set_option(tcp::no_delay(true), ignored);
-      on_accepted(std::move(sock));
+      take(std::move(sock));
+      // Drain the backlog (up to kAcceptBurst per completion, as haproxy's maxaccept): one
+      // accept per completion would wait behind every ready relay handler each time, and a
+      // burst of thousands of connects would then take seconds to be accepted.
+      for (int i = 1; i < kAcceptBurst && acc_.is_open(); ++i) {
+        tcp::socket more = acc_.accept(ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+        if (ec) {
+          accept_failed(ec.message());  // e.g. EMFILE: retried by the next tick
+          return;
+        }
+        take(std::move(more));
+      }
       do_accept();
     });
+  }
+  void take(tcp::socket sock) {
+    std::error_code ignored;
+    (void)sock.set_option(tcp::no_delay(true), ignored);
+    on_accepted(std::move(sock));
   }
   void arm_tick() {
     tick_.expires_after(kTick);
@@ -142,6 +158,9 @@ class AsioWorker final : public RelayWorker,
       arm_tick();
     });
   }
+
+  /// Connections taken per accept completion at most (the first plus synchronous accepts).
+  static constexpr int kAcceptBurst = 64;
 
   tcp::acceptor acc_;
   asio::steady_timer tick_;

@@ -573,8 +573,7 @@ TEST_P(ProxyTest, ResetsAfterSendingThenFdsBackToBaseline) {
   }
   // The baseline is taken with both servers idle: the echo server closes its side of the first
   // connection only after the proxy has closed its upstream one.
-  ASSERT_TRUE(
-      eventually([&] { return proxy->stats().active == 0 && echo->stats().active == 0; }));
+  ASSERT_TRUE(eventually([&] { return proxy->stats().active == 0 && echo->stats().active == 0; }));
   const std::size_t before = open_fds();
 #ifdef RINGKIT_TEST_SANITIZED
   constexpr int kResets = 200;
