@@ -61,7 +61,6 @@
 #include <vector>
 
 #include <netinet/in.h>
-#include <sys/mman.h>
 
 #include <ringkit/detail/config.hpp>
 #include <ringkit/error.hpp>
@@ -69,12 +68,14 @@
 #include <ringkit/result.hpp>
 #include <ringkit/unique_fd.hpp>
 
+#include "ring_pool.hpp"
+
 namespace ringkit::net::detail {
 
 /// How a connection ended: each one ends in exactly one of these.
 enum class End : std::uint8_t {
   completed,         ///< every direction finished with a clean half-close
-  rejected,          ///< closed at accept: the connection limit was reached
+  rejected,          ///< closed at accept: the connection or the descriptor limit was reached
   upstream_refused,  ///< the upstream connect failed
   connect_timeout,   ///< the upstream did not answer within the connect timeout
   idle_timeout,      ///< no traffic for the idle timeout
@@ -169,86 +170,6 @@ struct RelayShared {
 
 /// steady_clock now in nanoseconds.
 [[nodiscard]] std::int64_t now_ns() noexcept;
-
-/// A per-worker free list of rings, so that no mapping is made or unmapped on the connection
-/// path once warm. Returned rings go on a LIFO hot list (pages resident, ready for reuse). Once
-/// a second (trim(), from the tick), the rings that stayed unused for the whole last period
-/// beyond a small reserve give their pages back to the kernel (madvise MADV_REMOVE on the
-/// ring's shared memory: no unmap) and move to the cold list: after a burst the memory goes
-/// back, while steady traffic never pays for it. Up to kKeep rings are kept in all; more are
-/// unmapped.
-class RingPool {
- public:
-  static constexpr std::size_t kReserve = 8;
-  static constexpr std::size_t kKeep = 4096;
-
-  RingPool(std::size_t ring_size, bool mirrored) : size_(ring_size), mirrored_(mirrored) {}
-
-  /// A ring with no data (from the free lists, else a new one); an error if none can be made.
-  [[nodiscard]] Result<std::unique_ptr<MirrorByteRing>> take() {
-    if (!hot_.empty()) {
-      std::unique_ptr<MirrorByteRing> r = pop(hot_);
-      low_water_ = std::min(low_water_, hot_.size());
-      return r;
-    }
-    low_water_ = 0;
-    if (!cold_.empty()) return pop(cold_);
-    const RingOptions ro{.mode = mirrored_ ? MirrorMode::automatic : MirrorMode::never};
-    auto r = make_mirror_byte_ring(size_, ro);
-    if (!r) return unexpected(r.error(), "ring for a connection (ring_size)");
-    ++made_;
-    return std::make_unique<MirrorByteRing>(std::move(*r));
-  }
-  /// Takes back a ring no operation refers to any more. Bytes still in it (a connection closed
-  /// on an error with data in flight) are discarded: they must never reach the next connection.
-  void give(std::unique_ptr<MirrorByteRing> r) noexcept {
-    if (hot_.size() + cold_.size() >= kKeep) return;  // unmapped here
-    if (const std::size_t left = r->reader.size_hint(); left != 0) {
-      (void)r->reader.consume(left);  // all of it is readable: cannot fail
-    }
-    (void)rewind(r->writer, r->reader);  // empty, both halves here: the next user starts at 0
-    push(hot_, std::move(r));
-  }
-  /// Releases the pages of the hot rings that were not needed since the last trim().
-  void trim() noexcept {
-    std::size_t idle = low_water_ > kReserve ? low_water_ - kReserve : 0;
-    // The bottom of the LIFO list holds the rings unused for longest.
-    std::size_t moved = 0;
-    for (; moved < idle && moved < hot_.size(); ++moved) {
-      MirrorByteRing& r = *hot_[moved];
-      const std::span<const std::byte> map = r.reader.mapping();
-      if (!map.empty()) {
-        // Both views share one memfd range: removing it through the first view frees it.
-        (void)::madvise(const_cast<std::byte*>(map.data()),  // NOLINT(*-const-cast)
-                        map.size() / 2, MADV_REMOVE);
-      }
-      push(cold_, std::move(hot_[moved]));
-    }
-    hot_.erase(hot_.begin(), hot_.begin() + static_cast<std::ptrdiff_t>(moved));
-    low_water_ = hot_.size();
-  }
-  /// Rings made so far (a warm pool stops making them).
-  [[nodiscard]] std::size_t made() const noexcept { return made_; }
-
- private:
-  using List = std::vector<std::unique_ptr<MirrorByteRing>>;
-  static std::unique_ptr<MirrorByteRing> pop(List& l) noexcept {
-    std::unique_ptr<MirrorByteRing> r = std::move(l.back());
-    l.pop_back();
-    return r;
-  }
-  static void push(List& l, std::unique_ptr<MirrorByteRing> r) noexcept {
-    try {
-      l.push_back(std::move(r));
-    } catch (const std::bad_alloc&) {  // no room in the list: the ring is unmapped instead
-    }
-  }
-  std::size_t size_;
-  bool mirrored_;
-  std::size_t made_ = 0;
-  std::size_t low_water_ = 0;  // fewest hot rings since the last trim()
-  List hot_, cold_;
-};
 
 /// What an operation's completion means to the relay (mapped by the backend).
 enum class Outcome : std::uint8_t { ok, eof, cancelled, reset, error };
@@ -363,11 +284,22 @@ class Relay {
         c.last_activity +
         std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.connect_timeout).count();
     if (const std::error_code ec = self().open_upstream(c)) {
-      log("upstream socket: " + ec.message());
-      close(c, End::error);
+      // Out of descriptors (a multishot accept's burst can outrun the budget fitted at start):
+      // a capacity limit like max_conns, so `rejected`, logged once per streak.
+      const bool no_fds =
+          ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
+      if (!no_fds) {
+        log("upstream socket: " + ec.message());
+      } else if (!fds_out_) {
+        log("upstream socket: " + ec.message() +
+            " (connections are rejected until descriptors are free; see rejected)");
+      }
+      fds_out_ = no_fds;
+      close(c, no_fds ? End::rejected : End::error);
       maybe_destroy(c);
       return;
     }
+    fds_out_ = false;
     const Errc e = self().start_connect(c);
     if (e != Errc::ok) {
       submit_failed(c, e, "connect");
@@ -772,6 +704,7 @@ class Relay {
   std::uint64_t ticks_ = 0;
   bool stopped_ = false;
   bool accept_failing_ = false;  ///< the last accept failed (one log line per streak)
+  bool fds_out_ = false;         ///< the last upstream socket failed for lack of descriptors (idem)
 };
 
 }  // namespace ringkit::net::detail

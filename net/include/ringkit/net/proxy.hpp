@@ -73,10 +73,12 @@ struct ProxyOptions {
 /// accepted == active + completed + rejected + upstream_refused + connect_timeouts +
 ///             idle_timeouts + resets + errors + submit_failures + aborted.
 struct ProxyStats {
-  std::uint64_t accepted = 0;          ///< client connections accepted
-  std::uint64_t active = 0;            ///< connections open now
-  std::uint64_t completed = 0;         ///< ended after a clean close both ways
-  std::uint64_t rejected = 0;          ///< closed at once: max_conns reached
+  std::uint64_t accepted = 0;   ///< client connections accepted
+  std::uint64_t active = 0;     ///< connections open now
+  std::uint64_t completed = 0;  ///< ended after a clean close both ways
+  /// Closed at once: max_conns reached, or no descriptor left for the upstream socket (a burst
+  /// of connects outran the descriptor budget; logged once per streak).
+  std::uint64_t rejected = 0;
   std::uint64_t upstream_refused = 0;  ///< the upstream connect failed
   std::uint64_t connect_timeouts = 0;  ///< the upstream connect timed out
   std::uint64_t idle_timeouts = 0;     ///< closed for inactivity
