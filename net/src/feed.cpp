@@ -44,6 +44,7 @@
 #include <ringkit/version.hpp>
 
 #include "fd_budget.hpp"
+#include "uring_acceptor.hpp"
 
 #ifdef RINGKIT_HAS_URING
 #include <ringkit/io/framed_reader.hpp>
@@ -380,7 +381,11 @@ struct Conn {
 class Worker {
  public:
   Worker(Shared& sh, std::size_t index, UniqueFd lis, NatsDecoder proto, MessageStore store)
-      : sh_(sh), index_(index), lis_(std::move(lis)), proto_(proto), store_(std::move(store)) {}
+      : sh_(sh),
+        index_(index),
+        acceptor_(*this, uring_, std::move(lis)),
+        proto_(proto),
+        store_(std::move(store)) {}
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   Worker(Worker&&) = delete;
@@ -412,7 +417,7 @@ class Worker {
   }
 
   void run() {
-    arm_accept();
+    acceptor_.arm();
     if (sh_.boxes.size() > 1) arm_wake();
     while (!sh_.stopping.load(std::memory_order_acquire)) {  // (A1) pairs with (R1) in stop()
       const bool retry = !store_waiters_.empty() || forward_backlog_ > 0;
@@ -420,12 +425,12 @@ class Worker {
                         : congested_ > 0 ? std::chrono::milliseconds(10)
                                          : std::chrono::milliseconds(50);
       if (!uring_.run_once(wait)) break;
-      if (!accept_live_ && Clock::now() >= accept_retry_at_) arm_accept();
+      if (!acceptor_.live() && Clock::now() >= accept_retry_at_) acceptor_.arm();
       drain_inbox();
       if (congested_ > 0) cut_stalled();
       flush();
     }
-    ::shutdown(lis_.get(), SHUT_RDWR);
+    acceptor_.close();
     for (auto& c : conns_) close_now(*c);
     for (int i = 0; i < 200 && !conns_.empty(); ++i) {
       if (!uring_.run_once(std::chrono::milliseconds(10))) break;
@@ -1052,50 +1057,32 @@ class Worker {
 
   // ---- accepting ---------------------------------------------------------------------------
 
-  /// Multishot while a burst of a whole backlog fits the descriptor budget, else one
-  /// connection at a time. An accept that fails (EMFILE, ENFILE, ENOMEM, ...) is counted and
-  /// logged, and retried by the loop after kAcceptRetry, not at once (it would fail again at
-  /// once: a busy loop).
-  void arm_accept() {
-    if (sh_.stopping.load(std::memory_order_relaxed)) return;  // (A2) a hint; (A1) decides
-    accept_multishot_ = accept_bursts_fit();
-    auto on = [this](const io::OpResult& r) { on_accept(r); };
-    const io::Submit sub =
-        accept_multishot_ ? uring_.accept(lis_.get(), on) : uring_.accept_once(lis_.get(), on);
-    accept_live_ = static_cast<bool>(sub);
-    accept_id_ = sub.id;
-    if (!sub) accept_failed("accept submission failed: " + std::string(describe(sub.errc)));
-  }
-  void on_accept(const io::OpResult& r) {
-    if (!r.more) accept_live_ = false;
-    if (r.ok() && r.fd >= 0) {
-      accept_failing_ = false;
-      add(UniqueFd(r.fd));
-    } else if (r.status == io::IoStatus::error) {
-      // (A2) a hint: the listener is shut down at stop, which fails the accept.
-      if (!sh_.stopping.load(std::memory_order_relaxed)) {
-        accept_failed("accept failed: " + r.error().message());
-      }
-      return;
-    }
-    // Into the descriptor margin: end the multishot; its last completion re-arms one at a time.
-    if (accept_live_ && accept_multishot_ && !accept_bursts_fit()) {
-      accept_multishot_ = false;  // cancel once
-      (void)uring_.cancel(accept_id_);
-    }
-    if (!accept_live_) arm_accept();
+  // The acceptor's owner interface (uring_acceptor.hpp): multishot while a burst of a whole
+  // backlog fits the descriptor budget, else one accept (and a bounded synchronous burst) at a
+  // time. An accept that fails (EMFILE, ENFILE, ENOMEM, ...) is counted and logged, and retried
+  // by the loop after kAcceptRetry, not at once (it would fail again at once: a busy loop).
+  void accepted(UniqueFd fd) {
+    accept_failing_ = false;
+    add(std::move(fd));
   }
   /// Whether a multishot accept's burst still fits the descriptor budget (fd_budget.hpp).
   [[nodiscard]] bool accept_bursts_fit() const noexcept {
     // (C3) relaxed, as in add(): a bound, it orders nothing.
     return sh_.open.load(std::memory_order_relaxed) < sh_.multishot_accept_below;
   }
-  void accept_failed(const std::string& why) {
+  /// Connections that may still be accepted now (all workers) before max_conns rejects them.
+  [[nodiscard]] std::size_t accept_room() const noexcept {
+    const std::size_t open = sh_.open.load(std::memory_order_relaxed);  // (C3)
+    return open < sh_.options.max_conns ? sh_.options.max_conns - open : 0;
+  }
+  void accept_failed(std::string_view why) {
+    // (A2) a hint: the listener is shut down at stop, which fails the accept.
+    if (sh_.stopping.load(std::memory_order_relaxed)) return;
     bump(sh_.accept_errors);
     accept_retry_at_ = Clock::now() + kAcceptRetry;
     // One line per failing streak, not one per retry.
     if (!accept_failing_ && sh_.options.log) {
-      sh_.options.log(why + " (retried every 100 ms; see accept_errors)");
+      sh_.options.log(std::string(why) + " (retried every 100 ms; see accept_errors)");
     }
     accept_failing_ = true;
   }
@@ -1162,12 +1149,11 @@ class Worker {
  private:
   Shared& sh_;
   std::size_t index_;
-  UniqueFd lis_;
+  friend class detail::UringAcceptor<Worker>;
+  detail::UringAcceptor<Worker>
+      acceptor_;  // submits to uring_ (destroyed first: no handler then runs)
   static constexpr std::chrono::milliseconds kAcceptRetry{100};
-  bool accept_live_ = false;
-  bool accept_multishot_ = false;  ///< the armed accept is multishot (else one at a time)
-  bool accept_failing_ = false;    ///< the last accept failed (logged once per streak)
-  io::OpId accept_id_{};
+  bool accept_failing_ = false;  ///< the last accept failed (logged once per streak)
   Clock::time_point accept_retry_at_{};
   NatsDecoder proto_;
   MessageStore store_;

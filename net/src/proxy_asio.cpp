@@ -120,7 +120,7 @@ class AsioWorker final : public RelayWorker,
       accept_live_ = false;
       if (ec) {
         if (ec != asio::error::operation_aborted && acc_.is_open()) {
-          accept_failed(ec.message());  // e.g. EMFILE: retried by the next tick
+          accept_failed("accept failed: " + ec.message());  // e.g. EMFILE: retried by the next tick
         }
         return;
       }
@@ -132,7 +132,7 @@ class AsioWorker final : public RelayWorker,
         tcp::socket more = acc_.accept(ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) break;
         if (ec) {
-          accept_failed(ec.message());  // e.g. EMFILE: retried by the next tick
+          accept_failed("accept failed: " + ec.message());  // e.g. EMFILE: retried by the next tick
           return;
         }
         take(std::move(more));

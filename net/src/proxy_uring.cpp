@@ -15,6 +15,7 @@
 #include <ringkit/io/uring.hpp>
 
 #include "proxy_workers.hpp"
+#include "uring_acceptor.hpp"
 
 namespace ringkit::net::detail {
 namespace {
@@ -53,7 +54,7 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   static constexpr std::size_t kRecvBufferSize = 4096;
 
   explicit UringWorker(WorkerSetup setup)
-      : Base(setup.shared, setup.index), lis_(std::move(setup.listener)) {}
+      : Base(setup.shared, setup.index), acceptor_(*this, ring_, std::move(setup.listener)) {}
 
   Result<void> init_on_thread() override {
     // Made on this thread: a single-issuer ring with deferred task work is cheaper per
@@ -80,7 +81,7 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   }
 
   void run() override {
-    arm_accept();
+    acceptor_.arm();
     arm_tick();
     while (!finished()) {
       auto r = ring_.run_once(std::chrono::milliseconds(50));
@@ -158,61 +159,32 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
       if (id != 0) (void)ring_.cancel(io::OpId{id});  // invalid_argument if already done
     }
   }
-  void close_listener() noexcept {
-    if (accept_live_) (void)ring_.cancel(accept_id_);
-    // The accept in flight holds a reference to the socket until the kernel retires it:
-    // shutdown() makes it stop listening now (new connects are refused, not left in a backlog).
-    if (lis_.valid()) (void)::shutdown(lis_.get(), SHUT_RDWR);
-    lis_.reset();
+  void close_listener() noexcept { acceptor_.close(); }
+
+  // ---- the acceptor's owner interface (uring_acceptor.hpp) ----
+  void accepted(UniqueFd fd) {
+    no_delay(fd.get());
+    on_accepted(std::move(fd));
   }
+  using Base::accept_bursts_fit;
+  using Base::accept_failed;
+  using Base::accept_room;
 
  private:
-  void arm_accept() {
-    if (!lis_.valid()) return;
-    // Multishot while a burst of the whole backlog fits the descriptor budget; one at a time
-    // near it, so an accept never fails with EMFILE for lack of what the relay itself holds.
-    accept_multishot_ = accept_bursts_fit();
-    auto on = [this](const OpResult& r) { on_accept(r); };
-    auto sub = accept_multishot_ ? ring_.accept(lis_.get(), on) : ring_.accept_once(lis_.get(), on);
-    accept_live_ = static_cast<bool>(sub);
-    accept_id_ = sub.id;
-    if (!sub) log(std::string("accept submission failed (") + describe(sub.errc) + ")");
-  }
-  void on_accept(const OpResult& r) {
-    if (!r.more) accept_live_ = false;
-    if (r.ok() && r.fd >= 0) {
-      no_delay(r.fd);
-      on_accepted(UniqueFd(r.fd));
-    } else if (r.status == IoStatus::error) {
-      // e.g. EMFILE: re-armed by the next tick, not in a busy loop
-      accept_failed(std::error_code(r.err, std::system_category()).message());
-      return;
-    }
-    // Crossing into the descriptor margin: end the multishot; its last completion (cancelled)
-    // re-arms as a single accept.
-    if (accept_live_ && accept_multishot_ && !accept_bursts_fit()) {
-      accept_multishot_ = false;  // cancel once
-      (void)ring_.cancel(accept_id_);
-    }
-    if (!accept_live_) arm_accept();
-  }
   void arm_tick() {
     auto sub = ring_.timeout(kTick, [this](const OpResult&) {
       tick_live_ = false;
       tick();
       // After an accept error, or an accept that could not be re-armed (no op slot): retry.
-      if (!accept_live_) arm_accept();
+      acceptor_.arm();
       if (!finished()) arm_tick();
     });
     tick_live_ = static_cast<bool>(sub);
   }
 
-  UniqueFd lis_;
-  io::Uring ring_;
-  bool accept_live_ = false;
-  bool accept_multishot_ = false;  ///< the accept armed is multishot (else one at a time)
+  io::Uring ring_;  // before the acceptor, which submits to it
+  UringAcceptor<UringWorker> acceptor_;
   bool tick_live_ = false;
-  io::OpId accept_id_{};
 };
 
 }  // namespace

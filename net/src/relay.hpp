@@ -461,11 +461,16 @@ class Relay {
   /// An accept failed (EMFILE, ENFILE, ENOMEM, ...): counted, logged once per streak of
   /// failures; the backend retries it on the next tick. Ignored once stopping (the listener
   /// closes).
-  void accept_failed(const std::string& why) {
+  void accept_failed(std::string_view why) {
     if (stopped_) return;
     bump(ctr_.accept_errors);
-    if (!accept_failing_) log("accept failed: " + why + " (retried every tick; see accept_errors)");
+    if (!accept_failing_) log(std::string(why) + " (retried every tick; see accept_errors)");
     accept_failing_ = true;
+  }
+  /// Connections that may still be accepted now (all workers) before max_conns rejects them.
+  [[nodiscard]] std::size_t accept_room() const noexcept {
+    const std::size_t open = sh_->open.load(std::memory_order_relaxed);  // (O1)
+    return open < cfg_.max_conns ? cfg_.max_conns - open : 0;
   }
   /// Whether a multishot accept's burst still fits the descriptor budget (see
   /// RelayConfig::multishot_accept_below).
