@@ -26,11 +26,11 @@
 #include <string_view>
 #include <system_error>
 
-#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <ringkit/error.hpp>
 #include <ringkit/io/uring.hpp>
+#include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
 
 namespace ringkit::net::detail {
@@ -42,13 +42,12 @@ class UringAcceptor {
   static constexpr int kBurst = 64;
 
   /// `ring` is the engine accepts are submitted to (it may be created later: it is used from
-  /// arm() on). The listener is made non-blocking (the burst's accept4() stops at EAGAIN).
+  /// arm() on). The listener is made non-blocking (the burst's accept4() stops at EAGAIN; no
+  /// burst if that fails).
   UringAcceptor(Owner& owner, io::Uring& ring, UniqueFd listener) noexcept
       : owner_(owner), ring_(ring), lis_(std::move(listener)) {
-    if (lis_.valid()) {
-      const int fl = ::fcntl(lis_.get(), F_GETFL);
-      if (fl >= 0) (void)::fcntl(lis_.get(), F_SETFL, fl | O_NONBLOCK);
-    }
+    // Without O_NONBLOCK the burst's accept4() could block the worker: no burst then.
+    non_blocking_ = lis_.valid() && static_cast<bool>(set_non_blocking(lis_.get()));
   }
   UringAcceptor(const UringAcceptor&) = delete;
   UringAcceptor& operator=(const UringAcceptor&) = delete;
@@ -71,7 +70,8 @@ class UringAcceptor {
   [[nodiscard]] bool live() const noexcept { return live_; }
   /// Stops accepting: cancels the armed accept and shuts the listener down, so new connects are
   /// refused at once rather than left in a backlog (the accept in flight holds a reference to
-  /// the socket until the kernel retires it), then closes it. Idempotent.
+  /// the socket until the kernel retires it), then closes it. A completion after it hands
+  /// nothing over (a connection it still brings is closed) and reports no error. Idempotent.
   void close() noexcept {
     if (live_) (void)ring_.cancel(id_);
     if (lis_.valid()) (void)::shutdown(lis_.get(), SHUT_RDWR);
@@ -81,6 +81,10 @@ class UringAcceptor {
  private:
   void on_complete(const io::OpResult& r) {
     if (!r.more) live_ = false;
+    if (!lis_.valid()) {  // closed: nothing more is taken, and no error reported
+      if (r.ok() && r.fd >= 0) UniqueFd{r.fd}.reset();
+      return;
+    }
     if (r.ok() && r.fd >= 0) {
       owner_.accepted(UniqueFd(r.fd));
       if (!multishot_ && !burst()) return;
@@ -97,6 +101,7 @@ class UringAcceptor {
   }
   /// The synchronous accepts after a single one; false after a failed accept (not re-armed).
   bool burst() {
+    if (!non_blocking_) return true;
     for (int i = 1; i < kBurst && lis_.valid() && owner_.accept_room() > 0; ++i) {
       const int fd = ::accept4(lis_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       if (fd >= 0) {
@@ -117,7 +122,8 @@ class UringAcceptor {
   io::Uring& ring_;
   UniqueFd lis_;
   bool live_ = false;
-  bool multishot_ = false;  ///< the accept armed is multishot (else one at a time)
+  bool multishot_ = false;     ///< the accept armed is multishot (else one at a time)
+  bool non_blocking_ = false;  ///< the listener is non-blocking (the burst may run)
   io::OpId id_{};
 };
 
