@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,35 +46,28 @@ struct Owner {
 
 using Acceptor = ringkit::net::detail::UringAcceptor<Owner>;
 
-struct Fixture {
-  Uring ring;
-  UniqueFd listener;
-  std::uint16_t port = 0;
-  std::vector<UniqueFd> clients;
-
-  /// false if io_uring or the listener is unavailable (the test then fails with `why`).
-  bool start(std::string& why) {
+class UringAcceptorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
     auto r = Uring::create({.entries = 64, .single_issuer = true});
-    if (!r) {
-      why = "Uring::create: " + r.message();
-      return false;
-    }
-    ring = std::move(*r);
+    ASSERT_TRUE(r) << "Uring::create: " << r.message();
+    ring_ = std::move(*r);
     auto l = ringkit::net::listen_tcp("127.0.0.1", 0);
-    if (!l) {
-      why = "listen_tcp: " + l.message();
-      return false;
-    }
-    listener = std::move(*l);
-    port = *ringkit::net::local_port(listener.get());
-    return true;
+    ASSERT_TRUE(l) << "listen_tcp: " << l.message();
+    listener_ = std::move(*l);
+    port_ = *ringkit::net::local_port(listener_.get());
+  }
+  /// The acceptor over the listener, for owner_ as configured by the test.
+  Acceptor& acceptor() {
+    acc_ = std::make_unique<Acceptor>(owner_, ring_, std::move(listener_));
+    return *acc_;
   }
   /// `n` clients whose connects completed (they wait in the backlog).
   void connect(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
-      auto c = ringkit::net::connect_tcp("127.0.0.1", port);
+      auto c = ringkit::net::connect_tcp("127.0.0.1", port_);
       ASSERT_TRUE(c) << c.message();
-      clients.push_back(std::move(*c));
+      clients_.push_back(std::move(*c));
     }
   }
   /// Runs the engine until `done()` or 2 s.
@@ -81,73 +76,68 @@ struct Fixture {
     const auto end = std::chrono::steady_clock::now() + 2s;
     while (!done()) {
       if (std::chrono::steady_clock::now() > end) return false;
-      if (!ring.run_once(10ms)) return false;
+      if (!ring_.run_once(10ms)) return false;
     }
     return true;
   }
+
+  Uring ring_;
+  UniqueFd listener_;
+  std::uint16_t port_ = 0;
+  Owner owner_;
+  std::unique_ptr<Acceptor> acc_;  // before clients_: closed first
+  std::vector<UniqueFd> clients_;
 };
 
-TEST(UringAcceptorTest, MultishotTakesEveryPendingConnection) {
-  Fixture f;
-  std::string why;
-  ASSERT_TRUE(f.start(why)) << why;
-  Owner owner;
-  Acceptor acc(owner, f.ring, std::move(f.listener));
-  f.connect(40);
+TEST_F(UringAcceptorTest, MultishotTakesEveryPendingConnection) {
+  Acceptor& acc = acceptor();
+  connect(40);
   acc.arm();
   EXPECT_TRUE(acc.live());
-  ASSERT_TRUE(f.run_until([&] { return owner.taken == 40; })) << owner.taken << " taken";
+  ASSERT_TRUE(run_until([&] { return owner_.taken == 40; })) << owner_.taken << " taken";
   EXPECT_TRUE(acc.live());  // one multishot accept stays armed
-  EXPECT_TRUE(owner.failures.empty());
+  EXPECT_TRUE(owner_.failures.empty());
   acc.close();
 }
 
-TEST(UringAcceptorTest, NearTheBudgetOneAcceptAndABurstWithinTheRoom) {
+TEST_F(UringAcceptorTest, NearTheBudgetOneAcceptAndABurstWithinTheRoom) {
   // One at a time (no multishot), room for 5: the first completion takes one connection, the
   // burst four more, never a sixth; the next single accept takes the sixth (the owner rejects
   // it, as a server at max_conns does) and no burst follows it.
-  Fixture f;
-  std::string why;
-  ASSERT_TRUE(f.start(why)) << why;
-  Owner owner;
-  owner.multishot = false;
-  owner.limit = 5;
-  Acceptor acc(owner, f.ring, std::move(f.listener));
-  f.connect(20);
+  owner_.multishot = false;
+  owner_.limit = 5;
+  Acceptor& acc = acceptor();
+  connect(20);
   acc.arm();
-  ASSERT_TRUE(f.run_until([&] { return owner.taken >= 1; }));
-  EXPECT_EQ(owner.taken, 5U) << "the burst stops at the room";
-  EXPECT_EQ(owner.kept.size(), 5U);
-  ASSERT_TRUE(f.run_until([&] { return owner.taken >= 6; }));
+  ASSERT_TRUE(run_until([&] { return owner_.taken >= 1; }));
+  EXPECT_EQ(owner_.taken, 5U) << "the burst stops at the room";
+  EXPECT_EQ(owner_.kept.size(), 5U);
+  ASSERT_TRUE(run_until([&] { return owner_.taken >= 6; }));
   for (int i = 0; i < 5; ++i) {
-    const std::size_t before = owner.taken;
-    (void)f.ring.run_once(1ms);
-    EXPECT_LE(owner.taken, before + 1) << "with no room, one connection per completion";
+    const std::size_t before = owner_.taken;
+    (void)ring_.run_once(1ms);
+    EXPECT_LE(owner_.taken, before + 1) << "with no room, one connection per completion";
   }
-  EXPECT_EQ(owner.kept.size(), 5U);
+  EXPECT_EQ(owner_.kept.size(), 5U);
   // Room again: the next completion bursts through the rest of the backlog.
-  owner.limit = 100;
-  ASSERT_TRUE(f.run_until([&] { return owner.taken == 20; })) << owner.taken << " taken";
-  EXPECT_TRUE(owner.failures.empty());
+  owner_.limit = 100;
+  ASSERT_TRUE(run_until([&] { return owner_.taken == 20; })) << owner_.taken << " taken";
+  EXPECT_TRUE(owner_.failures.empty());
   acc.close();
 }
 
-TEST(UringAcceptorTest, CloseRefusesNewConnectsAndIsIdempotent) {
-  Fixture f;
-  std::string why;
-  ASSERT_TRUE(f.start(why)) << why;
-  Owner owner;
-  Acceptor acc(owner, f.ring, std::move(f.listener));
+TEST_F(UringAcceptorTest, CloseRefusesNewConnectsAndIsIdempotent) {
+  Acceptor& acc = acceptor();
   acc.arm();
   acc.close();
-  (void)f.ring.run_once(10ms);  // the cancelled accept completes; it is not re-armed
+  (void)ring_.run_once(10ms);  // the cancelled accept completes; it is not re-armed
   EXPECT_FALSE(acc.live());
-  auto c = ringkit::net::connect_tcp("127.0.0.1", f.port);
+  auto c = ringkit::net::connect_tcp("127.0.0.1", port_);
   EXPECT_FALSE(c) << "connect after close() succeeded";
   acc.close();
   acc.arm();  // no listener: nothing armed
   EXPECT_FALSE(acc.live());
-  EXPECT_TRUE(owner.failures.empty());
+  EXPECT_TRUE(owner_.failures.empty());
 }
 
 }  // namespace
