@@ -1072,8 +1072,8 @@ class Worker {
   }
   /// Connections that may still be accepted now (all workers) before max_conns rejects them.
   [[nodiscard]] std::size_t accept_room() const noexcept {
-    const std::size_t open = sh_.open.load(std::memory_order_relaxed);  // (C3)
-    return open < sh_.options.max_conns ? sh_.options.max_conns - open : 0;
+    // (C3) relaxed, as in add().
+    return detail::accept_room(sh_.open.load(std::memory_order_relaxed), sh_.options.max_conns);
   }
   void accept_failed(std::string_view why) {
     // (A2) a hint: the listener is shut down at stop, which fails the accept.
@@ -1150,8 +1150,7 @@ class Worker {
   Shared& sh_;
   std::size_t index_;
   friend class detail::UringAcceptor<Worker>;
-  detail::UringAcceptor<Worker>
-      acceptor_;  // submits to uring_ (destroyed first: no handler then runs)
+  detail::UringAcceptor<Worker> acceptor_;  // submits to uring_ (destroyed first)
   static constexpr std::chrono::milliseconds kAcceptRetry{100};
   bool accept_failing_ = false;  ///< the last accept failed (logged once per streak)
   Clock::time_point accept_retry_at_{};

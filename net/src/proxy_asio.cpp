@@ -125,9 +125,8 @@ class AsioWorker final : public RelayWorker,
         return;
       }
       take(std::move(sock));
-      // Drain the backlog (up to kAcceptBurst per completion, as haproxy's maxaccept): one
-      // accept per completion would wait behind every ready relay handler each time, and a
-      // burst of thousands of connects would then take seconds to be accepted.
+      // Drain the backlog (up to kAcceptBurst per completion, fd_budget.hpp): a burst of
+      // thousands of connects would otherwise take seconds to be accepted.
       for (int i = 1; i < kAcceptBurst && acc_.is_open(); ++i) {
         tcp::socket more = acc_.accept(ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) break;
@@ -158,9 +157,6 @@ class AsioWorker final : public RelayWorker,
       arm_tick();
     });
   }
-
-  /// Connections taken per accept completion at most (the first plus synchronous accepts).
-  static constexpr int kAcceptBurst = 64;
 
   tcp::acceptor acc_;
   asio::steady_timer tick_;

@@ -68,6 +68,7 @@
 #include <ringkit/result.hpp>
 #include <ringkit/unique_fd.hpp>
 
+#include "fd_budget.hpp"
 #include "ring_pool.hpp"
 
 namespace ringkit::net::detail {
@@ -469,8 +470,7 @@ class Relay {
   }
   /// Connections that may still be accepted now (all workers) before max_conns rejects them.
   [[nodiscard]] std::size_t accept_room() const noexcept {
-    const std::size_t open = sh_->open.load(std::memory_order_relaxed);  // (O1)
-    return open < cfg_.max_conns ? cfg_.max_conns - open : 0;
+    return detail::accept_room(sh_->open.load(std::memory_order_relaxed), cfg_.max_conns);  // (O1)
   }
   /// Whether a multishot accept's burst still fits the descriptor budget (see
   /// RelayConfig::multishot_accept_below).

@@ -42,13 +42,12 @@ class RingPool {
       hot_low_ = std::min(hot_low_, hot_.size());
       return r;
     }
-    hot_low_ = 0;
     if (!cold_.empty()) {
       std::unique_ptr<MirrorByteRing> r = pop(cold_);
       cold_low_ = std::min(cold_low_, cold_.size());
       return r;
     }
-    cold_low_ = 0;
+    // Both lists empty: their low-water marks are 0 already (set by pop() or by trim()).
     const RingOptions ro{.mode = mirrored_ ? MirrorMode::automatic : MirrorMode::never};
     auto r = make_mirror_byte_ring(size_, ro);
     if (!r) return unexpected(r.error(), "ring for a connection (ring_size)");

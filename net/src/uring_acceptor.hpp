@@ -4,7 +4,7 @@
 // While a burst of a whole backlog fits the descriptor budget (Owner::accept_bursts_fit(), see
 // fd_budget.hpp) one multishot accept stays armed: the kernel takes every pending connection
 // without a submission each. Near the budget, one accept at a time, and after each completion
-// up to kBurst - 1 more synchronous accept4() calls, never more than Owner::accept_room()
+// up to kAcceptBurst - 1 more synchronous accept4() calls, never more than Owner::accept_room()
 // connections: a backlog near the limit still drains in one loop iteration (one accept per
 // completion waited behind every other completion of the loop, seconds at 9,000 connections),
 // and no accept can take a descriptor the budget does not have. A failed accept (EMFILE,
@@ -33,14 +33,13 @@
 #include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
 
+#include "fd_budget.hpp"
+
 namespace ringkit::net::detail {
 
 template <class Owner>
 class UringAcceptor {
  public:
-  /// Connections taken per single accept completion at most (as haproxy's maxaccept).
-  static constexpr int kBurst = 64;
-
   /// `ring` is the engine accepts are submitted to (it may be created later: it is used from
   /// arm() on). The listener is made non-blocking (the burst's accept4() stops at EAGAIN; no
   /// burst if that fails).
@@ -102,7 +101,7 @@ class UringAcceptor {
   /// The synchronous accepts after a single one; false after a failed accept (not re-armed).
   bool burst() {
     if (!non_blocking_) return true;
-    for (int i = 1; i < kBurst && lis_.valid() && owner_.accept_room() > 0; ++i) {
+    for (int i = 1; i < kAcceptBurst && lis_.valid() && owner_.accept_room() > 0; ++i) {
       const int fd = ::accept4(lis_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       if (fd >= 0) {
         owner_.accepted(UniqueFd(fd));
