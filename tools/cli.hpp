@@ -102,7 +102,9 @@ struct Endpoint {
   std::uint16_t port = 0;
 };
 
-/// "127.0.0.1:8080" (or ":8080" for 127.0.0.1).
+/// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (or ":8080" for 127.0.0.1). An IPv6
+/// address goes in brackets (the host is stored without them); "::1:8080" is refused as
+/// ambiguous.
 inline bool parse_endpoint(std::string_view s, Endpoint& out) {
   const auto colon = s.rfind(':');
   if (colon == std::string_view::npos) return false;
@@ -110,7 +112,14 @@ inline bool parse_endpoint(std::string_view s, Endpoint& out) {
   std::size_t used = 0;
   const auto ps = s.substr(colon + 1);
   if (!parse_u64(ps, port, used) || used != ps.size() || port > 65535) return false;
-  out.host = colon == 0 ? "127.0.0.1" : std::string(s.substr(0, colon));
+  std::string_view host = s.substr(0, colon);
+  if (host.starts_with('[')) {
+    if (host.size() < 3 || !host.ends_with(']')) return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 address without brackets
+  }
+  out.host = host.empty() ? "127.0.0.1" : std::string(host);
   out.port = static_cast<std::uint16_t>(port);
   return true;
 }

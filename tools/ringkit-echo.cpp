@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <ringkit/net/echo.hpp>
+#include <ringkit/net/tcp.hpp>
 #include <ringkit/version.hpp>
 
 #include "cli.hpp"
@@ -71,8 +72,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kTool, echo.message().c_str());
     return 2;
   }
-  std::printf("ringkit-echo: listening on %s:%u (backend %s, %u thread(s))\n", o.host.c_str(),
-              (*echo)->port(), net::to_string(o.backend), o.threads);
+  std::printf("ringkit-echo: listening on %s:%u (backend %s, %u thread(s))\n",
+              net::host_for_port(o.host).c_str(), (*echo)->port(), net::to_string(o.backend),
+              o.threads);
   std::fflush(stdout);
   while (tools::g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   (*echo)->stop();

@@ -751,7 +751,8 @@ Options parse_options(int argc, char** argv, bool& done) {
   if (o.duration <= std::chrono::nanoseconds::zero() && o.messages == 0) {
     usage_error(kTool, "--duration must be positive");
   }
-  if (o.label.empty()) o.label = o.target.host + ":" + std::to_string(o.target.port);
+  if (o.label.empty())
+    o.label = ringkit::net::host_for_port(o.target.host) + ":" + std::to_string(o.target.port);
   return o;
 }
 
@@ -763,10 +764,12 @@ int main(int argc, char** argv) {
   const Options o = parse_options(argc, argv, done);
   if (done) return 0;
   tools::install_stop_signals();
-  sockaddr_in addr{};
-  if (!tools::make_sockaddr(o.target.host, o.target.port, addr)) {
-    tools::usage_error(kTool, "--target host must be an IPv4 address");
+  const auto resolved = ringkit::net::resolve_tcp(o.target.host, o.target.port);
+  if (!resolved) {
+    tools::usage_error(kTool,
+                       "--target: cannot resolve '" + o.target.host + "': " + resolved.message());
   }
+  const ringkit::net::SocketAddress addr = *resolved;
   const std::size_t sub_conns = o.subs * o.subjects;
   const std::size_t total = sub_conns + o.pubs;
   const auto threads = static_cast<unsigned>(std::min<std::size_t>(o.threads, total));
@@ -778,8 +781,9 @@ int main(int argc, char** argv) {
     int err = 0;
     UniqueFd fd = tools::connect_tcp(addr, kConnectTimeout, err);
     if (!fd) {
-      std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool, o.target.host.c_str(),
-                   o.target.port, tools::errno_text(err).c_str());
+      std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool,
+                   ringkit::net::host_for_port(o.target.host).c_str(), o.target.port,
+                   tools::errno_text(err).c_str());
       r.conn_errors = r.errors = 1;
       return report(o, r);
     }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <ringkit/net/feed.hpp>
+#include <ringkit/net/tcp.hpp>
 #include <ringkit/version.hpp>
 
 #include "cli.hpp"
@@ -80,8 +81,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kTool, feed.message().c_str());
     return 2;
   }
-  std::printf("ringkit-feed: listening on %s:%u (%u thread(s), max_payload %zu)\n", o.host.c_str(),
-              (*feed)->port(), o.threads, o.max_payload);
+  std::printf("ringkit-feed: listening on %s:%u (%u thread(s), max_payload %zu)\n",
+              net::host_for_port(o.host).c_str(), (*feed)->port(), o.threads, o.max_payload);
   std::fflush(stdout);
   while (tools::g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   (*feed)->stop();

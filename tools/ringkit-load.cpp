@@ -80,7 +80,7 @@ struct Options {
   /// Short connections: after each verified message, half-close, wait for the server's close,
   /// then connect again (a connection rate; latency then includes nothing of the connect).
   bool reconnect = false;
-  sockaddr_in addr{};
+  ringkit::net::SocketAddress addr;
 };
 
 struct Conn {
@@ -188,9 +188,8 @@ void worker(const Options& o, Shared& sh, std::vector<Conn>& conns, Histogram& h
   };
   // --reconnect: a new connection (new stream) in the slot of one that ended cleanly.
   auto reconnect = [&](Conn& c, std::size_t i) {
-    ringkit::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd ||
-        ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&o.addr), sizeof o.addr) != 0) {
+    ringkit::UniqueFd fd(::socket(o.addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd || ::connect(fd.get(), o.addr.get(), o.addr.size) != 0) {
       sh.errors.fetch_add(1, std::memory_order_relaxed);
       c.dead = true;
       return;
@@ -295,14 +294,17 @@ int main(int argc, char** argv) {
   if (o.size == 0 || o.size > (64u << 20)) tools::usage_error(kTool, "--size must be 1B..64MiB");
   if (o.depth == 0 || o.depth > 1024) tools::usage_error(kTool, "--depth must be 1..1024");
   if (o.threads == 0 || o.threads > 64) tools::usage_error(kTool, "--threads must be 1..64");
-  if (o.label.empty()) o.label = o.target.host + ":" + std::to_string(o.target.port);
+  if (o.label.empty())
+    o.label = ringkit::net::host_for_port(o.target.host) + ":" + std::to_string(o.target.port);
   tools::raise_fd_limit(std::uint64_t{o.conns} + 64 + 2 * std::uint64_t{o.threads});
   tools::install_stop_signals();
 
-  sockaddr_in addr{};
-  if (!tools::make_sockaddr(o.target.host, o.target.port, addr)) {
-    tools::usage_error(kTool, "--target host must be an IPv4 address");
+  const auto resolved = ringkit::net::resolve_tcp(o.target.host, o.target.port);
+  if (!resolved) {
+    tools::usage_error(kTool,
+                       "--target: cannot resolve '" + o.target.host + "': " + resolved.message());
   }
+  const ringkit::net::SocketAddress addr = *resolved;
   o.addr = addr;
   const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(o.threads, o.conns));
   std::vector<std::vector<Conn>> per(threads);
@@ -310,8 +312,9 @@ int main(int argc, char** argv) {
     int err = 0;
     UniqueFd fd = tools::connect_tcp(addr, std::chrono::seconds(10), err);
     if (!fd) {
-      std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool, o.target.host.c_str(),
-                   o.target.port, ringkit::tools::errno_text(err).c_str());
+      std::fprintf(stderr, "%s: connect to %s:%u failed: %s\n", kTool,
+                   ringkit::net::host_for_port(o.target.host).c_str(), o.target.port,
+                   ringkit::tools::errno_text(err).c_str());
       return 1;
     }
     Conn c;

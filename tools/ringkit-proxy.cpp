@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <ringkit/net/proxy.hpp>
+#include <ringkit/net/tcp.hpp>
 #include <ringkit/version.hpp>
 
 #include "cli.hpp"
@@ -125,9 +126,9 @@ int main(int argc, char** argv) {
   std::printf(
       "ringkit-proxy: listening on %s:%u -> %s:%u (backend %s, %u thread(s), ring %zu "
       "KiB %s)\n",
-      o.listen_host.c_str(), (*proxy)->port(), o.upstream_host.c_str(), o.upstream_port,
-      net::to_string(o.backend), o.threads, o.ring_size / 1024,
-      o.mirrored ? "mirrored" : "two-segment");
+      net::host_for_port(o.listen_host).c_str(), (*proxy)->port(),
+      net::host_for_port(o.upstream_host).c_str(), o.upstream_port, net::to_string(o.backend),
+      o.threads, o.ring_size / 1024, o.mirrored ? "mirrored" : "two-segment");
   std::fflush(stdout);
   auto next_stats = std::chrono::steady_clock::now() + stats_every;
   while (tools::g_signal == 0) {

@@ -18,30 +18,22 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <ringkit/net/tcp.hpp>
 #include <ringkit/unique_fd.hpp>
 
 namespace ringkit::tools {
 
-/// The IPv4 address `host:port`; false if `host` is not a dotted IPv4 address.
-[[nodiscard]] inline bool make_sockaddr(const std::string& host, std::uint16_t port,
-                                        sockaddr_in& out) {
-  out = sockaddr_in{};
-  out.sin_family = AF_INET;
-  out.sin_port = htons(port);
-  return ::inet_pton(AF_INET, host.c_str(), &out.sin_addr) == 1;
-}
-
-/// A connected non-blocking TCP_NODELAY socket to `addr`, or an invalid fd with `err` set
-/// (ETIMEDOUT when `timeout` passed first).
-[[nodiscard]] inline UniqueFd connect_tcp(const sockaddr_in& addr,
+/// A connected non-blocking TCP_NODELAY socket to `addr` (IPv4 or IPv6, from
+/// net::resolve_tcp), or an invalid fd with `err` set (ETIMEDOUT when `timeout` passed first).
+[[nodiscard]] inline UniqueFd connect_tcp(const net::SocketAddress& addr,
                                           std::chrono::milliseconds timeout, int& err) {
   err = 0;
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) {
     err = errno;
     return fd;
   }
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd.get(), addr.get(), addr.size) != 0) {
     if (errno != EINPROGRESS) {
       err = errno;
       return UniqueFd();

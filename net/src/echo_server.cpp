@@ -28,10 +28,14 @@ Result<std::unique_ptr<EchoServer>> EchoServer::start(const EchoOptions& options
   cfg.idle_timeout = options.idle_timeout;
   cfg.max_ops = options.max_ops;
   cfg.log = options.log;
-  auto server = detail::RelayServer::start(std::move(cfg), {.host = options.host,
-                                                            .port = options.port,
-                                                            .backend = options.backend,
-                                                            .threads = options.threads});
+  auto server =
+      detail::RelayServer::start(std::move(cfg), {.host = options.host,
+                                                  .host_option = "EchoOptions::host: not an "
+                                                                 "IPv4/IPv6 address or a name that "
+                                                                 "resolves",
+                                                  .port = options.port,
+                                                  .backend = options.backend,
+                                                  .threads = options.threads});
   if (!server) return unexpected(server.error(), server.context());
   std::unique_ptr<EchoServer> s(new EchoServer());  // NOLINT(cppcoreguidelines-owning-memory)
   s->port_ = (*server)->port();

@@ -145,17 +145,11 @@ struct StoredView {
   return absent;
 }
 
-/// The dotted-quad address of a connected IPv4 socket's peer ("" when unknown).
+/// The address of a connected socket's peer, without the port ("127.0.0.1", "::1"; "" when
+/// unknown).
 [[nodiscard]] std::string peer_ip(int fd) {
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  std::array<char, INET_ADDRSTRLEN> buf{};
-  // NOLINTNEXTLINE(*-reinterpret-cast): the sockets API takes a sockaddr*
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET ||
-      ::inet_ntop(AF_INET, &a.sin_addr, buf.data(), buf.size()) == nullptr) {
-    return {};
-  }
-  return buf.data();
+  const auto a = peer_address(fd);
+  return a ? a->host() : std::string();
 }
 
 /// The next power of two >= n (n >= 1).

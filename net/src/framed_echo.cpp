@@ -35,6 +35,8 @@
 
 #include <ringkit/net/asio.hpp>
 #include <ringkit/net/asio_framing.hpp>
+
+#include "asio_listener.hpp"
 #endif
 
 namespace ringkit::net {
@@ -468,7 +470,8 @@ class AConn : public std::enable_shared_from_this<AConn> {
 void run_asio(Shared& sh, UniqueFd lis, AsioWorker& worker) {
   asio::io_context io(1);
   asio::ip::tcp::acceptor acc(io);
-  acc.assign(asio::ip::tcp::v4(), lis.release());
+  const asio::ip::tcp protocol = detail::protocol_of(lis.get());
+  acc.assign(protocol, lis.release());
   std::function<void()> do_accept = [&] {
     acc.async_accept([&](std::error_code ec, asio::ip::tcp::socket s) {
       if (ec) return;

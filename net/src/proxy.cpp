@@ -58,10 +58,11 @@ Result<std::unique_ptr<RelayServer>> RelayServer::start(RelayConfig cfg, const W
   for (unsigned t = 0; t < where.threads; ++t) {
     p->shared_->counters.push_back(std::make_unique<RelayCounters>());
   }
-  std::uint16_t port = where.port;
+  auto addr = resolve_tcp(where.host, where.port);
+  if (!addr) return unexpected(addr.error(), where.host_option);
   for (unsigned t = 0; t < where.threads; ++t) {
-    auto lis = listen_tcp(where.host, port,
-                          {.backlog = kListenBacklog, .reuse_port = true, .non_blocking = true});
+    auto lis =
+        listen_tcp(*addr, {.backlog = kListenBacklog, .reuse_port = true, .non_blocking = true});
     if (!lis) {
       if (lis.error() == std::errc::address_in_use) {
         return unexpected(lis.error(), "bind: port busy");
@@ -71,8 +72,8 @@ Result<std::unique_ptr<RelayServer>> RelayServer::start(RelayConfig cfg, const W
     if (t == 0) {
       auto bound = local_port(lis->get());
       if (!bound) return unexpected(bound.error(), "getsockname");
-      port = *bound;
-      p->port_ = port;
+      *addr = addr->with_port(*bound);  // the other workers share the port picked here
+      p->port_ = *bound;
     }
     WorkerSetup setup{p->shared_, std::move(*lis), t};
     auto w = where.backend == ProxyBackend::uring ? make_uring_worker(std::move(setup))
@@ -157,12 +158,14 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
     return unexpected(Errc::invalid_argument, "ProxyOptions::upstream_port must be set");
   }
   detail::RelayConfig cfg;
-  cfg.upstream.sin_family = AF_INET;
-  cfg.upstream.sin_port = htons(options.upstream_port);
-  if (::inet_pton(AF_INET, options.upstream_host.c_str(), &cfg.upstream.sin_addr) != 1) {
-    return unexpected(Errc::invalid_argument,
-                      "ProxyOptions::upstream_host must be an IPv4 address");
+  // Resolved once, here: every connection goes to this one address.
+  auto up = resolve_tcp(options.upstream_host, options.upstream_port);
+  if (!up) {
+    return unexpected(up.error(),
+                      "ProxyOptions::upstream_host: not an IPv4/IPv6 address or a "
+                      "name that resolves");
   }
+  cfg.upstream = *up;
   cfg.ring_size = options.ring_size;
   cfg.mirrored = options.mirrored;
   cfg.max_conns = options.max_conns;
@@ -170,10 +173,14 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   cfg.idle_timeout = options.idle_timeout;
   cfg.max_ops = options.max_ops;
   cfg.log = options.log;
-  auto server = detail::RelayServer::start(std::move(cfg), {.host = options.listen_host,
-                                                            .port = options.listen_port,
-                                                            .backend = options.backend,
-                                                            .threads = options.threads});
+  auto server =
+      detail::RelayServer::start(std::move(cfg), {.host = options.listen_host,
+                                                  .host_option = "ProxyOptions::listen_host: not "
+                                                                 "an IPv4/IPv6 address or a name "
+                                                                 "that resolves",
+                                                  .port = options.listen_port,
+                                                  .backend = options.backend,
+                                                  .threads = options.threads});
   if (!server) return unexpected(server.error(), server.context());
   std::unique_ptr<Proxy> p(new Proxy());  // NOLINT(cppcoreguidelines-owning-memory): private ctor
   p->options_ = options;

@@ -2,6 +2,7 @@
 // adapters, a 100 ms steady_timer as the tick. I/O only: every decision is the relay's
 // (relay.hpp).
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,7 @@
 
 #include <ringkit/net/asio.hpp>
 
+#include "asio_listener.hpp"
 #include "proxy_workers.hpp"
 
 namespace ringkit::net::detail {
@@ -42,10 +44,12 @@ class AsioWorker final : public RelayWorker,
   using Conn = Base::Conn;
 
   explicit AsioWorker(WorkerSetup setup) : Base(setup.shared, setup.index), acc_(io), tick_(io) {
-    acc_.assign(tcp::v4(), setup.listener.release());
+    const tcp protocol = protocol_of(setup.listener.get());
+    acc_.assign(protocol, setup.listener.release());
     acc_.non_blocking(true);  // the accept burst's synchronous accepts stop at would_block
-    const sockaddr_in& up = cfg().upstream;
-    upstream_ = tcp::endpoint(asio::ip::address_v4(ntohl(up.sin_addr.s_addr)), ntohs(up.sin_port));
+    const SocketAddress& up = cfg().upstream;
+    std::memcpy(upstream_.data(), up.get(), up.size);  // asio's endpoint is the sockaddr
+    upstream_.resize(up.size);
   }
 
   void run() override {
@@ -58,7 +62,7 @@ class AsioWorker final : public RelayWorker,
   tcp::socket unopened_socket() { return tcp::socket(io); }
   std::error_code open_upstream(Conn& c) {
     std::error_code ec;
-    c.sock[1].open(tcp::v4(), ec);
+    c.sock[1].open(upstream_.protocol(), ec);
     if (!ec) c.sock[1].set_option(tcp::no_delay(true), ec);
     return ec;
   }

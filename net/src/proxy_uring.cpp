@@ -98,14 +98,15 @@ class UringWorker final : public RelayWorker, public Relay<UringWorker, UniqueFd
   // ---- the relay's backend interface ----
   UniqueFd unopened_socket() noexcept { return {}; }
   std::error_code open_upstream(Conn& c) noexcept {
-    c.sock[1] = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    c.sock[1] =
+        UniqueFd(::socket(cfg().upstream.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!c.sock[1].valid()) return {errno, std::system_category()};
     no_delay(c.sock[1].get());
     return {};
   }
   Errc start_connect(Conn& c) {
-    const sockaddr_in& up = cfg().upstream;
-    auto s = ring_.connect(c.sock[1].get(), reinterpret_cast<const sockaddr*>(&up), sizeof up,
+    const SocketAddress& up = cfg().upstream;
+    auto s = ring_.connect(c.sock[1].get(), up.get(), up.size,
                            [this, &c](const OpResult& r) { on_connected(c, outcome_of(r)); });
     c.connect_op = s.id.value;
     return s.errc;

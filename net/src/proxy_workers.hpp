@@ -58,6 +58,7 @@ class RelayServer {
  public:
   struct Where {
     std::string host;
+    const char* host_option = "host";  ///< names `host` in a resolve error (a string literal)
     std::uint16_t port = 0;
     ProxyBackend backend = ProxyBackend::uring;
     unsigned threads = 1;

@@ -65,6 +65,7 @@
 #include <ringkit/detail/config.hpp>
 #include <ringkit/error.hpp>
 #include <ringkit/mirror_ring.hpp>
+#include <ringkit/net/tcp.hpp>
 #include <ringkit/result.hpp>
 #include <ringkit/unique_fd.hpp>
 
@@ -113,8 +114,8 @@ inline void drop(std::atomic<std::uint64_t>& c) noexcept {
 
 /// Everything the relay needs to know about its server (the same for every worker).
 struct RelayConfig {
-  bool echo = false;  ///< one direction, source == destination; else proxy to `upstream`
-  sockaddr_in upstream{};
+  bool echo = false;       ///< one direction, source == destination; else proxy to `upstream`
+  SocketAddress upstream;  ///< IPv4 or IPv6
   std::size_t ring_size = 0;
   bool mirrored = true;
   std::size_t max_conns = 0;

@@ -481,6 +481,38 @@ TEST_P(ProxyTest, ThroughTheRingkitEchoServerWithCountersAccounted) {
   expect_accounted(st);
 }
 
+TEST_P(ProxyTest, Ipv6ListenerAndUpstreamAndIpv4ToIpv6) {
+  auto e = ringkit::net::EchoServer::start({.host = "::1", .backend = GetParam()});
+  if (!e && (e.error() == std::errc::address_not_available ||
+             e.error() == std::errc::address_family_not_supported)) {
+    GTEST_SKIP() << "no IPv6 loopback: " << e.message();
+  }
+  ASSERT_TRUE(e) << e.message();
+  auto& echo = *e;
+  // IPv6 on both sides, and an IPv4 listener in front of the IPv6 upstream.
+  auto v6 = start(echo->port(), {.listen_host = "[::1]", .upstream_host = "::1"});
+  auto v4 = start(echo->port(), {.listen_host = "127.0.0.1", .upstream_host = "[::1]"});
+  ASSERT_TRUE(v6 && v4);
+  for (int i = 0; i < 4; ++i) {
+    auto c6 = ringkit::net::connect_tcp("::1", v6->port());
+    ASSERT_TRUE(c6) << c6.message();
+    EXPECT_TRUE(echo_verified(c6->get(), 100000, static_cast<std::uint64_t>(i) + 60));
+    auto c4 = ringkit::net::connect_tcp("127.0.0.1", v4->port());
+    ASSERT_TRUE(c4) << c4.message();
+    EXPECT_TRUE(echo_verified(c4->get(), 100000, static_cast<std::uint64_t>(i) + 70));
+  }
+  for (Proxy* p : {v6.get(), v4.get()}) {
+    ASSERT_TRUE(eventually([&] { return p->stats().active == 0; }));
+    const auto st = p->stats();
+    EXPECT_EQ(st.completed, 4U);
+    EXPECT_EQ(st.bytes_up, 4U * 100000);
+    EXPECT_EQ(st.bytes_down, 4U * 100000);
+    expect_accounted(st);
+  }
+  // The IPv6 listener does not take IPv4 connections.
+  EXPECT_FALSE(ringkit::net::connect_tcp("127.0.0.1", v6->port()));
+}
+
 TEST_P(ProxyTest, IdleConnectionsBesideActiveOnes) {
   // Idle connections (connect, never send) hold no ring and do not slow the active ones.
   auto echo = start_echo(GetParam());
@@ -858,7 +890,11 @@ TEST(ProxyUringSlabTest, EchoServerExhaustedOpSlabClosesAndCounts) {
 
 TEST(ProxyOptionsTest, BadOptionsAndBusyPort) {
   EXPECT_FALSE(Proxy::start({.upstream_port = 0}));
-  EXPECT_FALSE(Proxy::start({.upstream_host = "not-an-ip", .upstream_port = 1}));
+  EXPECT_FALSE(Proxy::start({.upstream_host = "not an address", .upstream_port = 1}));
+  auto unresolved = Proxy::start({.upstream_host = "no-such-host.invalid", .upstream_port = 1});
+  ASSERT_FALSE(unresolved);
+  EXPECT_NE(unresolved.message().find("ProxyOptions::upstream_host"), std::string::npos)
+      << unresolved.message();
   EXPECT_FALSE(Proxy::start({.upstream_port = 1, .threads = 0}));
   EXPECT_FALSE(Proxy::start({.upstream_port = 1, .ring_size = 1000}));
   UniqueFd busy = *ringkit::net::listen_tcp("127.0.0.1", 0);  // no SO_REUSEPORT

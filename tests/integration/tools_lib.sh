@@ -14,7 +14,7 @@ trap cleanup EXIT
 # wait_port FILE: prints the port of the tool's "listening on HOST:PORT" line in FILE.
 wait_port() {
   for _ in $(seq 1 200); do
-    p="$(grep -o 'listening on [0-9.]*:[0-9]*' "$1" | sed 's/.*://')"
+    p="$(grep -o 'listening on [^ ]*:[0-9]*' "$1" | sed 's/.*://')"
     [ -n "$p" ] && { echo "$p"; return 0; }
     sleep 0.05
   done

@@ -1,5 +1,6 @@
-// Tests of ringkit/net/tcp.hpp: listen/connect/accept on loopback with ephemeral ports,
-// local_port, set_non_blocking, SO_REUSEPORT, and the errors of each.
+// Tests of ringkit/net/tcp.hpp: address resolution (IPv4, IPv6, localhost), listen/connect/
+// accept on loopback (127.0.0.1 and ::1) with ephemeral ports, local_port, set_non_blocking,
+// SO_REUSEPORT, and the errors of each.
 #include <ringkit/net/tcp.hpp>  // first: the header is self-contained
 
 // The rest, grouped.
@@ -26,9 +27,14 @@ using ringkit::Errc;
 using ringkit::UniqueFd;
 using ringkit::net::accept_tcp;
 using ringkit::net::connect_tcp;
+using ringkit::net::host_for_port;
 using ringkit::net::listen_tcp;
+using ringkit::net::local_address;
 using ringkit::net::local_port;
+using ringkit::net::peer_address;
+using ringkit::net::resolve_tcp;
 using ringkit::net::set_non_blocking;
+using ringkit::net::SocketAddress;
 
 bool has_flag(int fd, int flag) { return (::fcntl(fd, F_GETFL) & flag) != 0; }
 bool cloexec(int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; }
@@ -73,16 +79,95 @@ TEST(Tcp, ListenOnAnEphemeralPortConnectAndAccept) {
 }
 
 TEST(Tcp, BadHostIsInvalidArgument) {
-  for (const char* host : {"", "localhost", "not-an-ip", "256.0.0.1", "::1", "127.0.0.1 "}) {
+  // Neither an address nor a name: refused before any lookup.
+  for (const char* host : {"", "not an ip", "127.0.0.1 ", "::1::2", "[::1", "1.2.3.4/8", "[]"}) {
     SCOPED_TRACE(host);
+    const auto r = resolve_tcp(host, 80);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), Errc::invalid_argument);
+    EXPECT_FALSE(r.message().empty());
     const auto l = listen_tcp(host, 0);
     ASSERT_FALSE(l);
     EXPECT_EQ(l.error(), Errc::invalid_argument);
-    EXPECT_FALSE(l.message().empty());
     const auto c = connect_tcp(host, 1);
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error(), Errc::invalid_argument);
   }
+  // An empty address is refused too.
+  EXPECT_EQ(listen_tcp(SocketAddress{}).error(), Errc::invalid_argument);
+  EXPECT_EQ(connect_tcp(SocketAddress{}).error(), Errc::invalid_argument);
+}
+
+TEST(Tcp, ANameThatDoesNotResolveIsAnError) {
+  // ".invalid" never resolves (RFC 6761); without a reachable resolver the lookup fails too.
+  const auto r = resolve_tcp("no-such-host.invalid", 80);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error() == Errc::invalid_argument ||
+              r.error() == std::errc::resource_unavailable_try_again)
+      << r.message();
+}
+
+TEST(Tcp, ResolvesIpv4Ipv6AndLocalhost) {
+  const auto v4 = resolve_tcp("127.0.0.1", 8080);
+  ASSERT_TRUE(v4) << v4.message();
+  EXPECT_EQ(v4->family(), AF_INET);
+  EXPECT_EQ(v4->size, sizeof(sockaddr_in));
+  EXPECT_EQ(v4->port(), 8080);
+  EXPECT_EQ(v4->host(), "127.0.0.1");
+  EXPECT_EQ(v4->to_string(), "127.0.0.1:8080");
+  for (const char* h : {"::1", "[::1]"}) {
+    SCOPED_TRACE(h);
+    const auto v6 = resolve_tcp(h, 443);
+    ASSERT_TRUE(v6) << v6.message();
+    EXPECT_EQ(v6->family(), AF_INET6);
+    EXPECT_EQ(v6->size, sizeof(sockaddr_in6));
+    EXPECT_EQ(v6->port(), 443);
+    EXPECT_EQ(v6->host(), "::1");
+    EXPECT_EQ(v6->to_string(), "[::1]:443");
+  }
+  EXPECT_EQ(resolve_tcp("0.0.0.0", 1)->host(), "0.0.0.0");
+  EXPECT_EQ(resolve_tcp("::", 1)->to_string(), "[::]:1");
+  // localhost comes from /etc/hosts: no resolver involved.
+  const auto lh = resolve_tcp("localhost", 7);
+  ASSERT_TRUE(lh) << lh.message();
+  EXPECT_TRUE(lh->host() == "127.0.0.1" || lh->host() == "::1") << lh->host();
+  EXPECT_EQ(lh->port(), 7);
+  EXPECT_EQ(SocketAddress{}.family(), AF_UNSPEC);
+  EXPECT_EQ(SocketAddress{}.to_string(), "");
+  EXPECT_EQ(SocketAddress{}.port(), 0);
+}
+
+TEST(Tcp, HostForPortBracketsIpv6) {
+  EXPECT_EQ(host_for_port("::1"), "[::1]");
+  EXPECT_EQ(host_for_port("[::1]"), "[::1]");
+  EXPECT_EQ(host_for_port("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(host_for_port("localhost"), "localhost");
+}
+
+TEST(Tcp, Ipv6ListenConnectAcceptAndAddresses) {
+  auto listener = listen_tcp("::1", 0);
+  if (!listener && (listener.error() == std::errc::address_not_available ||
+                    listener.error() == std::errc::address_family_not_supported)) {
+    GTEST_SKIP() << "no IPv6 loopback: " << listener.message();
+  }
+  ASSERT_TRUE(listener) << listener.message();
+  const auto port = *local_port(listener->get());
+  EXPECT_NE(port, 0);
+  EXPECT_EQ(local_address(listener->get())->to_string(), "[::1]:" + std::to_string(port));
+  auto client = connect_tcp("[::1]", port);
+  ASSERT_TRUE(client) << client.message();
+  auto server = accept_tcp(listener->get());
+  ASSERT_TRUE(server) << server.message();
+  EXPECT_NE(sockopt(server->get(), IPPROTO_TCP, TCP_NODELAY), 0);
+  EXPECT_EQ(peer_address(client->get())->to_string(), "[::1]:" + std::to_string(port));
+  EXPECT_EQ(peer_address(server->get())->host(), "::1");
+  const std::string msg = "ping6";
+  ASSERT_EQ(::write(client->get(), msg.data(), msg.size()), 5);
+  char buf[8] = {};
+  ASSERT_EQ(::read(server->get(), buf, sizeof buf), 5);
+  EXPECT_EQ(std::string(buf, 5), msg);
+  // An IPv4 client cannot reach an IPv6-only loopback listener.
+  EXPECT_FALSE(connect_tcp("127.0.0.1", port));
 }
 
 TEST(Tcp, ConnectToAClosedPortIsRefused) {

@@ -28,6 +28,7 @@
 namespace ringkit::net {
 
 struct EchoOptions {
+  /// An IPv4 or IPv6 address or a host name (ringkit/net/tcp.hpp), resolved once at start.
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   ProxyBackend backend = ProxyBackend::uring;

@@ -49,6 +49,7 @@ namespace ringkit::net {
 
 /// Options of FeedServer::start().
 struct FeedOptions {
+  /// An IPv4 or IPv6 address or a host name (ringkit/net/tcp.hpp), resolved once at start.
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: an ephemeral port (see FeedServer::port())
   unsigned threads = 1;    ///< workers (1 .. 64), each with its own listener and io_uring

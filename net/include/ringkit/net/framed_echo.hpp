@@ -42,6 +42,7 @@ namespace ringkit::net {
 
 /// Options of FramedEchoServer::start().
 struct FramedEchoOptions {
+  /// An IPv4 or IPv6 address or a host name (ringkit/net/tcp.hpp), resolved once at start.
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: an ephemeral port (see FramedEchoServer::port())
   ProxyBackend backend = ProxyBackend::uring;

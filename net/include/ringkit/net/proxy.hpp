@@ -43,8 +43,10 @@ enum class ProxyBackend : std::uint8_t { uring, asio };
 [[nodiscard]] const char* to_string(ProxyBackend b) noexcept;
 
 struct ProxyOptions {
+  /// IPv4 or IPv6 address or host name (ringkit/net/tcp.hpp), resolved once at start.
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;  ///< 0: an ephemeral port (see Proxy::port())
+  /// As listen_host; resolved once at start, and every connection goes to that address.
   std::string upstream_host = "127.0.0.1";
   std::uint16_t upstream_port = 0;
   ProxyBackend backend = ProxyBackend::uring;
