@@ -99,7 +99,7 @@ def start_listening(cmd, log):
     deadline = time.time() + 10
     while time.time() < deadline:
         with open(log.name, encoding="utf-8", errors="replace") as f:
-            m = re.search(r"listening on [0-9.]+:(\d+)", f.read())
+            m = re.search(r"listening on \S+:(\d+)", f.read())
         if m:
             return proc, int(m.group(1))
         if proc.poll() is not None:

@@ -22,7 +22,7 @@ void usage() {
       "\n"
       "Echoes every byte back on each connection, through one ringkit ring per connection.\n"
       "Port 0 picks an ephemeral port; the bound port is printed as 'listening on HOST:PORT'.\n"
-      "SIGINT/SIGTERM stop it.\n");
+      "SIGINT/SIGTERM stop it. HOST: IPv4, [IPv6] in brackets, or a name (localhost).\n");
 }
 }  // namespace
 

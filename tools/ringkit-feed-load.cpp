@@ -79,7 +79,8 @@ void usage() {
   std::printf(
       "usage: ringkit-feed-load --target HOST:PORT [options]\n"
       "\n"
-      "  --target HOST:PORT   NATS-protocol server (nats-server, ringkit-feed)\n"
+      "  --target HOST:PORT   NATS-protocol server (nats-server, ringkit-feed); HOST: IPv4,\n"
+      "                       [IPv6] in brackets, or a name\n"
       "  --pubs P             publisher connections (default 1); publisher i sends on feed.<i%%K>\n"
       "  --subs S             subscribers per subject (default 8)\n"
       "  --subjects K         subjects feed.0 .. feed.<K-1> (default 1); S*K subscriber\n"

@@ -26,6 +26,7 @@ void usage() {
       "rings, decoders, event pools and io_uring engine; clients of nats-server connect to it\n"
       "unchanged. Port 0 picks an ephemeral port; the bound port is printed as\n"
       "'listening on HOST:PORT'. SIGINT/SIGTERM stop it and print the counters.\n"
+      "HOST: IPv4, [IPv6] in brackets, or a name (localhost).\n"
       "Defaults: 1 thread, max payload 1MiB, control line 4096, max pending 64MiB per\n"
       "connection, 10000 connections, 256KiB output ring per connection.\n");
 }

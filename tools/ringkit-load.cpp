@@ -43,7 +43,7 @@ void usage() {
   std::printf(
       "usage: ringkit-load --target HOST:PORT [options]\n"
       "\n"
-      "  --target HOST:PORT   echo server or proxy to load\n"
+      "  --target HOST:PORT   echo server or proxy to load (HOST: IPv4, [IPv6] or a name)\n"
       "  --conns N            connections (default 64)\n"
       "  --size SIZE          message size (default 4KiB)\n"
       "  --depth N            messages in flight per connection (default 1)\n"

@@ -24,6 +24,8 @@ void usage() {
       "\n"
       "Proxies every TCP connection accepted on --listen to --upstream through two ringkit\n"
       "rings (one per direction). SIGINT/SIGTERM: stop accepting, drain, print the counters.\n"
+      "HOST is an IPv4 address, an IPv6 address in brackets ([::1]:4222) or a name\n"
+      "(localhost), resolved once at start.\n"
       "\n"
       "  --listen HOST:PORT     where to accept (port 0: ephemeral, printed at start)\n"
       "  --upstream HOST:PORT   where to connect\n"
