@@ -17,6 +17,7 @@
 #include <cstring>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,11 +54,15 @@
 
 namespace ringkit::net {
 
-/// A message handed to another worker: the reference travels in the token.
+/// A message handed to another worker: the reference travels in the token. `group` 0: for the
+/// worker's plain subscriptions; else for one member of that queue group there (picked by the
+/// publishing worker, see QueueGroups).
 struct Forward {
   EventToken token;
+  std::uint32_t group = 0;
+  std::array<std::uint32_t, 3> pad{};  // a channel element's size divides 4096: 32 bytes
 };
-static_assert(ring_element<Forward>);
+static_assert(ring_element<Forward> && sizeof(Forward) == 32);
 
 /// One worker's mailbox: its inbox channel's consumer is taken by the worker; the other
 /// workers push through their own producer handles and write the eventfd once per batch.
@@ -68,6 +73,58 @@ struct Mailbox {
   std::atomic<std::uint64_t> held_messages{0};  // gauge: messages its queues hold
   std::unique_ptr<MpscConsumer<Forward>> inbox;
   std::vector<MpscProducer<Forward>> producers;  // one per sending worker (index = sender)
+};
+
+/// The queue groups of every worker (SUB subject queue sid): how many members each worker has,
+/// so that the worker where a message is published picks, per matching group, the one worker
+/// that delivers it (weighted by its members), and that worker picks one of its members. Changed
+/// under the mutex on SUB/UNSUB/close; `version` tells the workers' caches to rebuild.
+struct QueueGroups {
+  struct Group {
+    std::string subject;  // may hold wildcards
+    std::uint32_t id = 0;
+    std::vector<std::uint32_t> members;  // per worker
+    std::uint64_t total = 0;
+  };
+  std::mutex m;
+  std::unordered_map<std::string, Group> groups;  // by subject + ' ' + queue
+  std::uint32_t next_id = 1;
+  std::atomic<std::uint64_t> version{0};  // (Q1) release on change, (Q2) acquire by readers
+  std::atomic<std::uint64_t> live{0};     // groups with members (0: no lookup on publish)
+
+  static std::string key(std::string_view subject, std::string_view queue) {
+    std::string k(subject);
+    k.push_back(' ');
+    k.append(queue);
+    return k;
+  }
+  /// One more member on `worker` (of `workers`); the group's id.
+  std::uint32_t join(std::string_view subject, std::string_view queue, std::size_t worker,
+                     std::size_t workers) {
+    const std::lock_guard<std::mutex> lock(m);
+    Group& g = groups[key(subject, queue)];
+    if (g.id == 0) {
+      g.subject.assign(subject);
+      g.id = next_id++;
+      g.members.assign(workers, 0);
+      live.fetch_add(1, std::memory_order_relaxed);
+    }
+    ++g.members[worker];
+    ++g.total;
+    version.fetch_add(1, std::memory_order_release);  // (Q1)
+    return g.id;
+  }
+  void leave(std::string_view subject, std::string_view queue, std::size_t worker) {
+    const std::lock_guard<std::mutex> lock(m);
+    auto it = groups.find(key(subject, queue));
+    if (it == groups.end() || it->second.members[worker] == 0) return;
+    --it->second.members[worker];
+    if (--it->second.total == 0) {
+      groups.erase(it);
+      live.fetch_sub(1, std::memory_order_relaxed);
+    }
+    version.fetch_add(1, std::memory_order_release);  // (Q1)
+  }
 };
 
 struct FeedServer::Shared {
@@ -81,6 +138,7 @@ struct FeedServer::Shared {
   /// Open connections from which workers accept one connection at a time (fd_budget.hpp).
   std::size_t multishot_accept_below = SIZE_MAX;
   std::vector<std::unique_ptr<Mailbox>> boxes;
+  QueueGroups queues;
 };
 
 namespace {
@@ -169,7 +227,9 @@ struct Sub {
   Conn* conn = nullptr;
   std::string subject;
   std::string sid;
-  std::uint64_t max = 0;  // 0: unlimited
+  std::string queue;        // a queue group's name, or empty
+  std::uint32_t group = 0;  // the queue group's id (QueueGroups), 0: a plain subscription
+  std::uint64_t max = 0;    // 0: unlimited
   std::uint64_t delivered = 0;
   bool wildcard = false;
   bool dead = false;  // unsubscribed or auto-unsubscribed; removed after the current delivery
@@ -673,12 +733,20 @@ class Worker {
   }
 
   void index_remove(Sub* s) {
-    if (!s->dead) {
-      subs_.remove(s);
-      s->dead = true;
-      drop(sh_.subscriptions);
-      sh_.boxes[index_]->subs.fetch_sub(1, std::memory_order_relaxed);  // (C1) a hint
+    if (s->dead) return;
+    s->dead = true;
+    drop(sh_.subscriptions);
+    if (s->group != 0) {
+      auto it = members_.find(s->group);
+      if (it != members_.end()) {
+        std::erase(it->second, s);
+        if (it->second.empty()) members_.erase(it);
+      }
+      sh_.queues.leave(s->subject, s->queue, index_);
+      return;
     }
+    subs_.remove(s);
+    sh_.boxes[index_]->subs.fetch_sub(1, std::memory_order_relaxed);  // (C1) a hint
   }
 
   void subscribe(Conn& c, const NatsCommand& cmd) {
@@ -695,10 +763,17 @@ class Worker {
     s->subject.assign(cmd.subject);
     s->sid.assign(cmd.sid);
     s->wildcard = has_wildcard(cmd.subject);
-    subs_.add(s.get());
+    if (!cmd.queue.empty()) {
+      // A queue group member: known to every worker through the registry, delivered to by pick.
+      s->queue.assign(cmd.queue);
+      s->group = sh_.queues.join(s->subject, s->queue, index_, sh_.boxes.size());
+      members_[s->group].push_back(s.get());
+    } else {
+      subs_.add(s.get());
+      sh_.boxes[index_]->subs.fetch_add(1, std::memory_order_relaxed);  // (C1) a hint
+    }
     c.subs.emplace(s->sid, std::move(s));
     bump(sh_.subscriptions);
-    sh_.boxes[index_]->subs.fetch_add(1, std::memory_order_relaxed);  // (C1) a hint
     ok(c);
   }
 
@@ -717,15 +792,48 @@ class Worker {
   }
 
   /// Delivers `m` to the matching subscriptions of this worker and, when it was published
-  /// here, hands it to every other worker that has subscriptions.
-  void route(const MessageRef& m, bool local_origin) {
+  /// here, hands it to every other worker that has subscriptions, and to one member of each
+  /// matching queue group (here or on the worker picked for it). `group` != 0: `m` was
+  /// forwarded for one member of that queue group only.
+  void route(const MessageRef& m, bool local_origin, std::uint32_t group = 0) {
     const StoredView v = view_of(m);
+    const std::size_t size = v.payload_crlf.size() - 2;
+    std::uint32_t pin = kNoPin;
+    if (group != 0) {
+      deliver_to_group(group, m, v, size, pin);
+      if (pin != kNoPin) pins_.release_if_unused(pin);
+      return;
+    }
     const std::vector<Sub*>& match = subs_.match(v.subject);
     bool expired = false;
-    const std::size_t size = v.payload_crlf.size() - 2;
-    if (!match.empty() && !same_header(v, size)) {
-      // Every subscriber's header is head_ + its sid + tail_: built once per message (and
-      // kept while a publisher sends a run of messages with the same subject, reply and size).
+    if (!match.empty()) build_header(v, size);
+    for (Sub* s : match) {
+      if (s->dead || s->conn->done || s->conn->closing) continue;
+      deliver(*s->conn, *s, m, v, pin);
+      if (s->max != 0 && s->delivered >= s->max) expired = true;
+    }
+    if (local_origin && sh_.queues.live.load(std::memory_order_relaxed) > 0) {
+      pick_groups(m, v, size, pin);
+    }
+    if (pin != kNoPin) pins_.release_if_unused(pin);
+    if (expired) {  // auto-unsubscribed (UNSUB sid max): removed after the loop
+      std::vector<Sub*> gone;
+      for (Sub* s : match) {
+        if (!s->dead && s->max != 0 && s->delivered >= s->max) gone.push_back(s);
+      }
+      for (Sub* s : gone) {
+        Conn& c = *s->conn;
+        index_remove(s);
+        c.subs.erase(s->sid);
+      }
+    }
+    if (local_origin && sh_.boxes.size() > 1) forward(m);
+  }
+
+  /// Every subscriber's header is head_ + its sid + tail_: built once per message (and kept
+  /// while a publisher sends a run of messages with the same subject, reply and size).
+  void build_header(const StoredView& v, std::size_t size) {
+    if (!same_header(v, size)) {
       hdr_reply_.assign(v.reply);
       hdr_size_ = size;
       head_.assign("MSG ");
@@ -741,25 +849,79 @@ class Worker {
       tail_.append(num.data(), end);
       tail_.append("\r\n");
     }
-    std::uint32_t pin = kNoPin;
-    for (Sub* s : match) {
-      if (s->dead || s->conn->done || s->conn->closing) continue;
-      deliver(*s->conn, *s, m, v, pin);
-      if (s->max != 0 && s->delivered >= s->max) expired = true;
+  }
+
+  /// One queue group's pick for a message published here: which worker delivers it
+  /// (weighted by the members each has; the registry's counts as this worker's cache has them).
+  struct Pick {
+    std::uint32_t group = 0;
+    std::vector<std::uint32_t> weights;  // members per worker
+    std::uint64_t total = 0;
+  };
+
+  /// The queue groups whose subject matches `subject`, from a cache rebuilt after any change
+  /// to the registry.
+  const std::vector<Pick>& picks_for(std::string_view subject) {
+    const std::uint64_t ver = sh_.queues.version.load(std::memory_order_acquire);  // (Q2)
+    if (ver != picks_version_ || picks_.size() >= 4096) {
+      picks_.clear();
+      picks_version_ = ver;
     }
-    if (pin != kNoPin) pins_.release_if_unused(pin);
-    if (expired) {  // auto-unsubscribed (UNSUB sid max): removed after the loop
-      std::vector<Sub*> gone;
-      for (Sub* s : match) {
-        if (!s->dead && s->max != 0 && s->delivered >= s->max) gone.push_back(s);
+    if (auto it = picks_.find(subject); it != picks_.end()) return it->second;
+    std::vector<Pick> r;
+    {
+      const std::lock_guard<std::mutex> lock(sh_.queues.m);
+      for (const auto& [key, g] : sh_.queues.groups) {
+        if (subject_matches(g.subject, subject)) r.push_back(Pick{g.id, g.members, g.total});
       }
-      for (Sub* s : gone) {
+    }
+    return picks_.emplace(std::string(subject), std::move(r)).first->second;
+  }
+
+  void pick_groups(const MessageRef& m, const StoredView& v, std::size_t size, std::uint32_t& pin) {
+    for (const Pick& p : picks_for(v.subject)) {
+      if (p.total == 0) continue;
+      std::uint64_t r = next_random() % p.total;
+      std::size_t w = 0;
+      while (w + 1 < p.weights.size() && r >= p.weights[w]) r -= p.weights[w++];
+      if (w == index_) {
+        deliver_to_group(p.group, m, v, size, pin);
+      } else {
+        forward_to(w, m, p.group);
+      }
+    }
+  }
+
+  /// Delivers `m` to one live member of queue group `group` on this worker, picked at random
+  /// (none: the last one left since the pick, and the message is dropped for that group, as a
+  /// message to a subject nobody subscribes to).
+  void deliver_to_group(std::uint32_t group, const MessageRef& m, const StoredView& v,
+                        std::size_t size, std::uint32_t& pin) {
+    auto it = members_.find(group);
+    if (it == members_.end()) return;
+    const std::vector<Sub*>& list = it->second;
+    const std::size_t n = list.size();
+    std::size_t k = static_cast<std::size_t>(next_random() % n);
+    for (std::size_t i = 0; i < n; ++i, k = (k + 1) % n) {
+      Sub* s = list[k];
+      if (s->dead || s->conn->done || s->conn->closing) continue;
+      build_header(v, size);
+      deliver(*s->conn, *s, m, v, pin);
+      if (s->max != 0 && s->delivered >= s->max) {  // auto-unsubscribed: `list` changes here
         Conn& c = *s->conn;
         index_remove(s);
         c.subs.erase(s->sid);
       }
+      return;
     }
-    if (local_origin && sh_.boxes.size() > 1) forward(m);
+  }
+
+  /// xorshift64*: the queue groups' picks (uniform enough, and no shared state).
+  std::uint64_t next_random() noexcept {
+    rng_ ^= rng_ >> 12U;
+    rng_ ^= rng_ << 25U;
+    rng_ ^= rng_ >> 27U;
+    return rng_ * 0x2545F4914F6CDD1DULL;
   }
 
   /// True when head_ and tail_ already hold the header parts for `v` with `size` bytes.
@@ -810,14 +972,20 @@ class Worker {
     for (std::size_t d = 0; d < sh_.boxes.size(); ++d) {
       if (d == index_) continue;
       if (sh_.boxes[d]->subs.load(std::memory_order_relaxed) == 0) continue;  // (C1) a hint
-      const EventRef* ev = m.event();
-      if (ev == nullptr) continue;  // several workers: every message is an event (see start())
-      EventRef copy = *ev;
-      overflow_[d].push_back(Forward{std::move(copy).into_token()});
-      ++forward_backlog_;
-      pushed_[d] = true;
-      bump(sh_.forwarded);
+      forward_to(d, m, 0);
     }
+  }
+
+  /// Hands `m` to worker `d`: for its plain subscriptions (`group` 0) or for one member of
+  /// queue group `group` there.
+  void forward_to(std::size_t d, const MessageRef& m, std::uint32_t group) {
+    const EventRef* ev = m.event();
+    if (ev == nullptr) return;  // several workers: every message is an event (see start())
+    EventRef copy = *ev;
+    overflow_[d].push_back(Forward{std::move(copy).into_token(), group});
+    ++forward_backlog_;
+    pushed_[d] = true;
+    bump(sh_.forwarded);
   }
 
   /// Pushes what the batch forwarded and wakes the workers it went to.
@@ -857,7 +1025,7 @@ class Worker {
     while (congested_ == 0 && inbox_->try_pop(f)) {
       auto ev = EventRef::from_token(f.token);
       if (!ev) continue;
-      route(MessageRef(std::move(*ev)), false);
+      route(MessageRef(std::move(*ev)), false, f.group);
     }
   }
 
@@ -1150,7 +1318,11 @@ class Worker {
   Clock::time_point accept_retry_at_{};
   NatsDecoder proto_;
   MessageStore store_;
-  SubjectIndex subs_;
+  SubjectIndex subs_;  // plain subscriptions; queue group members are in members_
+  std::unordered_map<std::uint32_t, std::vector<Sub*>> members_;  // by queue group id
+  std::unordered_map<std::string, std::vector<Pick>, StringHash, std::equal_to<>> picks_;
+  std::uint64_t picks_version_ = ~std::uint64_t{0};
+  std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   MpscConsumer<Forward>* inbox_ = nullptr;
   std::vector<MpscProducer<Forward>> outbox_;
   std::vector<std::vector<Forward>> overflow_;

@@ -74,8 +74,6 @@ std::string_view text(NatsError e) noexcept {
       return "Invalid Subject";
     case NatsError::invalid_publish_subject:
       return "Invalid Publish Subject";
-    case NatsError::queue_groups:
-      return "Queue Groups Not Supported";
   }
   return "Unknown Protocol Operation";
 }
@@ -125,10 +123,10 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
     std::array<std::string_view, 3> a{};
     const std::size_t n = split_args(rest, a);
     if (n < 2 || n > 3) return NatsError::bad_arguments;
-    if (n == 3) return NatsError::queue_groups;
     out.op = NatsOp::sub;
     out.subject = a[0];
-    out.sid = a[1];
+    out.queue = n == 3 ? a[1] : std::string_view{};  // SUB subject [queue] sid
+    out.sid = a[n - 1];
     return NatsError::none;
   }
   if (is_op(op, "UNSUB")) {

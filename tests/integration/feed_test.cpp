@@ -2,8 +2,8 @@
 // (ringkit/net/feed.hpp): one script of cases, run against the real nats-server 2.9 and against
 // FeedServer, so that ringkit-feed is checked against the real server's answers. The expected
 // bytes are what nats-server 2.9.10 sends (measured: docs/feed-protocol-facts.md); where ringkit
-// deliberately differs (queue groups, the slow consumer's -ERR) the expectation is
-// target-specific and the comment says so.
+// deliberately differs (the slow consumer's -ERR) the expectation is target-specific and the
+// comment says so.
 //
 // Targets:
 //  * "nats": spawns nats-server (RINGKIT_NATS_SERVER or /usr/sbin/nats-server; skipped when
@@ -889,35 +889,93 @@ TEST_P(FeedTest, QueueGroupSubscription) {
   ASSERT_TRUE(open(a));
   ASSERT_TRUE(open(b));
   ASSERT_TRUE(open(p));
-  if (nats()) {
-    // nats-server: each message goes to exactly one member of the group.
-    EXPECT_EQ(a.exchange("SUB foo q1 1\r\n"), "");
-    EXPECT_EQ(b.exchange("SUB foo q1 1\r\n"), "");
-    std::string four;
-    for (int i = 0; i < 4; ++i) four += pub("foo", std::to_string(i));
-    EXPECT_EQ(p.exchange(four), "");
-    auto ga = a.exchange("");
-    auto gb = b.exchange("");
-    ASSERT_TRUE(ga && gb);
-    auto ma = parse_msgs(*ga);
-    auto mb = parse_msgs(*gb);
-    ASSERT_TRUE(ma && mb);
-    std::multiset<std::string> all;
-    for (const auto& m : *ma) all.insert(m.payload);
-    for (const auto& m : *mb) all.insert(m.payload);
-    EXPECT_EQ(all, (std::multiset<std::string>{"0", "1", "2", "3"}));
-  } else {
-    // ringkit deliberately rejects queue groups (feed.hpp: "a queue group is rejected with
-    // -ERR"); whether it then closes is up to docs/feed.md, so only the -ERR and the absence of
-    // deliveries are checked.
-    ASSERT_TRUE(a.send("SUB foo q1 1\r\n"));
-    auto line = a.read_line();
-    ASSERT_TRUE(line);
-    EXPECT_TRUE(line->starts_with("-ERR '")) << *line;
-    EXPECT_EQ(p.exchange(pub("foo", "x")), "");
-    auto after = a.exchange("");
-    EXPECT_TRUE(!after || after->empty()) << *after;
+  // Each message goes to exactly one member of the group (facts file, section 4).
+  EXPECT_EQ(a.exchange("SUB foo q1 1\r\n"), "");
+  EXPECT_EQ(b.exchange("SUB foo q1 1\r\n"), "");
+  std::string four;
+  for (int i = 0; i < 4; ++i) four += pub("foo", std::to_string(i));
+  EXPECT_EQ(p.exchange(four), "");
+  auto ga = a.exchange("");
+  auto gb = b.exchange("");
+  ASSERT_TRUE(ga && gb);
+  auto ma = parse_msgs(*ga);
+  auto mb = parse_msgs(*gb);
+  ASSERT_TRUE(ma && mb);
+  std::multiset<std::string> all;
+  for (const auto& m : *ma) all.insert(m.payload);
+  for (const auto& m : *mb) all.insert(m.payload);
+  EXPECT_EQ(all, (std::multiset<std::string>{"0", "1", "2", "3"}));
+}
+
+/// The payloads `c` received since its last exchange, in order (a failure if anything but
+/// MSGs came).
+std::vector<std::string> payloads_of(NatsClient& c) {
+  std::vector<std::string> out;
+  auto got = c.exchange("");
+  EXPECT_TRUE(got);
+  if (!got) return out;
+  auto msgs = parse_msgs(*got);
+  EXPECT_TRUE(msgs) << *got;
+  if (msgs) {
+    for (const auto& m : *msgs) out.push_back(m.payload);
   }
+  return out;
+}
+
+TEST_P(FeedTest, QueueGroupsEachMessageToOneMemberOfEachGroupBesidePlainSubscribers) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  // Group "g1" (4 members, literal subject), group "g2" (2 members, wildcard subject) and a
+  // plain subscriber, on separate connections (on two workers they spread over both).
+  constexpr int kG1 = 4, kG2 = 2, kMsgs = 200;
+  std::vector<NatsClient> m(kG1 + kG2);
+  NatsClient plain, p;
+  for (auto& c : m) ASSERT_TRUE(open(c));
+  ASSERT_TRUE(open(plain));
+  ASSERT_TRUE(open(p));
+  for (int i = 0; i < kG1; ++i)
+    EXPECT_EQ(m[i].exchange("SUB jobs.x g1 " + std::to_string(i) + "\r\n"), "");
+  for (int i = kG1; i < kG1 + kG2; ++i) EXPECT_EQ(m[i].exchange("SUB jobs.* g2 7\r\n"), "");
+  EXPECT_EQ(plain.exchange("SUB jobs.> 1\r\n"), "");
+  std::string batch;
+  for (int i = 0; i < kMsgs; ++i) batch += pub("jobs.x", std::to_string(i));
+  EXPECT_EQ(p.exchange(batch), "");
+  std::vector<std::string> want;
+  want.reserve(kMsgs);
+  for (int i = 0; i < kMsgs; ++i) want.push_back(std::to_string(i));
+  EXPECT_EQ(payloads_of(plain), want);  // every message, in order
+  for (const auto& [first, last] : {std::pair{0, kG1}, std::pair{kG1, kG1 + kG2}}) {
+    std::multiset<std::string> group;
+    for (int i = first; i < last; ++i) {
+      const auto got = payloads_of(m[i]);
+      // Each member sees its share in the publisher's order; with 200 random picks every
+      // member gets some (the chance of none is below 1e-20).
+      EXPECT_FALSE(got.empty()) << "member " << i;
+      for (std::size_t k = 1; k < got.size(); ++k)
+        EXPECT_LT(std::stoi(got[k - 1]), std::stoi(got[k]));
+      group.insert(got.begin(), got.end());
+    }
+    EXPECT_EQ(group, std::multiset<std::string>(want.begin(), want.end()))
+        << "members " << first << ".." << last - 1 << ": each message exactly once";
+  }
+  // A member that unsubscribes gets nothing more; the others share all of it.
+  EXPECT_EQ(m[0].exchange("UNSUB 0\r\n"), "");
+  EXPECT_EQ(p.exchange(batch), "");
+  EXPECT_TRUE(payloads_of(m[0]).empty());
+  std::size_t rest = 0;
+  for (int i = 1; i < kG1; ++i) rest += payloads_of(m[i]).size();
+  EXPECT_EQ(rest, static_cast<std::size_t>(kMsgs));
+  // Auto-unsubscribe counts a member's own deliveries: after 3 it leaves the group
+  for (int i = 2; i < kG1; ++i) EXPECT_EQ(m[i].exchange("UNSUB " + std::to_string(i) + "\r\n"), "");
+  // (the count includes earlier deliveries, so a fresh subscription: the only member left)
+  EXPECT_EQ(m[1].exchange("UNSUB 1\r\nSUB jobs.x g1 9\r\nUNSUB 9 3\r\n"), "");
+  for (int i = kG1; i < kG1 + kG2; ++i) (void)payloads_of(m[i]);
+  (void)payloads_of(plain);
+  EXPECT_EQ(p.exchange(batch), "");
+  EXPECT_EQ(payloads_of(m[1]).size(), 3U);
+  std::size_t g2 = 0;
+  for (int i = kG1; i < kG1 + kG2; ++i) g2 += payloads_of(m[i]).size();
+  EXPECT_EQ(g2, static_cast<std::size_t>(kMsgs));  // g2 is not affected by g1's changes
+  EXPECT_EQ(payloads_of(plain).size(), static_cast<std::size_t>(kMsgs));
 }
 
 #ifdef RINGKIT_FEED_IN_PROCESS

@@ -56,6 +56,12 @@ TEST(NatsParse, SubUnsubPingPongConnect) {
   EXPECT_EQ(c.op, NatsOp::sub);
   EXPECT_EQ(c.subject, "foo.*");
   EXPECT_EQ(c.sid, "7");
+  EXPECT_TRUE(c.queue.empty());
+  ASSERT_EQ(parse("SUB work.> \tworkers  8", &c), NatsError::none);  // a queue group
+  EXPECT_EQ(c.op, NatsOp::sub);
+  EXPECT_EQ(c.subject, "work.>");
+  EXPECT_EQ(c.queue, "workers");
+  EXPECT_EQ(c.sid, "8");
   ASSERT_EQ(parse("UNSUB 7", &c), NatsError::none);
   EXPECT_EQ(c.op, NatsOp::unsub);
   EXPECT_FALSE(c.has_max);
@@ -92,7 +98,6 @@ TEST(NatsParse, EveryErrorAsNatsServerClassifiesIt) {
         "UNSUB 1 2 3", "UNSUB ", "CONNECT", "CONNECT hello", "CONNECT {", "-ERR 'x'"}) {
     EXPECT_EQ(parse(l), NatsError::bad_arguments) << l;
   }
-  EXPECT_EQ(parse("SUB foo q1 1"), NatsError::queue_groups);
   EXPECT_EQ(parse("HPUB foo 1 2"), NatsError::headers);
 }
 
@@ -109,7 +114,6 @@ TEST(NatsParse, ErrorTextsAndWhichOnesClose) {
   EXPECT_TRUE(ringkit::net::closes_connection(NatsError::max_payload));
   EXPECT_FALSE(ringkit::net::closes_connection(NatsError::invalid_subject));
   EXPECT_FALSE(ringkit::net::closes_connection(NatsError::invalid_publish_subject));
-  EXPECT_FALSE(ringkit::net::closes_connection(NatsError::queue_groups));
   EXPECT_FALSE(ringkit::net::closes_connection(NatsError::none));
 }
 

@@ -1,13 +1,13 @@
 // ringkit/net/nats.hpp: the core NATS client protocol's framing and control lines, as
 // ringkit::net::FeedServer reads them (usable by any NATS-speaking server or client).
 //
-// NATS is a text protocol: a control line ("PUB subject [reply] #bytes\r\n", "SUB subject sid",
-// "UNSUB sid [max]", "PING", "PONG", "CONNECT {json}") optionally followed by a payload of the
-// announced length and "\r\n". NatsDecoder is a ringkit frame decoder (the frame_decoder
-// concept of ringkit/framing.hpp) made of the library's decoders: the control line is found by
-// a DelimiterDecoder in line mode ("\r\n" or "\n", max_frame = the control-line limit), and
-// after a PUB the owner calls expect_payload(n): the next frame is then exactly n bytes, which
-// must be followed by "\r\n". It reads the ring's view in place and never allocates.
+// NATS is a text protocol: a control line ("PUB subject [reply] #bytes\r\n",
+// "SUB subject [queue] sid", "UNSUB sid [max]", "PING", "PONG", "CONNECT {json}") optionally
+// followed by a payload of the announced length and "\r\n". NatsDecoder is a ringkit frame decoder
+// (the frame_decoder concept of ringkit/framing.hpp) made of the library's decoders: the control
+// line is found by a DelimiterDecoder in line mode ("\r\n" or "\n", max_frame = the control-line
+// limit), and after a PUB the owner calls expect_payload(n): the next frame is then exactly n
+// bytes, which must be followed by "\r\n". It reads the ring's view in place and never allocates.
 //
 //   auto dec = *ringkit::net::NatsDecoder::create({.max_control_line = 4096});
 //   ringkit::Decoded d = dec.next(view);
@@ -53,7 +53,6 @@ enum class NatsError : std::uint8_t {
   max_control_line,         ///< the arguments exceed the limit (answered, closed)
   invalid_subject,          ///< SUB subject with an empty token or a misplaced wildcard
   invalid_publish_subject,  ///< pedantic PUB subject with a wildcard or an empty token
-  queue_groups,             ///< SUB with a queue group: not supported by ringkit (answered)
   headers,                  ///< HPUB without headers negotiated (closed silently)
 };
 
@@ -63,7 +62,7 @@ enum class NatsError : std::uint8_t {
 /// True when nats-server closes the connection after `e`.
 [[nodiscard]] constexpr bool closes_connection(NatsError e) noexcept {
   return e != NatsError::none && e != NatsError::invalid_subject &&
-         e != NatsError::invalid_publish_subject && e != NatsError::queue_groups;
+         e != NatsError::invalid_publish_subject;
 }
 
 /// One parsed control line; the views point into the line given to parse_control_line().
@@ -71,6 +70,7 @@ struct NatsCommand {
   NatsOp op = NatsOp::ping;
   std::string_view subject;  ///< PUB, SUB
   std::string_view reply;    ///< PUB: the reply subject, may be empty
+  std::string_view queue;    ///< SUB: the queue group ("SUB subject queue sid"), may be empty
   std::string_view sid;      ///< SUB, UNSUB: the subscription id (any non-blank token)
   std::string_view json;     ///< CONNECT: the options object
   std::uint64_t size = 0;    ///< PUB: the payload's announced length
@@ -83,7 +83,7 @@ struct NatsCommand {
 /// spaces or tabs; PING and PONG ignore what follows them. Errors: unknown_operation (not a
 /// client operation, or PUB/SUB/UNSUB not followed by a blank), bad_arguments (a missing or
 /// extra argument, a size that is not 1 .. 18 decimal digits, CONNECT without an object),
-/// queue_groups (SUB subject queue sid), headers (HPUB). An UNSUB max that is not a number
+/// headers (HPUB). An UNSUB max that is not a number
 /// counts as 0 (unsubscribe now), as in nats-server. Limits (max_payload, the control-line
 /// length) and subject checks are the caller's: they depend on the connection.
 [[nodiscard]] NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept;
