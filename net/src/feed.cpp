@@ -156,15 +156,17 @@ void drop(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
 }
 
 // ---- the stored message ------------------------------------------------------------------
-// [u16 subject length][u16 reply length][subject][reply][payload]["\r\n"]: one copy of the
-// published message, from which every subscriber's MSG header is made and whose payload (with
-// its CRLF) leaves as one iovec.
-constexpr std::size_t kMsgPrefix = 4;
+// [u16 subject length][u16 reply length][u32 header length][subject][reply][payload]["\r\n"]:
+// one copy of the published message, from which every subscriber's MSG (or HMSG) header is made
+// and whose payload (with its CRLF; an HPUB's payload starts with its headers) leaves as one
+// iovec.
+constexpr std::size_t kMsgPrefix = 8;
 
 struct StoredView {
   std::string_view subject;
   std::string_view reply;
   std::span<const std::byte> payload_crlf;  // payload + "\r\n"
+  std::size_t header = 0;                   // bytes of the payload that are headers (HPUB)
 };
 
 [[nodiscard]] StoredView view_of(const MessageRef& m) noexcept {
@@ -178,6 +180,9 @@ struct StoredView {
   v.subject = std::string_view(chars, sl);
   v.reply = std::string_view(chars + sl, rl);
   v.payload_crlf = m.bytes().subspan(kMsgPrefix + sl + rl);
+  std::uint32_t hl = 0;
+  std::memcpy(&hl, p + 4, sizeof hl);
+  v.header = hl;
   return v;
 }
 
@@ -421,9 +426,11 @@ struct Conn {
   std::uint64_t client_id = 0;
   std::string client_ip;  // the peer's address, announced in INFO
   bool in_payload = false;
-  bool pub_valid = true;  // the expected payload's PUB subject passed the pedantic check
-  bool verbose = true;    // nats-server's defaults until CONNECT says otherwise
+  std::size_t pub_header = 0;  // HPUB: bytes of the expected payload that are headers
+  bool pub_valid = true;       // the expected payload's PUB subject passed the pedantic check
+  bool verbose = true;         // nats-server's defaults until CONNECT says otherwise
   bool pedantic = true;
+  bool headers = false;  // CONNECT "headers":true: HPUB accepted, HMSG delivered
   bool sending = false;
   bool marked = false;
   bool closing = false;    // close once the queue has left (after an -ERR)
@@ -524,8 +531,12 @@ class Worker {
         // Absent options keep nats-server's defaults: verbose and pedantic on.
         c.verbose = json_flag(cmd.json, "verbose", true);
         c.pedantic = json_flag(cmd.json, "pedantic", true);
+        c.headers = json_flag(cmd.json, "headers", false);
         ok(c);
         return true;
+      case NatsOp::hpub:
+        if (!c.headers) return protocol_error(c, NatsError::headers);  // as nats-server
+        [[fallthrough]];
       case NatsOp::pub:
         if (cmd.size > sh_.options.max_payload) return protocol_error(c, NatsError::max_payload);
         if (cmd.subject.size() > 0xffff || cmd.reply.size() > 0xffff) {
@@ -533,6 +544,7 @@ class Worker {
         }
         c.pub_subject.assign(cmd.subject);
         c.pub_reply.assign(cmd.reply);
+        c.pub_header = static_cast<std::size_t>(cmd.header_size);
         c.pub_valid = !c.pedantic || valid_subject(cmd.subject, false);
         if (!c.pub_valid) reply_error(c, NatsError::invalid_publish_subject);  // payload dropped
         if (c.decoder.expect_payload(cmd.size) != Errc::ok) {
@@ -589,6 +601,8 @@ class Worker {
     p[1] = static_cast<std::byte>(subj.size() >> 8U);
     p[2] = static_cast<std::byte>(rep.size() & 0xffU);
     p[3] = static_cast<std::byte>(rep.size() >> 8U);
+    const auto hl = static_cast<std::uint32_t>(c.pub_header);
+    std::memcpy(p + 4, &hl, sizeof hl);
     std::memcpy(p + kMsgPrefix, subj.data(), subj.size());
     std::memcpy(p + kMsgPrefix + subj.size(), rep.data(), rep.size());
     std::byte* body = p + kMsgPrefix + subj.size() + rep.size();
@@ -830,25 +844,36 @@ class Worker {
     if (local_origin && sh_.boxes.size() > 1) forward(m);
   }
 
-  /// Every subscriber's header is head_ + its sid + tail_: built once per message (and kept
-  /// while a publisher sends a run of messages with the same subject, reply and size).
+  /// Every subscriber's header is head + its sid + tail: "MSG <subject> " + sid + " [reply]
+  /// <#body>\r\n", or for a subscriber that negotiated headers and a message that has some,
+  /// "HMSG <subject> " + sid + " [reply] <#headers> <#total>\r\n" (nats-server strips the
+  /// headers for the others). Built once per message (and kept while a publisher sends a run of
+  /// messages with the same subject, reply and sizes).
   void build_header(const StoredView& v, std::size_t size) {
-    if (!same_header(v, size)) {
-      hdr_reply_.assign(v.reply);
-      hdr_size_ = size;
-      head_.assign("MSG ");
-      head_.append(v.subject);
-      head_.push_back(' ');
-      tail_.assign(" ");
+    if (same_header(v, size)) return;
+    hdr_reply_.assign(v.reply);
+    hdr_size_ = size;
+    hdr_header_ = v.header;
+    auto build = [&](std::string& head, std::string& tail, std::string_view op,
+                     std::initializer_list<std::size_t> sizes) {
+      head.assign(op);
+      head.append(v.subject);
+      head.push_back(' ');
+      tail.clear();
       if (!v.reply.empty()) {
-        tail_.append(v.reply);
-        tail_.push_back(' ');
+        tail.push_back(' ');
+        tail.append(v.reply);
       }
-      std::array<char, 24> num{};
-      const auto [end, ec] = std::to_chars(num.data(), num.data() + num.size(), size);
-      tail_.append(num.data(), end);
-      tail_.append("\r\n");
-    }
+      for (const std::size_t n : sizes) {
+        std::array<char, 24> num{};
+        const auto [end, ec] = std::to_chars(num.data(), num.data() + num.size(), n);
+        tail.push_back(' ');
+        tail.append(num.data(), end);
+      }
+      tail.append("\r\n");
+    };
+    build(head_, tail_, "MSG ", {size - v.header});
+    if (v.header > 0) build(hhead_, htail_, "HMSG ", {v.header, size});
   }
 
   /// One queue group's pick for a message published here: which worker delivers it
@@ -926,15 +951,20 @@ class Worker {
 
   /// True when head_ and tail_ already hold the header parts for `v` with `size` bytes.
   [[nodiscard]] bool same_header(const StoredView& v, std::size_t size) const noexcept {
-    return size == hdr_size_ && head_.size() == v.subject.size() + 5 &&
+    return size == hdr_size_ && v.header == hdr_header_ && head_.size() == v.subject.size() + 5 &&
            std::string_view(head_).substr(4, v.subject.size()) == v.subject &&
            v.reply == hdr_reply_;
   }
 
   void deliver(Conn& c, Sub& s, const MessageRef& m, const StoredView& v, std::uint32_t& pin) {
-    // "MSG <subject> <sid> [reply] <#bytes>\r\n" = head_ + sid + tail_ (see route()).
-    const std::size_t hlen = head_.size() + s.sid.size() + tail_.size();
-    if (c.pending + hlen + v.payload_crlf.size() > sh_.options.max_pending) {
+    // head + sid + tail (see build_header()); the body leaves from the stored message.
+    const bool hmsg = v.header > 0 && c.headers;
+    const std::string& head = hmsg ? hhead_ : head_;
+    const std::string& tail = hmsg ? htail_ : tail_;
+    const std::span<const std::byte> body =
+        hmsg ? v.payload_crlf : v.payload_crlf.subspan(v.header);
+    const std::size_t hlen = head.size() + s.sid.size() + tail.size();
+    if (c.pending + hlen + body.size() > sh_.options.max_pending) {
       slow_consumer(c);
       return;
     }
@@ -944,22 +974,22 @@ class Worker {
       return;
     }
     std::byte* p = w.data();
-    std::memcpy(p, head_.data(), head_.size());
-    std::memcpy(p + head_.size(), s.sid.data(), s.sid.size());
-    std::memcpy(p + head_.size() + s.sid.size(), tail_.data(), tail_.size());
+    std::memcpy(p, head.data(), head.size());
+    std::memcpy(p + head.size(), s.sid.data(), s.sid.size());
+    std::memcpy(p + head.size() + s.sid.size(), tail.data(), tail.size());
     (void)c.out.writer.commit(hlen);
     if (pin == kNoPin) pin = pins_.pin(m);  // the first delivery of this message here
     pins_.hold(pin);
     if (c.queue.empty() || c.queue.back().pin != kNoPin) {
-      c.queue.push_back(OutEntry{hlen, pin, v.payload_crlf});
+      c.queue.push_back(OutEntry{hlen, pin, body});
     } else {
       OutEntry& e = c.queue.back();  // replies queued before: the header follows them
       e.header += hlen;
       e.pin = pin;
-      e.body = v.payload_crlf;
+      e.body = body;
     }
-    c.pending += hlen + v.payload_crlf.size();
-    queued_ += hlen + v.payload_crlf.size();
+    c.pending += hlen + body.size();
+    queued_ += hlen + body.size();
     update_congestion(c);
     ++s.delivered;
     ++local_.delivered;
@@ -1295,7 +1325,7 @@ class Worker {
     t += sh_.options.host;
     t += "\",\"port\":";
     t += std::to_string(port_hint_);
-    t += ",\"headers\":false,\"max_payload\":";
+    t += ",\"headers\":true,\"max_payload\":";
     t += std::to_string(sh_.options.max_payload);
     t += ",\"client_id\":";
     t += std::to_string(c.client_id);
@@ -1338,8 +1368,10 @@ class Worker {
   std::size_t forward_backlog_ = 0;
   std::size_t queued_ = 0;  // sum of every connection's pending bytes
   static constexpr std::size_t kForwardBacklog = 1024;
-  std::string head_, tail_;  // route(): the parts of a MSG header shared by all subscribers
-  std::string hdr_reply_;    // the reply and size head_/tail_ were built for
+  std::string head_, tail_;    // build_header(): the parts of a MSG header shared by all
+  std::string hhead_, htail_;  // ... and of an HMSG header (a message with headers)
+  std::size_t hdr_header_ = 0;
+  std::string hdr_reply_;  // the reply and size head_/tail_ were built for
   std::size_t hdr_size_ = ~std::size_t{0};
   /// Counters of the hot path, added to the shared atomics once per loop iteration.
   struct Local {

@@ -95,6 +95,21 @@ namespace {
   if (!parse_count(a[n - 1], out.size)) return NatsError::bad_arguments;
   return NatsError::none;
 }
+
+/// "HPUB subject [reply] #header-bytes #total-bytes".
+[[nodiscard]] NatsError parse_hpub(std::string_view rest, NatsCommand& out) noexcept {
+  std::array<std::string_view, 4> a{};
+  const std::size_t n = split_args(rest, a);
+  if (n < 3 || n > 4) return NatsError::bad_arguments;
+  out.op = NatsOp::hpub;
+  out.subject = a[0];
+  if (n == 4) out.reply = a[1];
+  if (!parse_count(a[n - 2], out.header_size) || !parse_count(a[n - 1], out.size) ||
+      out.header_size > out.size) {
+    return NatsError::bad_arguments;
+  }
+  return NatsError::none;
+}
 }  // namespace
 
 NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
@@ -154,7 +169,7 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
     out.json = json;
     return NatsError::none;
   }
-  if (is_op(op, "HPUB")) return has_args ? NatsError::headers : NatsError::unknown_operation;
+  if (is_op(op, "HPUB")) return has_args ? parse_hpub(rest, out) : NatsError::unknown_operation;
   if (is_op(op, "INFO") || is_op(op, "+OK")) {
     out.op = NatsOp::ignored;
     return NatsError::none;

@@ -473,6 +473,47 @@ TEST_P(FeedTest, ReplySubjectInMsg) {
   EXPECT_EQ(msgs->front(), (NatsMsg{"foo", "1", "_INBOX.x.y", "hi"}));
 }
 
+TEST_P(FeedTest, HeadersGoAsHmsgToClientsThatNegotiatedThemAndAreStrippedForOthers) {
+  // Facts file, section 4: HPUB needs "headers":true in CONNECT; a subscriber that negotiated
+  // headers gets HMSG with the headers, any other one MSG with the body only; a header size of
+  // 0 is a plain MSG; a header size above the total closes the connection without an answer.
+  ASSERT_NO_FATAL_FAILURE(start());
+  constexpr std::string_view kHeaders =
+      "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n";
+  NatsClient h, plain, p;
+  ASSERT_TRUE(open(h, kHeaders));
+  ASSERT_TRUE(open(plain));
+  ASSERT_TRUE(open(p, kHeaders));
+  EXPECT_NE(h.info().find("\"headers\":true"), std::string::npos) << h.info();
+  EXPECT_EQ(h.exchange("SUB foo 1\r\n"), "");
+  EXPECT_EQ(plain.exchange("SUB foo 2\r\n"), "");
+  const std::string hdr = "NATS/1.0\r\nA: b\r\n\r\n";  // 18 bytes
+  EXPECT_EQ(p.exchange("HPUB foo 18 23\r\n" + hdr + "hello\r\n"), "");
+  EXPECT_EQ(h.exchange(""), "HMSG foo 1 18 23\r\n" + hdr + "hello\r\n");
+  EXPECT_EQ(plain.exchange(""), msg("foo", "2", "hello"));
+  EXPECT_EQ(p.exchange("HPUB foo rep 18 23\r\n" + hdr + "hello\r\n"), "");
+  EXPECT_EQ(h.exchange(""), "HMSG foo 1 rep 18 23\r\n" + hdr + "hello\r\n");
+  EXPECT_EQ(plain.exchange(""), msg("foo", "2", "hello", "rep"));
+  EXPECT_EQ(p.exchange("HPUB foo 18 18\r\n" + hdr + "\r\n"), "");  // headers only
+  EXPECT_EQ(h.exchange(""), "HMSG foo 1 18 18\r\n" + hdr + "\r\n");
+  EXPECT_EQ(plain.exchange(""), msg("foo", "2", ""));
+  EXPECT_EQ(p.exchange("HPUB foo 0 5\r\nhello\r\nPUB foo 2\r\nhi\r\n"), "");
+  EXPECT_EQ(h.exchange(""), msg("foo", "1", "hello") + msg("foo", "1", "hi"));
+  EXPECT_EQ(plain.exchange(""), msg("foo", "2", "hello") + msg("foo", "2", "hi"));
+  for (const char* bad : {"HPUB foo 10 5\r\n", "HPUB foo 5\r\n", "HPUB foo x 5\r\n"}) {
+    NatsClient c;
+    ASSERT_TRUE(open(c, kHeaders));
+    ASSERT_TRUE(c.send(bad));
+    EXPECT_EQ(c.read_until_closed(), "") << bad;  // closed, no -ERR
+  }
+  // Without "headers":true in CONNECT, an HPUB closes the connection without an answer.
+  NatsClient no;
+  ASSERT_TRUE(open(no));
+  ASSERT_TRUE(no.send("HPUB foo 18 23\r\n" + hdr + "hello\r\n"));
+  EXPECT_EQ(no.read_until_closed(), "");
+  EXPECT_EQ(h.exchange(""), "");  // and nothing was delivered
+}
+
 TEST_P(FeedTest, Wildcards) {
   ASSERT_NO_FATAL_FAILURE(start());
   NatsClient c;

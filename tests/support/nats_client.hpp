@@ -191,35 +191,44 @@ class NatsClient {
   /// The last read ended in EOF or a reset (as opposed to a timeout).
   [[nodiscard]] bool closed() const noexcept { return closed_; }
 
-  /// Parses a MSG line ("MSG subject sid [reply] size\r\n").
+  /// Parses a MSG line ("MSG subject sid [reply] size\r\n") or an HMSG line ("HMSG subject sid
+  /// [reply] header-size total-size\r\n": `size` is the total, headers included).
   struct MsgHeader {
     NatsMsg msg;
     std::size_t size = 0;
+    std::size_t header = 0;  ///< HMSG: bytes of the payload that are headers
   };
   static std::optional<MsgHeader> parse_msg_line(std::string_view line) {
-    if (!line.starts_with("MSG ") || !line.ends_with("\r\n")) return std::nullopt;
-    line.remove_prefix(4);
+    const bool hmsg = line.starts_with("HMSG ");
+    if ((!hmsg && !line.starts_with("MSG ")) || !line.ends_with("\r\n")) return std::nullopt;
+    line.remove_prefix(hmsg ? 5 : 4);
     line.remove_suffix(2);
-    std::string_view tok[4];
+    const std::size_t sizes = hmsg ? 2 : 1;
+    std::string_view tok[5];
     std::size_t n = 0;
     while (!line.empty()) {
       const auto sp = line.find(' ');
-      if (n == 4) return std::nullopt;
+      if (n == 3 + sizes) return std::nullopt;
       tok[n++] = line.substr(0, sp);
       if (sp == std::string_view::npos) break;
       line.remove_prefix(sp + 1);
     }
-    if (n < 3) return std::nullopt;
+    if (n < 2 + sizes) return std::nullopt;
     MsgHeader h;
     h.msg.subject = tok[0];
     h.msg.sid = tok[1];
-    if (n == 4) h.msg.reply = tok[2];
-    const std::string_view size = tok[n - 1];
-    if (size.empty()) return std::nullopt;
-    for (char c : size) {
-      if (c < '0' || c > '9') return std::nullopt;
-      h.size = h.size * 10 + static_cast<std::size_t>(c - '0');
-    }
+    if (n == 3 + sizes) h.msg.reply = tok[2];
+    auto number = [](std::string_view t, std::size_t& out) {
+      if (t.empty()) return false;
+      out = 0;
+      for (char c : t) {
+        if (c < '0' || c > '9') return false;
+        out = out * 10 + static_cast<std::size_t>(c - '0');
+      }
+      return true;
+    };
+    if (!number(tok[n - 1], h.size)) return std::nullopt;
+    if (hmsg && (!number(tok[n - 2], h.header) || h.header > h.size)) return std::nullopt;
     return h;
   }
 

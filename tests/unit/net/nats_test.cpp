@@ -62,6 +62,15 @@ TEST(NatsParse, SubUnsubPingPongConnect) {
   EXPECT_EQ(c.subject, "work.>");
   EXPECT_EQ(c.queue, "workers");
   EXPECT_EQ(c.sid, "8");
+  ASSERT_EQ(parse("HPUB foo.bar 18 23", &c), NatsError::none);
+  EXPECT_EQ(c.op, NatsOp::hpub);
+  EXPECT_EQ(c.subject, "foo.bar");
+  EXPECT_TRUE(c.reply.empty());
+  EXPECT_EQ(c.header_size, 18U);
+  EXPECT_EQ(c.size, 23U);
+  ASSERT_EQ(parse("hpub foo rep 0 5", &c), NatsError::none);
+  EXPECT_EQ(c.reply, "rep");
+  EXPECT_EQ(c.header_size, 0U);
   ASSERT_EQ(parse("UNSUB 7", &c), NatsError::none);
   EXPECT_EQ(c.op, NatsOp::unsub);
   EXPECT_FALSE(c.has_max);
@@ -98,7 +107,9 @@ TEST(NatsParse, EveryErrorAsNatsServerClassifiesIt) {
         "UNSUB 1 2 3", "UNSUB ", "CONNECT", "CONNECT hello", "CONNECT {", "-ERR 'x'"}) {
     EXPECT_EQ(parse(l), NatsError::bad_arguments) << l;
   }
-  EXPECT_EQ(parse("HPUB foo 1 2"), NatsError::headers);
+  for (const char* l : {"HPUB foo 10 5", "HPUB foo 5", "HPUB foo x 5", "HPUB a b c 1 2"}) {
+    EXPECT_EQ(parse(l), NatsError::bad_arguments) << l;
+  }
 }
 
 TEST(NatsParse, ErrorTextsAndWhichOnesClose) {

@@ -13,15 +13,17 @@
 //
 // Protocol (the client subset of nats-server 2.9): INFO on connect; CONNECT (verbose: +OK after
 // every accepted operation; pedantic: subjects are checked strictly), PUB subject [reply]
-// #bytes, SUB subject [queue] sid, UNSUB sid [max], PING/PONG,
-// MSG, +OK/-ERR. Subjects are dot-separated tokens; `*` matches one token, `>` the rest
+// #bytes, HPUB subject [reply] #headers #bytes, SUB subject [queue] sid, UNSUB sid [max],
+// PING/PONG, MSG, +OK/-ERR. Subjects are dot-separated tokens; `*` matches one token, `>` the rest
 // (last token only). Errors are answered as nats-server answers them (docs/feed.md lists
 // each) and close the connection when nats-server closes it: a malformed control line, a
 // payload not followed by CRLF, PUB above max_payload, a control line above
 // max_control_line. Queue groups: each message goes to every plain subscription and to one
 // member of each matching group, picked at random among the group's members on all workers
 // (the publishing worker picks the worker, weighted by its members; that worker picks the
-// member). Not supported: auth, TLS, headers (HPUB), clustering.
+// member). Headers (HPUB, when CONNECT says "headers":true): HMSG to subscribers that
+// negotiated them, MSG with the body only to the others. Not supported: auth, TLS,
+// no_responders, clustering.
 //
 // Slow consumers (as nats-server): while a connection has more than max_pending / 2 bytes queued
 // and not yet taken by its socket (or its output ring is more than 3/4 full), the publishers of its

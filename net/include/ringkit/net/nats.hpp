@@ -40,7 +40,7 @@ namespace ringkit::net {
 
 /// The client operations of the core protocol; `ignored` is a line nats-server accepts from a
 /// client and does nothing with (INFO, +OK).
-enum class NatsOp : std::uint8_t { connect, pub, sub, unsub, ping, pong, ignored };
+enum class NatsOp : std::uint8_t { connect, pub, hpub, sub, unsub, ping, pong, ignored };
 
 /// Why a control line was rejected, as nats-server 2.9 treats it (docs/feed.md). text() is the
 /// message of its "-ERR '...'" answer; an empty text means nats-server closes the connection
@@ -53,7 +53,7 @@ enum class NatsError : std::uint8_t {
   max_control_line,         ///< the arguments exceed the limit (answered, closed)
   invalid_subject,          ///< SUB subject with an empty token or a misplaced wildcard
   invalid_publish_subject,  ///< pedantic PUB subject with a wildcard or an empty token
-  headers,                  ///< HPUB without headers negotiated (closed silently)
+  headers,  ///< HPUB without headers negotiated (the caller's check; closed silently)
 };
 
 /// The text of the "-ERR '<text>'" answer to `e` (as nats-server spells it); empty when
@@ -73,17 +73,19 @@ struct NatsCommand {
   std::string_view queue;    ///< SUB: the queue group ("SUB subject queue sid"), may be empty
   std::string_view sid;      ///< SUB, UNSUB: the subscription id (any non-blank token)
   std::string_view json;     ///< CONNECT: the options object
-  std::uint64_t size = 0;    ///< PUB: the payload's announced length
-  std::uint64_t max = 0;     ///< UNSUB: auto-unsubscribe after this many messages (0: now)
-  bool has_max = false;      ///< UNSUB: a max was given
+  std::uint64_t size = 0;    ///< PUB, HPUB: the payload's announced length (HPUB: headers included)
+  std::uint64_t header_size = 0;  ///< HPUB: how many of the payload's bytes are headers
+  std::uint64_t max = 0;          ///< UNSUB: auto-unsubscribe after this many messages (0: now)
+  bool has_max = false;           ///< UNSUB: a max was given
 };
 
 /// Parses one control line (without its "\r\n" / "\n"), as nats-server's parser does:
 /// operations are case-insensitive and must start the line; arguments are separated by runs of
 /// spaces or tabs; PING and PONG ignore what follows them. Errors: unknown_operation (not a
 /// client operation, or PUB/SUB/UNSUB not followed by a blank), bad_arguments (a missing or
-/// extra argument, a size that is not 1 .. 18 decimal digits, CONNECT without an object),
-/// headers (HPUB). An UNSUB max that is not a number
+/// extra argument, a size that is not 1 .. 18 decimal digits, an HPUB header size above its
+/// total size, CONNECT without an object). Whether the connection negotiated headers (an HPUB
+/// without is NatsError::headers) is the caller's check. An UNSUB max that is not a number
 /// counts as 0 (unsubscribe now), as in nats-server. Limits (max_payload, the control-line
 /// length) and subject checks are the caller's: they depend on the connection.
 [[nodiscard]] NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept;
