@@ -137,7 +137,10 @@ Trace run(std::span<const std::uint8_t> stream, std::size_t capacity, std::uint3
         NatsCommand cmd;
         const NatsError e = ringkit::net::parse_control_line(bytes, cmd);
         add_event(t, static_cast<char>('a' + static_cast<int>(e)), bytes);
-        if (e == NatsError::none && cmd.op == NatsOp::pub) {
+        if (e == NatsError::none && cmd.op == NatsOp::hpub) {
+          RINGKIT_FUZZ_CHECK(cmd.header_size <= cmd.size);  // else bad_arguments
+        }
+        if (e == NatsError::none && (cmd.op == NatsOp::pub || cmd.op == NatsOp::hpub)) {
           RINGKIT_FUZZ_CHECK(!cmd.subject.empty());
           RINGKIT_FUZZ_CHECK(bytes.find(cmd.subject) != std::string_view::npos);
           if (dec->expect_payload(cmd.size) == Errc::ok) {
@@ -149,6 +152,8 @@ Trace run(std::span<const std::uint8_t> stream, std::size_t capacity, std::uint3
           }
         }
         if (e == NatsError::none && cmd.op == NatsOp::sub) {
+          RINGKIT_FUZZ_CHECK(!cmd.sid.empty() &&
+                             (cmd.queue.empty() || cmd.queue.data() < cmd.sid.data()));
           const bool valid = ringkit::net::valid_subject(cmd.subject, true);
           // Match the subscription against the subjects of the line itself.
           if (valid) {
