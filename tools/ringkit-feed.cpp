@@ -20,7 +20,8 @@ void usage() {
   std::printf(
       "usage: ringkit-feed --listen HOST:PORT [--threads N] [--max-payload SIZE]\n"
       "                    [--max-control-line SIZE] [--max-pending SIZE] [--max-conns N]\n"
-      "                    [--out-ring SIZE] [--quiet] [--help] [--version]\n"
+      "                    [--out-ring SIZE] [--ping-interval DUR] [--max-pings-out N]\n"
+      "                    [--quiet] [--help] [--version]\n"
       "\n"
       "A NATS-protocol fan-out server (PUB/SUB/UNSUB/PING, wildcards) built from ringkit's\n"
       "rings, decoders, event pools and io_uring engine; clients of nats-server connect to it\n"
@@ -28,7 +29,8 @@ void usage() {
       "'listening on HOST:PORT'. SIGINT/SIGTERM stop it and print the counters.\n"
       "HOST: IPv4, [IPv6] in brackets, or a name (localhost).\n"
       "Defaults: 1 thread, max payload 1MiB, control line 4096, max pending 64MiB per\n"
-      "connection, 10000 connections, 256KiB output ring per connection.\n");
+      "connection, 10000 connections, 256KiB output ring per connection, a PING after 2m\n"
+      "of silence and -ERR 'Stale Connection' after 2 unanswered (--ping-interval 0: never).\n");
 }
 }  // namespace
 
@@ -63,6 +65,10 @@ int main(int argc, char** argv) {
       o.max_conns = a.count_value();
     } else if (n == "--out-ring") {
       o.out_ring = a.size_value();
+    } else if (n == "--ping-interval") {
+      o.ping_interval = std::chrono::duration_cast<std::chrono::milliseconds>(a.duration_value());
+    } else if (n == "--max-pings-out") {
+      o.max_pings_out = static_cast<unsigned>(a.count_value());
     } else if (n == "--quiet") {
       quiet = true;
     } else {
@@ -91,9 +97,10 @@ int main(int argc, char** argv) {
   std::printf("ringkit-feed: stopped; connections=%" PRIu64 " rejected=%" PRIu64
               " published=%" PRIu64 " delivered=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
               " protocol_errors=%" PRIu64 " slow_consumers=%" PRIu64 " io_errors=%" PRIu64
-              " store_waits=%" PRIu64 " forwarded=%" PRIu64 " accept_errors=%" PRIu64 "\n",
+              " store_waits=%" PRIu64 " forwarded=%" PRIu64 " accept_errors=%" PRIu64
+              " stale_connections=%" PRIu64 "\n",
               st.connections, st.rejected, st.published, st.delivered, st.bytes_in, st.bytes_out,
               st.protocol_errors, st.slow_consumers, st.io_errors, st.store_waits, st.forwarded,
-              st.accept_errors);
+              st.accept_errors, st.stale_connections);
   return 0;
 }

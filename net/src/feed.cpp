@@ -134,7 +134,7 @@ struct FeedServer::Shared {
   std::atomic<std::uint64_t> connections{0}, rejected{0}, published{0}, delivered{0};
   std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0}, subscriptions{0}, protocol_errors{0};
   std::atomic<std::uint64_t> slow_consumers{0}, io_errors{0}, store_waits{0}, forwarded{0};
-  std::atomic<std::uint64_t> publisher_waits{0}, accept_errors{0};
+  std::atomic<std::uint64_t> publisher_waits{0}, accept_errors{0}, stale_connections{0};
   /// Open connections from which workers accept one connection at a time (fd_budget.hpp).
   std::size_t multishot_accept_below = SIZE_MAX;
   std::vector<std::unique_ptr<Mailbox>> boxes;
@@ -435,8 +435,11 @@ struct Conn {
   bool marked = false;
   bool closing = false;    // close once the queue has left (after an -ERR)
   bool congested = false;  // more than max_pending / 2 queued: the worker's publishers wait
-  std::chrono::steady_clock::time_point progress{};  // last send completion (or congestion start)
-  bool done = false;                                 // no more traffic: destroy once idle
+  std::chrono::steady_clock::time_point progress{};   // last send completion (or congestion start)
+  std::chrono::steady_clock::time_point last_in{};    // last bytes received (the loop's clock)
+  std::chrono::steady_clock::time_point next_ping{};  // when the keep-alive looks at it next
+  unsigned pings_out = 0;                             // PINGs sent and not answered
+  bool done = false;                                  // no more traffic: destroy once idle
 };
 
 class Worker {
@@ -486,9 +489,11 @@ class Worker {
                         : congested_ > 0 ? std::chrono::milliseconds(10)
                                          : std::chrono::milliseconds(50);
       if (!uring_.run_once(wait)) break;
-      if (!acceptor_.live() && Clock::now() >= accept_retry_at_) acceptor_.arm();
+      now_ = Clock::now();
+      if (!acceptor_.live() && now_ >= accept_retry_at_) acceptor_.arm();
       drain_inbox();
       if (congested_ > 0) cut_stalled();
+      if (ping_on() && now_ >= next_ping_scan_) keep_alive();
       flush();
     }
     acceptor_.close();
@@ -525,6 +530,8 @@ class Worker {
         reply(c, "PONG\r\n");
         return true;
       case NatsOp::pong:
+        c.pings_out = 0;
+        return true;
       case NatsOp::ignored:
         return true;
       case NatsOp::connect:
@@ -720,10 +727,15 @@ class Worker {
     if (c.done) return;
     bump(sh_.slow_consumers);
     log(c, "slow consumer (" + std::to_string(c.pending) + " bytes pending), closing");
-    // Best effort, like nats-server: the error goes out only if nothing half-sent precedes it.
+    last_words_and_close(c, "-ERR 'Slow Consumer'\r\n");
+  }
+
+  /// Closes `c` now, with `text` sent first if the socket takes it at once. Best effort, like
+  /// nats-server: the text goes out only if nothing half-sent precedes it, and a peer that
+  /// reads nothing cannot keep the connection open by not taking it.
+  void last_words_and_close(Conn& c, std::string_view text) {
     if (!c.sending && c.front_sent == 0 && c.queue.empty()) {
-      static constexpr std::string_view kText = "-ERR 'Slow Consumer'\r\n";
-      (void)::send(c.fd.get(), kText.data(), kText.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)::send(c.fd.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     close_now(c);
   }
@@ -1098,6 +1110,33 @@ class Worker {
     }
   }
 
+  [[nodiscard]] bool ping_on() const noexcept {
+    return sh_.options.ping_interval > std::chrono::milliseconds(0);
+  }
+
+  /// The keep-alive (nats-server's ping timer): every connection due for a look that sent
+  /// nothing for ping_interval is pinged, or, with max_pings_out PINGs unanswered, closed as
+  /// stale. Scans at an eighth of the interval (10 ms .. 1 s), not on every loop iteration.
+  void keep_alive() {
+    const auto interval = sh_.options.ping_interval;
+    next_ping_scan_ =
+        now_ + std::clamp<std::chrono::milliseconds>(interval / 8, std::chrono::milliseconds(10),
+                                                     std::chrono::milliseconds(1000));
+    for (auto& cp : conns_) {
+      Conn& c = *cp;
+      if (c.done || c.closing || now_ < c.next_ping) continue;
+      c.next_ping = now_ + interval;
+      if (now_ - c.last_in < interval) continue;  // it spoke lately: alive
+      if (c.pings_out + 1 > sh_.options.max_pings_out) {
+        bump(sh_.stale_connections);
+        log(c, "stale connection (" + std::to_string(c.pings_out) + " PINGs unanswered), closing");
+        last_words_and_close(c, "-ERR 'Stale Connection'\r\n");
+        continue;
+      }
+      if (reply(c, "PING\r\n")) ++c.pings_out;
+    }
+  }
+
   /// Cuts every congested connection whose socket accepted nothing for write_deadline.
   void cut_stalled() {
     const auto now = std::chrono::steady_clock::now();
@@ -1308,6 +1347,8 @@ class Worker {
     auto c = std::make_unique<Conn>(*this, std::move(fd), std::move(*in), std::move(*out), proto_);
     c->client_id = ++next_client_;
     c->client_ip = peer_ip(c->fd.get());
+    c->last_in = now_;
+    c->next_ping = now_ + sh_.options.ping_interval;
     Conn& ref = *c;
     conns_.push_back(std::move(c));
     send_info(ref);
@@ -1378,6 +1419,8 @@ class Worker {
     std::uint64_t delivered = 0, published = 0, bytes_in = 0, bytes_out = 0;
   } local_;
   std::uint64_t next_client_ = 0;
+  Clock::time_point now_ = Clock::now();  // the loop's clock: read once per iteration
+  Clock::time_point next_ping_scan_{};
   io::Uring uring_;  // last: destroyed first, so no handler runs on a destroyed connection
 };
 
@@ -1390,6 +1433,7 @@ Conn::Conn(Worker& w, UniqueFd f, MirrorByteRing in, MirrorByteRing o, const Nat
 
 io::FrameAction Conn::on_frame(const io::Frame& f) noexcept {
   worker->local_.bytes_in += f.wire_bytes;
+  last_in = worker->now_;  // the keep-alive's "it spoke lately" (the loop's clock, no syscall)
   if (in_payload) return worker->on_payload(*this, f.payload);
   // A control line: one span on the mirrored ring.
   if (!worker->on_line(*this, as_chars(f.payload.first()))) return io::FrameAction::stop;
@@ -1415,6 +1459,12 @@ void Conn::on_end(Errc e) noexcept { worker->on_end(*this, e); }
   if (o.max_pending < 1024) return bad("FeedOptions::max_pending (>= 1 KiB)");
   if (o.write_deadline <= std::chrono::milliseconds(0)) {
     return bad("FeedOptions::write_deadline (> 0)");
+  }
+  if (o.ping_interval < std::chrono::milliseconds(0)) {
+    return bad("FeedOptions::ping_interval (>= 0; 0: never)");
+  }
+  if (o.max_pings_out == 0 || o.max_pings_out > 1000) {
+    return bad("FeedOptions::max_pings_out (1 .. 1000)");
   }
   if (o.out_ring < 4096 || (o.out_ring & (o.out_ring - 1)) != 0 ||
       o.out_ring > (std::size_t{1} << 30U)) {
@@ -1529,6 +1579,7 @@ FeedStats FeedServer::stats() const noexcept {
   st.subscriptions = sh.subscriptions.load(std::memory_order_relaxed);
   st.protocol_errors = sh.protocol_errors.load(std::memory_order_relaxed);
   st.slow_consumers = sh.slow_consumers.load(std::memory_order_relaxed);
+  st.stale_connections = sh.stale_connections.load(std::memory_order_relaxed);
   st.io_errors = sh.io_errors.load(std::memory_order_relaxed);
   st.store_waits = sh.store_waits.load(std::memory_order_relaxed);
   st.forwarded = sh.forwarded.load(std::memory_order_relaxed);

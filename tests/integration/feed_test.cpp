@@ -78,6 +78,10 @@ struct Limits {
   /// this long, and stalls the publisher meanwhile); empty: nats' default (10 s). ringkit has no
   /// write deadline: it cuts at max_pending.
   std::string nats_write_deadline;
+  /// The keep-alive (nats: ping_interval / ping_max; ringkit: FeedOptions::ping_interval /
+  /// max_pings_out); 0: each server's default (2 minutes, 2).
+  std::chrono::milliseconds ping_interval{0};
+  unsigned max_pings_out = 2;
 };
 
 std::size_t count_fds(const std::string& dir) {
@@ -106,6 +110,8 @@ class Target {
   [[nodiscard]] virtual std::optional<std::uint64_t> active() const { return std::nullopt; }
   /// Connections cut as slow consumers (ringkit: FeedStats::slow_consumers; nats: unknown, 1).
   [[nodiscard]] virtual std::uint64_t slow_consumers() const { return 1; }
+  /// Connections closed for unanswered PINGs (ringkit: FeedStats::stale_connections).
+  [[nodiscard]] virtual std::uint64_t stale_connections() const { return 0; }
   /// Bytes queued and messages held by the server's output queues, when it can tell.
   [[nodiscard]] virtual std::optional<std::uint64_t> queued_bytes() const { return std::nullopt; }
   [[nodiscard]] virtual std::optional<std::uint64_t> held_messages() const { return std::nullopt; }
@@ -146,6 +152,10 @@ class NatsServerTarget final : public Target {
            << "\nmax_control_line: " << l.max_control_line << "\n";
       if (!l.nats_write_deadline.empty())
         conf << "write_deadline: \"" << l.nats_write_deadline << "\"\n";
+      if (l.ping_interval.count() > 0) {
+        conf << "ping_interval: \"" << l.ping_interval.count()
+             << "ms\"\nping_max: " << l.max_pings_out << "\n";
+      }
     }
     for (int attempt = 0; attempt < 5; ++attempt) {
       if (t->spawn(free_port(), err)) return t;
@@ -259,6 +269,10 @@ class RingkitTarget final : public Target {
     o.max_control_line = l.max_control_line;
     o.max_pending = l.max_pending;
     if (!l.nats_write_deadline.empty()) o.write_deadline = std::chrono::seconds(1);  // "1s"
+    if (l.ping_interval.count() > 0) {
+      o.ping_interval = l.ping_interval;
+      o.max_pings_out = l.max_pings_out;
+    }
     auto s = ringkit::net::FeedServer::start(o);
     if (!s) {
       *err = "FeedServer::start: " + s.message();
@@ -276,6 +290,9 @@ class RingkitTarget final : public Target {
   }
   [[nodiscard]] std::uint64_t slow_consumers() const override {
     return server_->stats().slow_consumers;
+  }
+  [[nodiscard]] std::uint64_t stale_connections() const override {
+    return server_->stats().stale_connections;
   }
   [[nodiscard]] std::optional<std::uint64_t> queued_bytes() const override {
     return server_->stats().queued_bytes;
@@ -451,6 +468,48 @@ TEST_P(FeedTest, PingPong) {
 
 // --- 2. PUB / SUB / MSG
 // ---------------------------------------------------------------------------
+
+TEST_P(FeedTest, KeepAlivePingsASilentClientThenClosesItAsStale) {
+  // ping_interval 300 ms, 2 PINGs out (facts file, section 3): a client that sends nothing and
+  // answers nothing gets PING, PING, then -ERR 'Stale Connection' and is closed; one that
+  // answers, and one that keeps publishing without answering, stay open.
+  ASSERT_NO_FATAL_FAILURE(start({.max_payload = std::size_t{1} << 20U,
+                                 .max_control_line = 4096,
+                                 .max_pending = std::size_t{64} << 20U,
+                                 .nats_write_deadline = {},
+                                 .ping_interval = std::chrono::milliseconds(300),
+                                 .max_pings_out = 2}));
+  NatsClient silent, answering, busy;
+  ASSERT_TRUE(open(silent));
+  ASSERT_TRUE(open(answering));
+  ASSERT_TRUE(open(busy));
+  silent.answer_pings(false);
+  busy.answer_pings(false);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::atomic<bool> answering_ok{true};
+  std::thread others([&] {
+    for (int i = 0; i < 30; ++i) {
+      if (!busy.send("PUB x 1\r\na\r\n")) answering_ok = false;
+      // Reads (answering PINGs) but sends nothing of its own.
+      if (answering.read_line(50ms) || answering.closed()) answering_ok = false;
+    }
+  });
+  const auto last = silent.read_until_closed(3000ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  others.join();
+  EXPECT_EQ(last, "-ERR 'Stale Connection'\r\n");
+  EXPECT_GE(took, 800ms) << "closed after 3 intervals, not before";
+  EXPECT_EQ(silent.pings_seen(), 2);
+  // The answering one answered every PING and is still served; the busy one never answers but
+  // keeps talking: alive too.
+  EXPECT_TRUE(answering_ok.load());
+  EXPECT_GE(answering.pings_seen(), 2);
+  EXPECT_EQ(answering.exchange(""), "");
+  EXPECT_EQ(busy.exchange(""), "");
+  if (!nats()) {
+    EXPECT_EQ(target_->stale_connections(), 1U);
+  }
+}
 
 TEST_P(FeedTest, PubSubLiteralSubject) {
   ASSERT_NO_FATAL_FAILURE(start());

@@ -79,6 +79,9 @@ class NatsClient {
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   [[nodiscard]] const std::string& info() const noexcept { return info_; }
   [[nodiscard]] int pings_seen() const noexcept { return pings_; }
+  /// Whether the line readers answer a server PING (on by default; off: a client that has gone
+  /// silent, for the server's keep-alive).
+  void answer_pings(bool on) noexcept { answer_pings_ = on; }
   /// Closes the connection (also done by the destructor).
   void close() { fd_.reset(); }
 
@@ -107,7 +110,7 @@ class NatsClient {
       if (!line) return line;
       if (*line != "PING\r\n") return line;
       ++pings_;
-      send("PONG\r\n");
+      if (answer_pings_) send("PONG\r\n");
     }
   }
 
@@ -295,6 +298,7 @@ class NatsClient {
   std::string got_;
   std::string last_line_;
   int pings_ = 0;
+  bool answer_pings_ = true;
   bool closed_ = false;
 };
 

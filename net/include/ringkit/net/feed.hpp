@@ -71,6 +71,13 @@ struct FeedOptions {
   /// How long a connection above max_pending / 2 may go without its socket accepting a byte
   /// before it is cut as a slow consumer (nats-server's write_deadline).
   std::chrono::milliseconds write_deadline{2000};
+  /// Keep-alive, as nats-server's ping_interval: a connection that sent nothing for this long
+  /// is sent a PING; one that leaves more than max_pings_out of them unanswered (no PONG, no
+  /// other data) is answered -ERR 'Stale Connection', closed and counted in
+  /// FeedStats::stale_connections, so a peer that vanished without a FIN or RST gives its
+  /// descriptor and buffers back. 0: never ping.
+  std::chrono::milliseconds ping_interval{std::chrono::minutes(2)};
+  unsigned max_pings_out = 2;  ///< 1 .. 1000 (nats-server's ping_max)
   /// Output ring per connection (MSG headers and protocol replies; the payloads stay in the
   /// message store), a power of two >= 4 KiB. It bounds the resident memory of a busy
   /// connection; more than three quarters full counts as congested (see above).
@@ -85,20 +92,21 @@ struct FeedOptions {
 
 /// A snapshot of the counters.
 struct FeedStats {
-  std::uint64_t connections = 0;      ///< connections accepted
-  std::uint64_t active = 0;           ///< connections open now
-  std::uint64_t rejected = 0;         ///< connections closed at once (max_conns)
-  std::uint64_t published = 0;        ///< PUB messages accepted
-  std::uint64_t delivered = 0;        ///< MSG deliveries queued to subscribers
-  std::uint64_t bytes_in = 0;         ///< bytes received
-  std::uint64_t bytes_out = 0;        ///< bytes sent
-  std::uint64_t subscriptions = 0;    ///< subscriptions open now
-  std::uint64_t protocol_errors = 0;  ///< connections closed with -ERR for a protocol error
-  std::uint64_t slow_consumers = 0;   ///< connections closed as slow consumers
-  std::uint64_t io_errors = 0;        ///< connections closed on a socket error
-  std::uint64_t store_waits = 0;      ///< times a publisher waited for message-store space
-  std::uint64_t forwarded = 0;        ///< messages handed to another worker
-  std::uint64_t publisher_waits = 0;  ///< times a publisher paused for a congested subscriber
+  std::uint64_t connections = 0;        ///< connections accepted
+  std::uint64_t active = 0;             ///< connections open now
+  std::uint64_t rejected = 0;           ///< connections closed at once (max_conns)
+  std::uint64_t published = 0;          ///< PUB messages accepted
+  std::uint64_t delivered = 0;          ///< MSG deliveries queued to subscribers
+  std::uint64_t bytes_in = 0;           ///< bytes received
+  std::uint64_t bytes_out = 0;          ///< bytes sent
+  std::uint64_t subscriptions = 0;      ///< subscriptions open now
+  std::uint64_t protocol_errors = 0;    ///< connections closed with -ERR for a protocol error
+  std::uint64_t slow_consumers = 0;     ///< connections closed as slow consumers
+  std::uint64_t stale_connections = 0;  ///< connections closed for unanswered PINGs
+  std::uint64_t io_errors = 0;          ///< connections closed on a socket error
+  std::uint64_t store_waits = 0;        ///< times a publisher waited for message-store space
+  std::uint64_t forwarded = 0;          ///< messages handed to another worker
+  std::uint64_t publisher_waits = 0;    ///< times a publisher paused for a congested subscriber
   /// Accepts that failed (EMFILE, ENFILE, ENOMEM, ...; logged once per streak, retried every
   /// 100 ms). max_conns is fitted to the descriptor limit at start, so this stays 0 unless
   /// something else in the process takes the descriptors.
