@@ -56,7 +56,7 @@ namespace ringkit::net {
 
 /// A message handed to another worker: the reference travels in the token. `group` 0: for the
 /// worker's plain subscriptions; else for one member of that queue group there (picked by the
-/// publishing worker, see QueueGroups).
+/// publishing worker, see Interest).
 struct Forward {
   EventToken token;
   std::uint32_t group = 0;
@@ -75,11 +75,14 @@ struct Mailbox {
   std::vector<MpscProducer<Forward>> producers;  // one per sending worker (index = sender)
 };
 
-/// The queue groups of every worker (SUB subject queue sid): how many members each worker has,
-/// so that the worker where a message is published picks, per matching group, the one worker
-/// that delivers it (weighted by its members), and that worker picks one of its members. Changed
-/// under the mutex on SUB/UNSUB/close; `version` tells the workers' caches to rebuild.
-struct QueueGroups {
+/// The interest of every worker, for what one worker cannot see alone: the queue groups (SUB
+/// subject queue sid) with how many members each worker has, so that the worker where a message
+/// is published picks, per matching group, the one worker that delivers it (weighted by its
+/// members), and that worker picks one of its members; and, with several workers, the plain
+/// subscriptions' subjects per worker, so that a request nobody anywhere subscribes to gets
+/// its no-responders answer. Changed under the mutex on SUB/UNSUB/close; `version` tells the
+/// workers' caches to rebuild.
+struct Interest {
   struct Group {
     std::string subject;  // may hold wildcards
     std::uint32_t id = 0;
@@ -89,6 +92,9 @@ struct QueueGroups {
   std::mutex m;
   std::unordered_map<std::string, Group> groups;  // by subject + ' ' + queue
   std::uint32_t next_id = 1;
+  /// Plain subscriptions per worker, by subject: literal subjects by hash, wildcard ones apart
+  /// (kept only with several workers).
+  std::unordered_map<std::string, std::vector<std::uint32_t>> literal, wildcard;
   std::atomic<std::uint64_t> version{0};  // (Q1) release on change, (Q2) acquire by readers
   std::atomic<std::uint64_t> live{0};     // groups with members (0: no lookup on publish)
 
@@ -125,6 +131,40 @@ struct QueueGroups {
     }
     version.fetch_add(1, std::memory_order_release);  // (Q1)
   }
+  /// A plain subscription to `subject` on `worker` (of `workers`) came (+1) or went (-1).
+  void plain(const std::string& subject, bool wild, std::size_t worker, std::size_t workers,
+             int delta) {
+    const std::lock_guard<std::mutex> lock(m);
+    auto& map = wild ? wildcard : literal;
+    std::vector<std::uint32_t>& per = map[subject];
+    per.resize(workers, 0);
+    if (delta > 0) {
+      ++per[worker];
+    } else if (per[worker] > 0) {
+      --per[worker];
+    }
+    if (std::all_of(per.begin(), per.end(), [](std::uint32_t n) { return n == 0; })) {
+      map.erase(subject);
+    }
+    version.fetch_add(1, std::memory_order_release);  // (Q1)
+  }
+  /// Whether a worker other than `self` has a plain subscription matching `subject` (under m).
+  [[nodiscard]] bool plain_elsewhere(std::string_view subject, std::size_t self) const {
+    auto elsewhere = [self](const std::vector<std::uint32_t>& per) {
+      for (std::size_t w = 0; w < per.size(); ++w) {
+        if (w != self && per[w] > 0) return true;
+      }
+      return false;
+    };
+    if (auto it = literal.find(std::string(subject));
+        it != literal.end() && elsewhere(it->second)) {
+      return true;
+    }
+    for (const auto& [pattern, per] : wildcard) {
+      if (subject_matches(pattern, subject) && elsewhere(per)) return true;
+    }
+    return false;
+  }
 };
 
 struct FeedServer::Shared {
@@ -138,7 +178,7 @@ struct FeedServer::Shared {
   /// Open connections from which workers accept one connection at a time (fd_budget.hpp).
   std::size_t multishot_accept_below = SIZE_MAX;
   std::vector<std::unique_ptr<Mailbox>> boxes;
-  QueueGroups queues;
+  Interest interest;
 };
 
 namespace {
@@ -233,7 +273,7 @@ struct Sub {
   std::string subject;
   std::string sid;
   std::string queue;        // a queue group's name, or empty
-  std::uint32_t group = 0;  // the queue group's id (QueueGroups), 0: a plain subscription
+  std::uint32_t group = 0;  // the queue group's id (Interest), 0: a plain subscription
   std::uint64_t max = 0;    // 0: unlimited
   std::uint64_t delivered = 0;
   bool wildcard = false;
@@ -430,7 +470,8 @@ struct Conn {
   bool pub_valid = true;       // the expected payload's PUB subject passed the pedantic check
   bool verbose = true;         // nats-server's defaults until CONNECT says otherwise
   bool pedantic = true;
-  bool headers = false;  // CONNECT "headers":true: HPUB accepted, HMSG delivered
+  bool headers = false;        // CONNECT "headers":true: HPUB accepted, HMSG delivered
+  bool no_responders = false;  // CONNECT "no_responders":true: a request nobody takes gets 503
   bool sending = false;
   bool marked = false;
   bool closing = false;    // close once the queue has left (after an -ERR)
@@ -539,6 +580,10 @@ class Worker {
         c.verbose = json_flag(cmd.json, "verbose", true);
         c.pedantic = json_flag(cmd.json, "pedantic", true);
         c.headers = json_flag(cmd.json, "headers", false);
+        c.no_responders = json_flag(cmd.json, "no_responders", false);
+        if (c.no_responders && !c.headers) {
+          return protocol_error(c, NatsError::no_responders_needs_headers);  // as nats-server
+        }
         ok(c);
         return true;
       case NatsOp::hpub:
@@ -625,7 +670,11 @@ class Worker {
     if (!m) return io::FrameAction::next;  // cannot happen: total == the size allocated
     ++local_.published;
     ok(c);
-    route(*m, true);
+    const bool matched = route(*m, true);
+    if (!matched && !rep.empty() && c.no_responders &&
+        (sh_.boxes.size() == 1 || !reach(subj).plain_elsewhere)) {
+      no_responders(c, rep);
+    }
     return io::FrameAction::next;
   }
 
@@ -723,6 +772,22 @@ class Worker {
     return false;
   }
 
+  /// A request (a PUB with a reply subject) no subscription anywhere took, from a client that
+  /// asked for it: nats-server's status message, on the client's own subscription that matches
+  /// the reply subject (none: nothing is sent).
+  void no_responders(Conn& c, std::string_view reply_subject) {
+    for (const auto& [sid, s] : c.subs) {
+      if (s->dead || !subject_matches(s->subject, reply_subject)) continue;
+      std::string t = "HMSG ";
+      t.append(reply_subject);
+      t.push_back(' ');
+      t.append(sid);
+      t.append(" 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+      (void)reply(c, t);
+      return;
+    }
+  }
+
   void slow_consumer(Conn& c) {
     if (c.done) return;
     bump(sh_.slow_consumers);
@@ -768,11 +833,14 @@ class Worker {
         std::erase(it->second, s);
         if (it->second.empty()) members_.erase(it);
       }
-      sh_.queues.leave(s->subject, s->queue, index_);
+      sh_.interest.leave(s->subject, s->queue, index_);
       return;
     }
     subs_.remove(s);
     sh_.boxes[index_]->subs.fetch_sub(1, std::memory_order_relaxed);  // (C1) a hint
+    if (sh_.boxes.size() > 1) {
+      sh_.interest.plain(s->subject, s->wildcard, index_, sh_.boxes.size(), -1);
+    }
   }
 
   void subscribe(Conn& c, const NatsCommand& cmd) {
@@ -792,11 +860,14 @@ class Worker {
     if (!cmd.queue.empty()) {
       // A queue group member: known to every worker through the registry, delivered to by pick.
       s->queue.assign(cmd.queue);
-      s->group = sh_.queues.join(s->subject, s->queue, index_, sh_.boxes.size());
+      s->group = sh_.interest.join(s->subject, s->queue, index_, sh_.boxes.size());
       members_[s->group].push_back(s.get());
     } else {
       subs_.add(s.get());
       sh_.boxes[index_]->subs.fetch_add(1, std::memory_order_relaxed);  // (C1) a hint
+      if (sh_.boxes.size() > 1) {
+        sh_.interest.plain(s->subject, s->wildcard, index_, sh_.boxes.size(), +1);
+      }
     }
     c.subs.emplace(s->sid, std::move(s));
     bump(sh_.subscriptions);
@@ -820,15 +891,16 @@ class Worker {
   /// Delivers `m` to the matching subscriptions of this worker and, when it was published
   /// here, hands it to every other worker that has subscriptions, and to one member of each
   /// matching queue group (here or on the worker picked for it). `group` != 0: `m` was
-  /// forwarded for one member of that queue group only.
-  void route(const MessageRef& m, bool local_origin, std::uint32_t group = 0) {
+  /// forwarded for one member of that queue group only. True when a subscription here or a
+  /// queue group matched (the others' plain subscriptions are not looked at).
+  bool route(const MessageRef& m, bool local_origin, std::uint32_t group = 0) {
     const StoredView v = view_of(m);
     const std::size_t size = v.payload_crlf.size() - 2;
     std::uint32_t pin = kNoPin;
     if (group != 0) {
       deliver_to_group(group, m, v, size, pin);
       if (pin != kNoPin) pins_.release_if_unused(pin);
-      return;
+      return true;
     }
     const std::vector<Sub*>& match = subs_.match(v.subject);
     bool expired = false;
@@ -838,8 +910,9 @@ class Worker {
       deliver(*s->conn, *s, m, v, pin);
       if (s->max != 0 && s->delivered >= s->max) expired = true;
     }
-    if (local_origin && sh_.queues.live.load(std::memory_order_relaxed) > 0) {
-      pick_groups(m, v, size, pin);
+    bool matched = !match.empty();
+    if (local_origin && sh_.interest.live.load(std::memory_order_relaxed) > 0) {
+      matched = pick_groups(m, v, size, pin) || matched;
     }
     if (pin != kNoPin) pins_.release_if_unused(pin);
     if (expired) {  // auto-unsubscribed (UNSUB sid max): removed after the loop
@@ -854,6 +927,7 @@ class Worker {
       }
     }
     if (local_origin && sh_.boxes.size() > 1) forward(m);
+    return matched;
   }
 
   /// Every subscriber's header is head + its sid + tail: "MSG <subject> " + sid + " [reply]
@@ -896,27 +970,36 @@ class Worker {
     std::uint64_t total = 0;
   };
 
-  /// The queue groups whose subject matches `subject`, from a cache rebuilt after any change
-  /// to the registry.
-  const std::vector<Pick>& picks_for(std::string_view subject) {
-    const std::uint64_t ver = sh_.queues.version.load(std::memory_order_acquire);  // (Q2)
-    if (ver != picks_version_ || picks_.size() >= 4096) {
-      picks_.clear();
-      picks_version_ = ver;
+  /// What the other workers hold for a subject: the matching queue groups, and whether a
+  /// plain subscription elsewhere matches it.
+  struct Reach {
+    std::vector<Pick> groups;
+    bool plain_elsewhere = false;
+  };
+
+  /// The shared interest in `subject`, from a cache rebuilt after any change to the registry.
+  const Reach& reach(std::string_view subject) {
+    const std::uint64_t ver = sh_.interest.version.load(std::memory_order_acquire);  // (Q2)
+    if (ver != reach_version_ || reach_.size() >= 4096) {
+      reach_.clear();
+      reach_version_ = ver;
     }
-    if (auto it = picks_.find(subject); it != picks_.end()) return it->second;
-    std::vector<Pick> r;
+    if (auto it = reach_.find(subject); it != reach_.end()) return it->second;
+    Reach r;
     {
-      const std::lock_guard<std::mutex> lock(sh_.queues.m);
-      for (const auto& [key, g] : sh_.queues.groups) {
-        if (subject_matches(g.subject, subject)) r.push_back(Pick{g.id, g.members, g.total});
+      const std::lock_guard<std::mutex> lock(sh_.interest.m);
+      for (const auto& [key, g] : sh_.interest.groups) {
+        if (subject_matches(g.subject, subject)) r.groups.push_back(Pick{g.id, g.members, g.total});
       }
+      r.plain_elsewhere = sh_.interest.plain_elsewhere(subject, index_);
     }
-    return picks_.emplace(std::string(subject), std::move(r)).first->second;
+    return reach_.emplace(std::string(subject), std::move(r)).first->second;
   }
 
-  void pick_groups(const MessageRef& m, const StoredView& v, std::size_t size, std::uint32_t& pin) {
-    for (const Pick& p : picks_for(v.subject)) {
+  /// Picks one member of each queue group matching `v`'s subject; false if none matches.
+  bool pick_groups(const MessageRef& m, const StoredView& v, std::size_t size, std::uint32_t& pin) {
+    const std::vector<Pick>& picks = reach(v.subject).groups;
+    for (const Pick& p : picks) {
       if (p.total == 0) continue;
       std::uint64_t r = next_random() % p.total;
       std::size_t w = 0;
@@ -927,6 +1010,7 @@ class Worker {
         forward_to(w, m, p.group);
       }
     }
+    return !picks.empty();
   }
 
   /// Delivers `m` to one live member of queue group `group` on this worker, picked at random
@@ -1391,8 +1475,8 @@ class Worker {
   MessageStore store_;
   SubjectIndex subs_;  // plain subscriptions; queue group members are in members_
   std::unordered_map<std::uint32_t, std::vector<Sub*>> members_;  // by queue group id
-  std::unordered_map<std::string, std::vector<Pick>, StringHash, std::equal_to<>> picks_;
-  std::uint64_t picks_version_ = ~std::uint64_t{0};
+  std::unordered_map<std::string, Reach, StringHash, std::equal_to<>> reach_;
+  std::uint64_t reach_version_ = ~std::uint64_t{0};
   std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   MpscConsumer<Forward>* inbox_ = nullptr;
   std::vector<MpscProducer<Forward>> outbox_;

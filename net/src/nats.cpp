@@ -68,6 +68,8 @@ std::string_view text(NatsError e) noexcept {
       return "Unknown Protocol Operation";
     case NatsError::max_payload:
       return "Maximum Payload Violation";
+    case NatsError::no_responders_needs_headers:
+      return "no responders requires headers support";
     case NatsError::max_control_line:
       return "maximum control line exceeded";
     case NatsError::invalid_subject:

@@ -573,6 +573,39 @@ TEST_P(FeedTest, HeadersGoAsHmsgToClientsThatNegotiatedThemAndAreStrippedForOthe
   EXPECT_EQ(h.exchange(""), "");  // and nothing was delivered
 }
 
+TEST_P(FeedTest, NoRespondersStatusForARequestNobodyTakes) {
+  // Facts file, section 4: a client with "no_responders" (and headers) whose request matches no
+  // subscription anywhere gets a 503 status HMSG on its own subscription to the reply subject;
+  // without no_responders, without a reply or with a responder (plain, queue group, itself)
+  // nothing; no_responders without headers is refused and closed.
+  ASSERT_NO_FATAL_FAILURE(start());
+  NatsClient a, plainc, responder;
+  ASSERT_TRUE(open(a,
+                   "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,"
+                   "\"no_responders\":true}\r\n"));
+  ASSERT_TRUE(open(plainc, "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n"));
+  ASSERT_TRUE(open(responder));
+  EXPECT_EQ(a.exchange("SUB _INBOX.x.* 1\r\n"), "");
+  EXPECT_EQ(plainc.exchange("SUB _INBOX.y 1\r\n"), "");
+  EXPECT_EQ(responder.exchange("SUB some.* 9\r\nSUB q.* g 8\r\n"), "");
+  const std::string k503 = "16 16\r\nNATS/1.0 503\r\n\r\n\r\n";
+  EXPECT_EQ(a.exchange("PUB nobody _INBOX.x.1 2\r\nhi\r\n"), "HMSG _INBOX.x.1 1 " + k503);
+  EXPECT_EQ(a.exchange("HPUB nobody _INBOX.x.2 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"),
+            "HMSG _INBOX.x.2 1 " + k503);
+  EXPECT_EQ(a.exchange("PUB nobody 2\r\nhi\r\n"), "");                // no reply subject
+  EXPECT_EQ(a.exchange("PUB nobody other.subject 2\r\nhi\r\n"), "");  // not subscribed to it
+  EXPECT_EQ(plainc.exchange("PUB nobody _INBOX.y 2\r\nhi\r\n"), "");  // did not ask
+  EXPECT_EQ(a.exchange("PUB some.thing _INBOX.x.3 2\r\nhi\r\n"), "");
+  EXPECT_EQ(a.exchange("PUB q.thing _INBOX.x.4 2\r\nhi\r\n"), "");
+  EXPECT_EQ(responder.exchange(""),
+            msg("some.thing", "9", "hi", "_INBOX.x.3") + msg("q.thing", "8", "hi", "_INBOX.x.4"));
+  EXPECT_EQ(a.exchange("SUB self 5\r\nPUB self _INBOX.x.5 2\r\nhi\r\n"),
+            msg("self", "5", "hi", "_INBOX.x.5"));
+  NatsClient no_headers;
+  ASSERT_TRUE(open(no_headers, "CONNECT {\"verbose\":false,\"no_responders\":true}\r\n"));
+  EXPECT_EQ(no_headers.read_until_closed(), "-ERR 'no responders requires headers support'\r\n");
+}
+
 TEST_P(FeedTest, Wildcards) {
   ASSERT_NO_FATAL_FAILURE(start());
   NatsClient c;

@@ -120,6 +120,9 @@ TEST(NatsParse, ErrorTextsAndWhichOnesClose) {
   EXPECT_EQ(ringkit::net::text(NatsError::invalid_publish_subject), "Invalid Publish Subject");
   EXPECT_EQ(ringkit::net::text(NatsError::bad_arguments), "");  // closed silently
   EXPECT_EQ(ringkit::net::text(NatsError::headers), "");
+  EXPECT_EQ(ringkit::net::text(NatsError::no_responders_needs_headers),
+            "no responders requires headers support");
+  EXPECT_TRUE(ringkit::net::closes_connection(NatsError::no_responders_needs_headers));
   EXPECT_TRUE(ringkit::net::closes_connection(NatsError::unknown_operation));
   EXPECT_TRUE(ringkit::net::closes_connection(NatsError::bad_arguments));
   EXPECT_TRUE(ringkit::net::closes_connection(NatsError::max_payload));

@@ -22,8 +22,9 @@
 // member of each matching group, picked at random among the group's members on all workers
 // (the publishing worker picks the worker, weighted by its members; that worker picks the
 // member). Headers (HPUB, when CONNECT says "headers":true): HMSG to subscribers that
-// negotiated them, MSG with the body only to the others. Not supported: auth, TLS,
-// no_responders, clustering.
+// negotiated them, MSG with the body only to the others; with no_responders as well, a
+// request that no subscription on any worker takes gets nats-server's 503 status message. Not
+// supported: auth, TLS, clustering.
 //
 // Slow consumers (as nats-server): while a connection has more than max_pending / 2 bytes queued
 // and not yet taken by its socket (or its output ring is more than 3/4 full), the publishers of its

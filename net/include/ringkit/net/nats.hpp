@@ -54,6 +54,7 @@ enum class NatsError : std::uint8_t {
   invalid_subject,          ///< SUB subject with an empty token or a misplaced wildcard
   invalid_publish_subject,  ///< pedantic PUB subject with a wildcard or an empty token
   headers,  ///< HPUB without headers negotiated (the caller's check; closed silently)
+  no_responders_needs_headers,  ///< CONNECT no_responders without headers (the caller's check)
 };
 
 /// The text of the "-ERR '<text>'" answer to `e` (as nats-server spells it); empty when
