@@ -472,6 +472,7 @@ struct Conn {
   bool pedantic = true;
   bool headers = false;        // CONNECT "headers":true: HPUB accepted, HMSG delivered
   bool no_responders = false;  // CONNECT "no_responders":true: a request nobody takes gets 503
+  bool echo = true;            // CONNECT "echo":false: its own subscriptions get none of its PUBs
   bool sending = false;
   bool marked = false;
   bool closing = false;    // close once the queue has left (after an -ERR)
@@ -581,6 +582,7 @@ class Worker {
         c.pedantic = json_flag(cmd.json, "pedantic", true);
         c.headers = json_flag(cmd.json, "headers", false);
         c.no_responders = json_flag(cmd.json, "no_responders", false);
+        c.echo = json_flag(cmd.json, "echo", true);
         if (c.no_responders && !c.headers) {
           return protocol_error(c, NatsError::no_responders_needs_headers);  // as nats-server
         }
@@ -670,7 +672,7 @@ class Worker {
     if (!m) return io::FrameAction::next;  // cannot happen: total == the size allocated
     ++local_.published;
     ok(c);
-    const bool matched = route(*m, true);
+    const bool matched = route(*m, true, 0, c.echo ? nullptr : &c);
     if (!matched && !rep.empty() && c.no_responders &&
         (sh_.boxes.size() == 1 || !reach(subj).plain_elsewhere)) {
       no_responders(c, rep);
@@ -892,27 +894,31 @@ class Worker {
   /// here, hands it to every other worker that has subscriptions, and to one member of each
   /// matching queue group (here or on the worker picked for it). `group` != 0: `m` was
   /// forwarded for one member of that queue group only. True when a subscription here or a
-  /// queue group matched (the others' plain subscriptions are not looked at).
-  bool route(const MessageRef& m, bool local_origin, std::uint32_t group = 0) {
+  /// queue group matched (the others' plain subscriptions are not looked at). `skip`: the
+  /// publisher, when its CONNECT said "echo":false (its own subscriptions get nothing of it).
+  bool route(const MessageRef& m, bool local_origin, std::uint32_t group = 0,
+             const Conn* skip = nullptr) {
     const StoredView v = view_of(m);
     const std::size_t size = v.payload_crlf.size() - 2;
     std::uint32_t pin = kNoPin;
     if (group != 0) {
-      deliver_to_group(group, m, v, size, pin);
+      deliver_to_group(group, m, v, size, pin, nullptr);
       if (pin != kNoPin) pins_.release_if_unused(pin);
       return true;
     }
     const std::vector<Sub*>& match = subs_.match(v.subject);
     bool expired = false;
+    bool matched = false;
     if (!match.empty()) build_header(v, size);
     for (Sub* s : match) {
-      if (s->dead || s->conn->done || s->conn->closing) continue;
+      if (s->dead || s->conn == skip) continue;
+      matched = true;
+      if (s->conn->done || s->conn->closing) continue;
       deliver(*s->conn, *s, m, v, pin);
       if (s->max != 0 && s->delivered >= s->max) expired = true;
     }
-    bool matched = !match.empty();
     if (local_origin && sh_.interest.live.load(std::memory_order_relaxed) > 0) {
-      matched = pick_groups(m, v, size, pin) || matched;
+      matched = pick_groups(m, v, size, pin, skip) || matched;
     }
     if (pin != kNoPin) pins_.release_if_unused(pin);
     if (expired) {  // auto-unsubscribed (UNSUB sid max): removed after the loop
@@ -997,7 +1003,8 @@ class Worker {
   }
 
   /// Picks one member of each queue group matching `v`'s subject; false if none matches.
-  bool pick_groups(const MessageRef& m, const StoredView& v, std::size_t size, std::uint32_t& pin) {
+  bool pick_groups(const MessageRef& m, const StoredView& v, std::size_t size, std::uint32_t& pin,
+                   const Conn* skip) {
     const std::vector<Pick>& picks = reach(v.subject).groups;
     for (const Pick& p : picks) {
       if (p.total == 0) continue;
@@ -1005,7 +1012,7 @@ class Worker {
       std::size_t w = 0;
       while (w + 1 < p.weights.size() && r >= p.weights[w]) r -= p.weights[w++];
       if (w == index_) {
-        deliver_to_group(p.group, m, v, size, pin);
+        deliver_to_group(p.group, m, v, size, pin, skip);
       } else {
         forward_to(w, m, p.group);
       }
@@ -1017,7 +1024,7 @@ class Worker {
   /// (none: the last one left since the pick, and the message is dropped for that group, as a
   /// message to a subject nobody subscribes to).
   void deliver_to_group(std::uint32_t group, const MessageRef& m, const StoredView& v,
-                        std::size_t size, std::uint32_t& pin) {
+                        std::size_t size, std::uint32_t& pin, const Conn* skip) {
     auto it = members_.find(group);
     if (it == members_.end()) return;
     const std::vector<Sub*>& list = it->second;
@@ -1025,7 +1032,7 @@ class Worker {
     std::size_t k = static_cast<std::size_t>(next_random() % n);
     for (std::size_t i = 0; i < n; ++i, k = (k + 1) % n) {
       Sub* s = list[k];
-      if (s->dead || s->conn->done || s->conn->closing) continue;
+      if (s->dead || s->conn == skip || s->conn->done || s->conn->closing) continue;
       build_header(v, size);
       deliver(*s->conn, *s, m, v, pin);
       if (s->max != 0 && s->delivered >= s->max) {  // auto-unsubscribed: `list` changes here

@@ -606,6 +606,28 @@ TEST_P(FeedTest, NoRespondersStatusForARequestNobodyTakes) {
   EXPECT_EQ(no_headers.read_until_closed(), "-ERR 'no responders requires headers support'\r\n");
 }
 
+TEST_P(FeedTest, NoEchoKeepsAClientsOwnMessagesFromItsOwnSubscriptions) {
+  // Facts file, section 4: CONNECT "echo":false: the client's own subscriptions (plain or in a
+  // queue group) get none of its own PUBs; others get them; it still gets the others' PUBs. A
+  // request only the requester itself could take counts as taken by nobody (503).
+  ASSERT_NO_FATAL_FAILURE(start());
+  NatsClient a, b, c;
+  ASSERT_TRUE(open(a, "CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false}\r\n"));
+  ASSERT_TRUE(open(b));
+  ASSERT_TRUE(open(c,
+                   "CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false,"
+                   "\"headers\":true,\"no_responders\":true}\r\n"));
+  EXPECT_EQ(a.exchange("SUB foo 1\r\nSUB bar g 2\r\n"), "");
+  EXPECT_EQ(b.exchange("SUB foo 1\r\n"), "");
+  EXPECT_EQ(a.exchange("PUB foo 2\r\nhi\r\nPUB bar 2\r\nq1\r\n"), "");
+  EXPECT_EQ(b.exchange(""), msg("foo", "1", "hi"));
+  EXPECT_EQ(b.exchange("PUB foo 2\r\nyo\r\n"), msg("foo", "1", "yo"));
+  EXPECT_EQ(a.exchange(""), msg("foo", "1", "yo"));
+  EXPECT_EQ(c.exchange("SUB _INBOX.1 1\r\nSUB svc 2\r\n"), "");
+  EXPECT_EQ(c.exchange("PUB svc _INBOX.1 2\r\nhi\r\n"),
+            "HMSG _INBOX.1 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+}
+
 TEST_P(FeedTest, Wildcards) {
   ASSERT_NO_FATAL_FAILURE(start());
   NatsClient c;
