@@ -86,28 +86,18 @@ std::size_t argument_bytes(std::string_view line) noexcept {
 }
 
 namespace {
-/// PUB's arguments (after "PUB "): the hot path of a feed, parsed in one pass.
-[[nodiscard]] NatsError parse_pub(std::string_view rest, NatsCommand& out) noexcept {
-  std::array<std::string_view, 3> a{};
-  const std::size_t n = split_args(rest, a);
-  if (n < 2 || n > 3) return NatsError::bad_arguments;
-  out.op = NatsOp::pub;
-  out.subject = a[0];
-  if (n == 3) out.reply = a[1];
-  if (!parse_count(a[n - 1], out.size)) return NatsError::bad_arguments;
-  return NatsError::none;
-}
-
-/// "HPUB subject [reply] #header-bytes #total-bytes".
-[[nodiscard]] NatsError parse_hpub(std::string_view rest, NatsCommand& out) noexcept {
+/// The arguments of PUB ("subject [reply] #bytes", the hot path of a feed, parsed in one pass)
+/// or, with `headers`, of HPUB ("subject [reply] #header-bytes #total-bytes").
+[[nodiscard]] NatsError parse_pub(std::string_view rest, NatsCommand& out, bool headers) noexcept {
   std::array<std::string_view, 4> a{};
+  const std::size_t sizes = headers ? 2 : 1;
   const std::size_t n = split_args(rest, a);
-  if (n < 3 || n > 4) return NatsError::bad_arguments;
-  out.op = NatsOp::hpub;
+  if (n < 1 + sizes || n > 2 + sizes) return NatsError::bad_arguments;
+  out.op = headers ? NatsOp::hpub : NatsOp::pub;
   out.subject = a[0];
-  if (n == 4) out.reply = a[1];
-  if (!parse_count(a[n - 2], out.header_size) || !parse_count(a[n - 1], out.size) ||
-      out.header_size > out.size) {
+  if (n == 2 + sizes) out.reply = a[1];
+  if (!parse_count(a[n - 1], out.size)) return NatsError::bad_arguments;
+  if (headers && (!parse_count(a[n - 2], out.header_size) || out.header_size > out.size)) {
     return NatsError::bad_arguments;
   }
   return NatsError::none;
@@ -118,7 +108,7 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
   out = NatsCommand{};
   if (line.size() > 4 && (line[0] | 0x20) == 'p' && (line[1] | 0x20) == 'u' &&
       (line[2] | 0x20) == 'b' && is_blank(line[3])) {
-    return parse_pub(line.substr(4), out);
+    return parse_pub(line.substr(4), out, false);
   }
   // PING and PONG are recognised by their first four bytes (nats-server answers "PINGX").
   if (starts_with_op(line, "PING")) {
@@ -134,7 +124,8 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
   const std::string_view op = line.substr(0, j);
   const bool has_args = j < line.size();  // a blank follows the operation
   const std::string_view rest = has_args ? line.substr(j + 1) : std::string_view{};
-  if (is_op(op, "PUB")) return has_args ? parse_pub(rest, out) : NatsError::unknown_operation;
+  if (is_op(op, "PUB"))
+    return has_args ? parse_pub(rest, out, false) : NatsError::unknown_operation;
   if (is_op(op, "SUB")) {
     if (!has_args) return NatsError::unknown_operation;
     std::array<std::string_view, 3> a{};
@@ -171,7 +162,8 @@ NatsError parse_control_line(std::string_view line, NatsCommand& out) noexcept {
     out.json = json;
     return NatsError::none;
   }
-  if (is_op(op, "HPUB")) return has_args ? parse_hpub(rest, out) : NatsError::unknown_operation;
+  if (is_op(op, "HPUB"))
+    return has_args ? parse_pub(rest, out, true) : NatsError::unknown_operation;
   if (is_op(op, "INFO") || is_op(op, "+OK")) {
     out.op = NatsOp::ignored;
     return NatsError::none;
