@@ -650,6 +650,7 @@ class Worker {
       protocol_error(c, NatsError::max_payload);
       return io::FrameAction::stop;
     }
+    store_full_since_ = {};
     std::byte* p = w->writable().data();
     p[0] = static_cast<std::byte>(subj.size() & 0xffU);
     p[1] = static_cast<std::byte>(subj.size() >> 8U);
@@ -1170,10 +1171,16 @@ class Worker {
     }
   }
 
-  /// The store is exhausted: the connection holding the most queued messages, if it holds a
-  /// real share of them, is a slow consumer (nats-server would buffer it up to max_pending;
-  /// here the slots it pins would stall every publisher).
+  /// The store is exhausted: first backpressure (the publisher waits while the subscribers'
+  /// sends free slots, as for a congested subscriber); once no allocation has succeeded for
+  /// write_deadline, the connection holding the most queued messages, if it holds a real share
+  /// of them, is a slow consumer (nats-server would buffer it up to max_pending; here the slots
+  /// it pins stall every publisher). Cutting at the first exhaustion cut healthy subscribers
+  /// that were merely behind a publisher's burst (a 4-member queue group under nats.go).
   void relieve_store() {
+    if (store_full_since_ == Clock::time_point{}) store_full_since_ = now_;
+    if (now_ - store_full_since_ <= sh_.options.write_deadline) return;
+    store_full_since_ = now_;  // one cut per deadline
     Conn* worst = nullptr;
     for (auto& c : conns_) {
       if (c->done) continue;
@@ -1512,6 +1519,7 @@ class Worker {
   std::uint64_t next_client_ = 0;
   Clock::time_point now_ = Clock::now();  // the loop's clock: read once per iteration
   Clock::time_point next_ping_scan_{};
+  Clock::time_point store_full_since_{};  // the store has refused every allocation since (or {})
   io::Uring uring_;  // last: destroyed first, so no handler runs on a destroyed connection
 };
 

@@ -935,6 +935,51 @@ TEST_P(FeedTest, FanOutToSixtyFourSubscribers) {
   for (auto& s : subs) EXPECT_EQ(s.exchange(""), "");  // and nothing more
 }
 
+TEST_P(FeedTest, ABurstBeyondTheStoreWaitsForReadersInsteadOfCuttingThem) {
+  // A publisher's burst larger than ringkit's message store (16,384 small slots), to a queue
+  // group whose 4 members read slowly (small socket buffers, starting 300 ms late): no member
+  // is above its limits (max_pending, output ring), so the burst must wait for them, never cut
+  // them. (ringkit used to cut the member holding the most queued messages at the first
+  // exhaustion: nats.go's QueueSubscribe lost members and messages under a 1M-message burst.)
+  ASSERT_NO_FATAL_FAILURE(start());
+  constexpr int kMembers = 4;
+  constexpr int kMsgs = 24000;
+  std::vector<NatsClient> m(kMembers);
+  for (auto& c : m) {
+    ASSERT_TRUE(open(c, kQuiet, 4096));
+    ASSERT_TRUE(c.exchange("SUB burst g 1\r\n"));
+  }
+  NatsClient p;
+  ASSERT_TRUE(open(p));
+  std::atomic<int> got{0};
+  std::vector<std::thread> readers;
+  readers.reserve(kMembers);
+  for (auto& c : m) {
+    readers.emplace_back([&c, &got] {
+      std::this_thread::sleep_for(300ms);
+      const auto end = std::chrono::steady_clock::now() + 20s;
+      while (got.load() < kMsgs && std::chrono::steady_clock::now() < end) {
+        if (c.read_msg(100ms)) {
+          ++got;
+        } else if (c.closed()) {
+          return;
+        }
+      }
+    });
+  }
+  std::string burst;
+  burst.reserve(static_cast<std::size_t>(kMsgs) * 90);
+  const std::string payload(64, 'x');
+  for (int i = 0; i < kMsgs; ++i) burst += pub("burst", payload);
+  EXPECT_TRUE(p.send(burst, 20000ms));
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(got.load(), kMsgs);
+  for (auto& c : m) EXPECT_FALSE(c.closed());
+  if (!nats()) {
+    EXPECT_EQ(target_->slow_consumers(), 0U);
+  }
+}
+
 TEST_P(FeedTest, SlowConsumerIsCutOffOthersGetEverything) {
   // nats-server cuts a slow consumer when a flush to it blocks for write_deadline (1 s here)
   // and stalls the publisher meanwhile; ringkit cuts it when more than max_pending is queued.
