@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -162,6 +163,28 @@ class Args {
     std::size_t used = 0;
     if (!parse_u64(v, out, used) || used != v.size()) {
       usage_error(tool_, "bad number for " + name_ + ": '" + v + "'");
+    }
+    return out;
+  }
+  /// A comma-separated list of exactly `n` counts ("16384,16384,8192,2048,512"); exits 2 if not.
+  std::vector<std::uint64_t> count_list_value(std::size_t n) {
+    const std::string v = value();
+    std::vector<std::uint64_t> out;
+    bool good = true;
+    std::string_view rest = v;
+    for (;;) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      std::uint64_t x = 0;
+      std::size_t used = 0;
+      good = good && !item.empty() && parse_u64(item, x, used) && used == item.size();
+      out.push_back(x);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (!good || out.size() != n) {
+      usage_error(tool_, "bad list for " + name_ + " (" + std::to_string(n) +
+                             " comma-separated numbers): '" + v + "'");
     }
     return out;
   }

@@ -1,11 +1,13 @@
 // ringkit-feed: a pub/sub fan-out server speaking the core NATS client protocol (a thin main over
 // ringkit::net::FeedServer; see docs/feed.md).
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <ringkit/net/feed.hpp>
 #include <ringkit/net/tcp.hpp>
@@ -21,6 +23,7 @@ void usage() {
       "usage: ringkit-feed --listen HOST:PORT [--threads N] [--max-payload SIZE]\n"
       "                    [--max-control-line SIZE] [--max-pending SIZE] [--max-conns N]\n"
       "                    [--out-ring SIZE] [--ping-interval DUR] [--max-pings-out N]\n"
+      "                    [--store-slots XS,S,M,L,XL] [--store-large N] [--store-ring SIZE]\n"
       "                    [--quiet] [--help] [--version]\n"
       "\n"
       "A NATS-protocol fan-out server (PUB/SUB/UNSUB/PING, wildcards) built from ringkit's\n"
@@ -30,7 +33,10 @@ void usage() {
       "HOST: IPv4, [IPv6] in brackets, or a name (localhost).\n"
       "Defaults: 1 thread, max payload 1MiB, control line 4096, max pending 64MiB per\n"
       "connection, 10000 connections, 256KiB output ring per connection, a PING after 2m\n"
-      "of silence and -ERR 'Stale Connection' after 2 unanswered (--ping-interval 0: never).\n");
+      "of silence and -ERR 'Stale Connection' after 2 unanswered (--ping-interval 0: never).\n"
+      "Message store per worker: --store-slots 16384,16384,8192,2048,512 (messages of up to\n"
+      "64 B, 256 B, 1 KiB, 4 KiB and 16 KiB held at once), --store-large 4096 (larger ones on\n"
+      "the heap; 0: none) and, with one thread, --store-ring 16MiB (larger ones there first).\n");
 }
 }  // namespace
 
@@ -69,6 +75,18 @@ int main(int argc, char** argv) {
       o.ping_interval = std::chrono::duration_cast<std::chrono::milliseconds>(a.duration_value());
     } else if (n == "--max-pings-out") {
       o.max_pings_out = static_cast<unsigned>(a.count_value());
+    } else if (n == "--store-slots") {
+      const std::vector<std::uint64_t> v = a.count_list_value(o.store_pools.slots.size());
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        o.store_pools.slots[i] = static_cast<std::uint32_t>(std::min<std::uint64_t>(v[i], ~0U));
+      }
+    } else if (n == "--store-large") {
+      const std::uint64_t large = a.count_value();  // 0: none on the heap
+      o.store_pools.xxl_enabled = large != 0;
+      if (large != 0)
+        o.store_pools.xxl_slots = static_cast<std::uint32_t>(std::min<std::uint64_t>(large, ~0U));
+    } else if (n == "--store-ring") {
+      o.store_ring = a.size_value();
     } else if (n == "--quiet") {
       quiet = true;
     } else {

@@ -1569,6 +1569,10 @@ void Conn::on_end(Errc e) noexcept { worker->on_end(*this, e); }
       o.out_ring > (std::size_t{1} << 30U)) {
     return bad("FeedOptions::out_ring (a power of two, 4 KiB .. 1 GiB)");
   }
+  if (o.store_pools.validate() != Errc::ok) {
+    return bad("FeedOptions::store_pools (slots per class 1 .. 2^24, xxl_slots 1 .. 2^24)");
+  }
+  if (o.store_ring > (std::size_t{1} << 32U)) return bad("FeedOptions::store_ring (0 .. 4 GiB)");
   if (o.server_name.empty() || o.server_name.find_first_of("\"\\\r\n") != std::string::npos) {
     return bad("FeedOptions::server_name (non-empty, no quotes, backslashes or line breaks)");
   }
@@ -1629,16 +1633,22 @@ Result<std::unique_ptr<FeedServer>> FeedServer::start(const FeedOptions& options
       s->port_ = port;
     }
     MessageStoreOptions so;
-    so.pools = PoolConfig::custom(16384, 16384, 8192, 2048, 512);
-    so.pools.xxl_enabled = true;
-    so.pools.xxl_slots = 4096;
+    so.pools = options.store_pools;
     // With several workers every message must be able to cross threads as an EventToken, so
     // messages above 16 KiB go to the pools' XXL heap instead of the ring allocator.
-    so.ring_bytes = workers > 1 ? 0 : std::size_t{16} << 20U;
+    so.ring_bytes = workers > 1 ? 0 : options.store_ring;
     auto store = MessageStore::create(so);
     if (!store) {
       s->stop();
-      return unexpected(store.error(), store.context());
+      return unexpected(store.error(), "FeedOptions::store_pools / store_ring");
+    }
+    // The largest message a PUB can make: its subject and reply fill at most the control line.
+    if (store->max_message() < kMsgPrefix + options.max_control_line + options.max_payload + 2) {
+      s->stop();
+      return unexpected(Errc::invalid_argument,
+                        "FeedOptions::store_pools / store_ring (the store cannot hold a message of "
+                        "max_payload bytes with the longest subject: set store_pools.xxl_enabled "
+                        "or a larger store_ring)");
     }
     auto w = std::make_unique<Worker>(sh, t, std::move(*lis), *proto, std::move(*store));
     w->port_hint_ = port;

@@ -16,6 +16,7 @@
 // Every read is bounded (tests/support/nats_client.hpp, 5 s); no test takes more than a few
 // seconds against nats-server.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -1271,6 +1272,88 @@ TEST(FeedQueueGroupStress, MembersJoiningAndLeavingOnTwoWorkersWhilePublishing) 
   std::multiset<int> want;
   for (int i = 0; i < kBatch; ++i) want.insert(next + i);
   EXPECT_EQ(group, want);
+}
+
+TEST(FeedLimitsTest, StoreOptionsAreCheckedAtStartWithTheOptionNamed) {
+  auto refused = [](const ringkit::net::FeedOptions& o) -> std::string {
+    auto f = ringkit::net::FeedServer::start(o);
+    if (f) return "started";
+    EXPECT_EQ(f.error(), ringkit::make_error_code(ringkit::Errc::invalid_argument)) << f.message();
+    return f.message();
+  };
+  ringkit::net::FeedOptions o;
+  o.store_pools.slots[2] = 0;
+  EXPECT_NE(refused(o).find("FeedOptions::store_pools"), std::string::npos) << refused(o);
+  // Two workers keep large messages on the heap only: without it a 1 MiB PUB has no home.
+  o = {};
+  o.threads = 2;
+  o.store_pools.xxl_enabled = false;
+  EXPECT_NE(refused(o).find("cannot hold a message of max_payload bytes"), std::string::npos)
+      << refused(o);
+  // One worker, no heap, no ring: only what an XL slot holds with the longest subject.
+  o = {};
+  o.store_pools.xxl_enabled = false;
+  o.store_ring = 0;
+  o.max_payload = 16000;
+  EXPECT_NE(refused(o).find("FeedOptions::store_pools / store_ring"), std::string::npos);
+  o.max_payload = 8192;
+  EXPECT_EQ(refused(o), "started");
+  // One worker with the ring and no heap holds the default 1 MiB.
+  o = {};
+  o.store_pools.xxl_enabled = false;
+  EXPECT_EQ(refused(o), "started");
+}
+
+TEST(FeedLimitsTest, ATinyStoreMakesPublishersWaitAndLosesNothing) {
+  // Eight slots a class and eight large messages at once, on one worker and on two: a burst of
+  // every size through a slow reader waits for the store again and again (store_waits), and
+  // every message arrives once, in order, intact; nobody is cut.
+  for (const unsigned threads : {1U, 2U}) {
+    SCOPED_TRACE(threads);
+    ringkit::net::FeedOptions o;
+    o.threads = threads;
+    o.store_pools.slots = {8, 8, 8, 8, 8};
+    o.store_pools.xxl_slots = 8;
+    o.store_ring = std::size_t{256} << 10U;
+    auto f = ringkit::net::FeedServer::start(o);
+    ASSERT_TRUE(f) << f.message();
+    NatsClient sub;
+    NatsClient pub_conn;
+    // With two workers the two connections may land on one worker or on both: either way.
+    ASSERT_TRUE(sub.connect((*f)->port(), true, 4096));
+    ASSERT_TRUE(sub.exchange(std::string(kQuiet) + "SUB tiny.* 1\r\n"));
+    ASSERT_TRUE(pub_conn.connect((*f)->port()));
+    ASSERT_TRUE(pub_conn.send(kQuiet));
+    constexpr std::array<std::size_t, 6> kSizes{10, 200, 1000, 4000, 16000, 70000};
+    constexpr int kMsgs = 600;
+    std::string burst;
+    for (int i = 0; i < kMsgs; ++i) {
+      burst += pub("tiny." + std::to_string(i % 7),
+                   numbered(static_cast<std::size_t>(i),
+                            kSizes[static_cast<std::size_t>(i) % kSizes.size()]));
+    }
+    std::thread sender([&] { EXPECT_TRUE(pub_conn.send(burst, 20000ms)); });
+    std::this_thread::sleep_for(200ms);  // the store fills while nobody reads
+    int got = 0;
+    for (; got < kMsgs; ++got) {
+      auto m = sub.read_msg(10000ms);
+      if (!m) break;
+      const auto i = static_cast<std::size_t>(got);
+      EXPECT_EQ(m->subject, "tiny." + std::to_string(i % 7));
+      if (m->payload != numbered(i, kSizes[i % kSizes.size()])) {
+        ADD_FAILURE() << "message " << got << " differs (" << m->payload.size() << " bytes)";
+        break;
+      }
+    }
+    sender.join();
+    EXPECT_EQ(got, kMsgs) << sub.last_line();
+    const auto st = (*f)->stats();
+    EXPECT_GT(st.store_waits, 0U);
+    EXPECT_EQ(st.slow_consumers, 0U);
+    EXPECT_EQ(st.protocol_errors, 0U);
+    EXPECT_EQ(st.published, static_cast<std::uint64_t>(kMsgs));
+    (*f)->stop();
+  }
 }
 
 TEST(FeedLimitsTest, MaxConnsFittedToTheDescriptorLimitWithALogLine) {

@@ -21,7 +21,7 @@ check() {  # check NAME EXPECTED_RC CMD...
     echo "ok   $name"
   fi
 }
-for t in ringkit-proxy ringkit-echo ringkit-load; do
+for t in ringkit-proxy ringkit-echo ringkit-load ringkit-feed; do
   check "$t --help" 0 "$bin/$t" --help
   check "$t --version" 0 "$bin/$t" --version
   check "$t bogus flag" 2 "$bin/$t" --bogus
@@ -33,6 +33,10 @@ check "proxy bad duration" 2 "$bin/ringkit-proxy" --listen 127.0.0.1:0 --upstrea
 check "load bad size" 2 "$bin/ringkit-load" --target 127.0.0.1:1 --size 0
 check "IPv6 address without brackets" 2 "$bin/ringkit-load" --target ::1:1
 check "host that is not a name" 2 "$bin/ringkit-proxy" --listen 127.0.0.1:0 --upstream 'a b:1'
+check "feed store list too short" 2 "$bin/ringkit-feed" --listen 127.0.0.1:0 --store-slots 8,8,8
+check "feed store list not numbers" 2 "$bin/ringkit-feed" --listen 127.0.0.1:0 --store-slots 8,8,x,8,8
+check "feed store without room for max_payload" 2 "$bin/ringkit-feed" --listen 127.0.0.1:0 --threads 2 --store-large 0
+check "feed zero slots" 2 "$bin/ringkit-feed" --listen 127.0.0.1:0 --store-slots 8,8,0,8,8
 one_line="$("$bin/ringkit-proxy" --bogus 2>&1 | wc -l)"
 [ "$one_line" = 1 ] || { echo "FAIL bad arguments print $one_line lines, want 1"; fail=1; }
 

@@ -49,12 +49,22 @@
 #include <thread>
 #include <vector>
 
+#include <ringkit/event_pool.hpp>
 #include <ringkit/result.hpp>
 
 namespace ringkit::net {
 
 /// Options of FeedServer::start().
 struct FeedOptions {
+  /// The default of store_pools: 16,384 XS and S slots, 8,192 M, 2,048 L, 512 XL (at most
+  /// 29 MiB of slabs a worker) and 4,096 live messages above 16 KiB on the heap.
+  [[nodiscard]] static constexpr PoolConfig default_store_pools() noexcept {
+    PoolConfig c = PoolConfig::custom(16384, 16384, 8192, 2048, 512);
+    c.xxl_enabled = true;
+    c.xxl_slots = 4096;
+    c.xxl_max_bytes = (65U << 20U) + 64U;  // the largest max_payload with the longest subject
+    return c;
+  }
   /// An IPv4 or IPv6 address or a host name (ringkit/net/tcp.hpp), resolved once at start.
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: an ephemeral port (see FeedServer::port())
@@ -83,6 +93,19 @@ struct FeedOptions {
   /// message store), a power of two >= 4 KiB. It bounds the resident memory of a busy
   /// connection; more than three quarters full counts as congested (see above).
   std::size_t out_ring = std::size_t{256} << 10U;
+  /// The message store of each worker (ringkit/message_store.hpp): every published message is
+  /// copied once into an event-pool slot of its size class (XS 64 B .. XL 16 KiB, counts per
+  /// class) and held there until every subscriber's socket has taken it. When a class is out of
+  /// slots the publisher waits (FeedStats::store_waits) while sends free slots; a holder that
+  /// frees none for write_deadline is cut as a slow consumer. The slabs are mapped at start
+  /// and their pages become resident as they are used (PoolConfig::footprint() is the most).
+  /// Messages above 16 KiB: with one worker the ring allocator (store_ring bytes) first, then
+  /// the heap (xxl_enabled, xxl_slots live at once, up to xxl_max_bytes each); with several
+  /// workers the heap only (a ring-allocator buffer cannot be released from another thread).
+  /// start() refuses a store that cannot hold a message of max_payload bytes.
+  PoolConfig store_pools = default_store_pools();
+  /// Bytes of the ring allocator for messages above 16 KiB with one worker; 0: none.
+  std::size_t store_ring = std::size_t{16} << 20U;
   /// The server_id / server_name announced in INFO.
   std::string server_name = "ringkit-feed";
   /// One line per connection closed for a reason worth knowing (a protocol error with its
@@ -130,8 +153,8 @@ class FeedServer {
 
   /// Binds (SO_REUSEPORT, one listener per worker) and starts the workers. Errors:
   /// Errc::invalid_argument with the option named (threads, max_payload, max_control_line,
-  /// max_conns, max_pending, out_ring), bind/listen errno, io_uring setup, Errc::unsupported
-  /// (built without io_uring).
+  /// max_conns, max_pending, out_ring, store_pools, store_ring), bind/listen errno, io_uring setup,
+  /// Errc::unsupported (built without io_uring).
   [[nodiscard]] static Result<std::unique_ptr<FeedServer>> start(const FeedOptions& options);
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   /// The connection limit in effect: FeedOptions::max_conns, or less when the descriptor limit
