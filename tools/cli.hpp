@@ -44,6 +44,12 @@ inline bool parse_u64(std::string_view s, std::uint64_t& out, std::size_t& used)
   return i > 0;
 }
 
+/// A whole decimal number ("16384"); false on anything else (empty, sign, suffix, overflow).
+inline bool parse_count(std::string_view s, std::uint64_t& out) {
+  std::size_t used = 0;
+  return parse_u64(s, out, used) && used == s.size();
+}
+
 inline std::string lower(std::string_view s) {
   std::string r(s);
   std::transform(r.begin(), r.end(), r.begin(),
@@ -110,9 +116,7 @@ inline bool parse_endpoint(std::string_view s, Endpoint& out) {
   const auto colon = s.rfind(':');
   if (colon == std::string_view::npos) return false;
   std::uint64_t port = 0;
-  std::size_t used = 0;
-  const auto ps = s.substr(colon + 1);
-  if (!parse_u64(ps, port, used) || used != ps.size() || port > 65535) return false;
+  if (!parse_count(s.substr(colon + 1), port) || port > 65535) return false;
   std::string_view host = s.substr(0, colon);
   if (host.starts_with('[')) {
     if (host.size() < 3 || !host.ends_with(']')) return false;
@@ -160,10 +164,7 @@ class Args {
   std::uint64_t count_value() {
     const std::string v = value();
     std::uint64_t out = 0;
-    std::size_t used = 0;
-    if (!parse_u64(v, out, used) || used != v.size()) {
-      usage_error(tool_, "bad number for " + name_ + ": '" + v + "'");
-    }
+    if (!parse_count(v, out)) usage_error(tool_, "bad number for " + name_ + ": '" + v + "'");
     return out;
   }
   /// A comma-separated list of exactly `n` counts ("16384,16384,8192,2048,512"); exits 2 if not.
@@ -176,8 +177,7 @@ class Args {
       const std::size_t comma = rest.find(',');
       const std::string_view item = rest.substr(0, comma);
       std::uint64_t x = 0;
-      std::size_t used = 0;
-      good = good && !item.empty() && parse_u64(item, x, used) && used == item.size();
+      good = good && parse_count(item, x);
       out.push_back(x);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);

@@ -489,9 +489,7 @@ class Worker {
   static bool msg_size(std::string_view line, std::size_t& bytes) {
     const auto sp = line.rfind(' ');
     std::uint64_t v = 0;
-    std::size_t used = 0;
-    const auto tail = line.substr(sp + 1);
-    if (!ringkit::tools::parse_u64(tail, v, used) || used != tail.size()) return false;
+    if (!ringkit::tools::parse_count(line.substr(sp + 1), v)) return false;
     bytes = static_cast<std::size_t>(v);
     return v <= (64u << 20);
   }
